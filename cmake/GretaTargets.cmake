@@ -11,6 +11,10 @@ function(greta_runtime_flags target)
                                              -fno-sanitize-recover=undefined)
     target_link_options(${target} PUBLIC -fsanitize=address,undefined)
   endif()
+  if(GRETA_BUILD_FUZZERS)
+    # Coverage instrumentation for libFuzzer in every runtime object, not only the fuzz mains.
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link)
+  endif()
 endfunction()
 
 # greta_runtime_library(NAME SOURCES... [DEPS ...])
