@@ -5,7 +5,8 @@
 // violation is a greta::Error naming the file, the field and the limit. GgufWriter writes files
 // atomically (temporary name + rename) that other GGUF readers load.
 //
-// Thread-safety: a GgufFile is immutable after open() and may be read from any thread.
+// Thread-safety: a GgufFile is immutable after open() and may be read from any thread. A
+// GgufWriter is not thread-safe; write() calls the fillers on the calling thread.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -51,9 +52,15 @@ class GgufValue;
 struct GgufArray {
   GgufValueType elementType = GgufValueType::UInt8;
   std::vector<GgufValue> elements;
+
+  /// Same element type and equal elements (nested arrays compared recursively).
+  friend bool operator==(const GgufArray &a, const GgufArray &b);
 };
 
 /// One metadata value. Integers keep their declared width in `type`; the payload is held widened.
+/// The factories throw greta::Error when the value does not fit the declared type (makeUInt of
+/// 300 as UInt8) or the type is of the wrong kind (makeFloat with UInt32); Float32 values are
+/// rounded to float on construction, so they compare equal after a round trip through a file.
 class GgufValue {
 public:
   GgufValue() = default;
@@ -81,6 +88,9 @@ public:
   std::optional<int64_t> asInt() const;    ///< any integer type that fits int64
   std::optional<double> asDouble() const;  ///< float or integer types
   std::optional<bool> asBool() const;
+
+  /// Same declared type and equal payload; floats compare by value (NaN != NaN).
+  friend bool operator==(const GgufValue &a, const GgufValue &b);
 
 private:
   GgufValueType type_ = GgufValueType::UInt8;
@@ -120,6 +130,8 @@ public:
   const std::string &path() const { return label_; }
   uint32_t version() const { return version_; }
   uint32_t alignment() const { return alignment_; }
+  /// Start of the data section: the end of the tensor table rounded up to the alignment. A file
+  /// without tensors may end before it (llama.cpp's vocab-only files omit the padding).
   uint64_t dataOffset() const { return dataOffset_; }
   uint64_t fileSize() const { return bytes_.size(); }
   std::span<const uint8_t> bytes() const { return bytes_; }
@@ -163,14 +175,26 @@ using GgufTensorFiller = std::function<void(std::span<uint8_t> dst)>;
 /// written in declaration order, each tensor aligned to `general.alignment` (default 32).
 class GgufWriter {
 public:
-  void setAlignment(uint32_t alignment); ///< power of two; also written as general.alignment
+  /// Nonzero power of two; also written as general.alignment (replacing an earlier value).
+  void setAlignment(uint32_t alignment);
+  /// Adds a metadata entry. Throws greta::Error naming the key for an empty or repeated key, an
+  /// array whose elements differ from its element type, or anything a GgufFile with default
+  /// GgufLimits would refuse (string/array sizes, nesting). Adding general.alignment is the
+  /// same as setAlignment() and must be a uint32.
   void add(std::string key, GgufValue value);
+  /// Declares a tensor; `fill` is called once per write()/toBytes() with exactly the tensor's
+  /// bytes. Throws greta::Error naming the tensor for a repeated or empty (or > 256-byte) name,
+  /// a missing filler, or a shape the reader would refuse: 1..4 dims, none 0, element count
+  /// within int64, dims[0] a whole number of the type's blocks.
   void addTensor(std::string name, TensorType type, std::vector<uint64_t> dims,
                  GgufTensorFiller fill);
+  /// As above with the bytes given up front; their count must match the shape.
   void addTensor(std::string name, TensorType type, std::vector<uint64_t> dims,
                  std::vector<uint8_t> bytes);
   /// Writes to `path` + a temporary suffix, then renames; on any failure the temporary file is
-  /// removed and nothing appears at `path`. `progress`, if set, gets (bytes written, total).
+  /// removed and nothing appears at `path`. Each tensor is filled into one buffer of its own size
+  /// and written with one large write. `progress`, if set, gets (file bytes written, file size)
+  /// after the header and after each tensor.
   void write(const std::string &path,
              const std::function<void(uint64_t, uint64_t)> &progress = {}) const;
   /// Serialises the whole file into memory (tests, fuzz seeds).

@@ -28,7 +28,8 @@ float bf16ToFloat(uint16_t bits);
 /// Decodes `dst.size()` values of `type` from `src` (exactly rowBytes(type, dst.size()) bytes).
 void dequantizeRow(TensorType type, std::span<const uint8_t> src, std::span<float> dst);
 
-/// Encodes `src` into `dst` (exactly rowBytes(type, src.size()) bytes).
+/// Encodes `src` into `dst` (exactly rowBytes(type, src.size()) bytes). Block types (Q*) need
+/// finite input: a NaN or Inf is an Error naming the element; F32/F16/BF16 store them.
 void quantizeRow(TensorType type, std::span<const float> src, std::span<uint8_t> dst);
 
 } // namespace greta

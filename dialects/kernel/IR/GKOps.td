@@ -1,0 +1,209 @@
+//===- GKOps.td - gk operations ----------------------------*- tablegen -*-===//
+//
+// Kernels (with fused prologue/epilogue bodies), buffers, and per-phase launch plans.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRETA_KERNEL_IR_GKOPS_TD
+#define GRETA_KERNEL_IR_GKOPS_TD
+
+include "dialects/kernel/IR/GKAttrs.td"
+include "dialects/graph/IR/GretaAttrs.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+class GK_SymbolUserOp<string mnemonic, list<Trait> traits = []>
+    : GK_Op<mnemonic, !listconcat(traits,
+                                  [DeclareOpInterfaceMethods<SymbolUserOpInterface>])>;
+
+//===----------------------------------------------------------------------===//
+// Kernels
+//===----------------------------------------------------------------------===//
+
+def GK_KernelOp : GK_Op<"kernel", [Symbol, IsolatedFromAbove,
+                                   HasParent<"::mlir::ModuleOp">]> {
+  let summary = "one kernel: a template family specialised with constants and fused bodies";
+  let description = [{
+    `@name family(kinds...)` names the kernel, its template family and the kinds of the buffers
+    a `gk.launch` binds to it, in order. `quant` is the weight storage type of the families
+    that read quantized weights (`embedding`, `gemv`, `gemm`, `lm_head_gemv`, `lm_head_gemm`),
+    where it is required. `tiles` is required for the matrix-unit families (`gemm`,
+    `lm_head_gemm`); `split_k > 1` is only for `gemv`, `lm_head_gemv` and `attention_decode`.
+    `params` holds the target-independent constants the emitter bakes in (`k`, `n`, `eps`,
+    `heads`, ...).
+
+    The matrix families may carry two element-wise bodies, each one block of `arith`/`math`
+    ops over `f32` block arguments ending in `gk.yield` of one `f32`:
+
+    * `prologue`: applied to each input element before the product. Its arguments are the
+      element followed by what the template provides for it; for a fused RMSNorm, the norm
+      weight at that column and the row's `1/rms`.
+    * `epilogue`: applied to each accumulated output. Its arguments are the accumulator
+      followed by the fused operands (the residual element, or the `up` accumulator of a fused
+      gate/up pair).
+
+    ```mlir
+    gk.kernel @decode_ffn_gate gemv(activation, weight, weight, activation) quant q4_k
+        tiles<tile_n = 4, tile_k = 256, split_k = 4> params {k = 4096 : i64, n = 14336 : i64}
+        prologue {
+        ^bb0(%x: f32, %gamma: f32, %inv_rms: f32):
+          %0 = arith.mulf %x, %inv_rms : f32
+          %1 = arith.mulf %0, %gamma : f32
+          gk.yield %1 : f32
+        } epilogue {
+        ^bb0(%gate: f32, %up: f32):
+          %c1 = arith.constant 1.0 : f32
+          %n = arith.negf %gate : f32
+          %e = math.exp %n : f32
+          %d = arith.addf %e, %c1 : f32
+          %s = arith.divf %gate, %d : f32
+          %y = arith.mulf %s, %up : f32
+          gk.yield %y : f32
+        }
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       GK_KernelFamilyAttr:$family,
+                       GK_BufferKindArrayAttr:$args,
+                       OptionalAttr<Greta_QuantTypeAttr>:$quant,
+                       OptionalAttr<GK_TilesAttr>:$tiles,
+                       OptionalAttr<DictionaryAttr>:$params);
+  let regions = (region MaxSizedRegion<1>:$prologue, MaxSizedRegion<1>:$epilogue);
+  let assemblyFormat = [{
+    $sym_name custom<KernelSignature>($family, $args)
+    (`quant` `` $quant^)? (`tiles` `` $tiles^)? (`params` $params^)?
+    (`prologue` $prologue^)? (`epilogue` $epilogue^)? attr-dict-with-keyword
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The buffer kinds a launch binds, in order.
+    ::llvm::SmallVector<BufferKind> getArgKinds();
+    /// Tile sizes, all 1 when absent.
+    TilesAttr getEffectiveTiles();
+  }];
+}
+
+def GK_YieldOp : GK_Op<"yield", [Pure, Terminator, ReturnLike,
+                                 HasParent<"KernelOp">]> {
+  let summary = "result of a prologue or epilogue body";
+  let description = [{
+    ```mlir
+    gk.yield %y : f32
+    ```
+  }];
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+}
+
+//===----------------------------------------------------------------------===//
+// Buffers
+//===----------------------------------------------------------------------===//
+
+def GK_BufferOp : GK_SymbolUserOp<"buffer", [Symbol, HasParent<"::mlir::ModuleOp">]> {
+  let summary = "a device buffer that launches bind";
+  let description = [{
+    Sized either by `bytes(N)` or by `shape(map, type)`, where `map` gives the dimensions as a
+    function of the sequence length `s` and `type` is the element type. A `weight` buffer names
+    the `greta.weight` it holds with `source(@w)` (its bytes are those of the layout the kernels
+    read, which may differ from the GGUF's).
+
+    ```mlir
+    gk.buffer @hidden activation shape(affine_map<(s) -> (s, 4096)>, f32)
+    gk.buffer @tokens input shape(affine_map<(s) -> (s)>, i32)
+    gk.buffer @blk0_attn_q weight bytes(9437184) source(@blk0_attn_q)
+    gk.buffer @audit_final audit bytes(256)
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       GK_BufferKindAttr:$kind,
+                       OptionalAttr<AffineMapAttr>:$shape,
+                       OptionalAttr<TypeAttr>:$element_type,
+                       OptionalAttr<I64Attr>:$bytes,
+                       OptionalAttr<FlatSymbolRefAttr>:$source);
+  let assemblyFormat = [{
+    $sym_name `` $kind
+    (`shape` `(` $shape^ `,` $element_type `)`)?
+    (`bytes` `(` $bytes^ `)`)?
+    (`source` `(` $source^ `)`)? attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Plans
+//===----------------------------------------------------------------------===//
+
+def GK_PlanOp : GK_Op<"plan", [Symbol, HasParent<"::mlir::ModuleOp">, NoTerminator,
+                               SingleBlock]> {
+  let summary = "the ordered launches of one phase";
+  let description = [{
+    Named after its phase (`@prefill` or `@decode`). Holds only `gk.launch` and
+    `gk.audit_launch`, run in order on one stream; the decode plan is what the runtime captures
+    as a graph.
+
+    ```mlir
+    gk.plan @decode {
+      gk.launch @embed(@tokens, @token_embd, @hidden) grid = affine_map<(s) -> (s)>
+      gk.audit_launch final_rmsnorm @audit_stats(@normed, @audit_final)
+          grid = affine_map<(s) -> (1)>
+    }
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "$sym_name attr-dict-with-keyword $body";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The phase the plan's name spells (verified to be one).
+    ::mlir::greta::Phase getPhase();
+  }];
+}
+
+def GK_LaunchOp : GK_SymbolUserOp<"launch", [HasParent<"PlanOp">]> {
+  let summary = "launches a kernel on buffers";
+  let description = [{
+    Binds the buffers, in order, to the kernel's declared buffer kinds. `grid` maps the
+    sequence length to the 1 to 3 grid dimensions.
+
+    ```mlir
+    gk.launch @decode_attn_q(@normed, @blk0_attn_q, @q) grid = affine_map<(s) -> (1024, s)>
+    ```
+
+    Verified: the kernel and buffers exist, the buffer count and kinds match the kernel's, and
+    the grid is a map of one dimension and no symbols to 1 to 3 results.
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$kernel,
+                       FlatSymbolRefArrayAttr:$buffers,
+                       AffineMapAttr:$grid);
+  let assemblyFormat = [{
+    custom<KernelCall>($kernel, $buffers) `grid` `=` $grid attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+def GK_AuditLaunchOp : GK_SymbolUserOp<"audit_launch", [HasParent<"PlanOp">]> {
+  let summary = "launches an audit_stats kernel for one audit point";
+  let description = [{
+    As `gk.launch`, for a kernel of family `audit_stats`; `point` (and `layer` for
+    `layer_output`) tell the runtime's audit recorder what the record describes.
+
+    ```mlir
+    gk.audit_launch lm_head @audit_logits(@logits, @audit_lm_head)
+        grid = affine_map<(s) -> (1)>
+    ```
+  }];
+  let arguments = (ins Greta_AuditPointAttr:$point,
+                       FlatSymbolRefAttr:$kernel,
+                       FlatSymbolRefArrayAttr:$buffers,
+                       OptionalAttr<I64Attr>:$layer,
+                       AffineMapAttr:$grid);
+  let assemblyFormat = [{
+    `` $point custom<KernelCall>($kernel, $buffers) (`layer` $layer^)?
+    `grid` `=` $grid attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // GRETA_KERNEL_IR_GKOPS_TD

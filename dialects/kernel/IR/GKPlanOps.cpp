@@ -1,0 +1,92 @@
+//===- GKPlanOps.cpp - gk plans and launches ------------------------------===//
+//
+// Verifiers of gk.plan, gk.launch and gk.audit_launch.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/kernel/IR/GKOps.h"
+
+#include "dialects/graph/IR/GretaVerify.h"
+
+using namespace mlir;
+using namespace mlir::gk;
+
+//===----------------------------------------------------------------------===//
+// PlanOp
+//===----------------------------------------------------------------------===//
+
+greta::Phase PlanOp::getPhase() { return *greta::symbolizePhase(getSymName()); }
+
+LogicalResult PlanOp::verify() {
+  if (!greta::symbolizePhase(getSymName()))
+    return emitOpError() << "is named @" << getSymName()
+                         << "; a plan is named after its phase (@prefill or @decode)";
+  for (Operation &op : getBody().front())
+    if (!isa<LaunchOp, AuditLaunchOp>(op))
+      return op.emitOpError() << "cannot appear in a gk.plan (only gk.launch, gk.audit_launch)";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Launches
+//===----------------------------------------------------------------------===//
+
+/// Checks a grid map: the sequence length (one dimension, no symbols) to 1-3 sizes.
+static LogicalResult verifyGrid(Operation *op, AffineMap grid) {
+  if (grid.getNumDims() != 1 || grid.getNumSymbols() != 0)
+    return op->emitOpError() << "grid must be a map of the sequence length alone (one "
+                                "dimension, no symbols), got "
+                             << AffineMapAttr::get(grid);
+  if (grid.getNumResults() < 1 || grid.getNumResults() > 3)
+    return op->emitOpError() << "grid must have 1 to 3 dimensions, got "
+                             << grid.getNumResults();
+  return success();
+}
+
+/// Checks that `kernelRef` names a gk.kernel and `buffers` name gk.buffers of the kinds it
+/// declares, in order; returns the kernel.
+static FailureOr<KernelOp> verifyKernelCall(Operation *op, SymbolTableCollection &symbols,
+                                            FlatSymbolRefAttr kernelRef, ArrayAttr buffers) {
+  Operation *symbol = symbols.lookupNearestSymbolFrom(op, kernelRef.getAttr());
+  auto kernel = dyn_cast_or_null<KernelOp>(symbol);
+  if (!kernel)
+    return op->emitOpError() << kernelRef << " is not a gk.kernel";
+  SmallVector<BufferKind> kinds = kernel.getArgKinds();
+  if (kinds.size() != buffers.size())
+    return op->emitOpError() << "binds " << buffers.size() << " buffers but " << kernelRef
+                             << " takes " << kinds.size();
+  for (auto [index, ref, expected] :
+       llvm::enumerate(buffers.getAsRange<FlatSymbolRefAttr>(), kinds)) {
+    auto buffer = symbols.lookupNearestSymbolFrom<BufferOp>(op, ref.getAttr());
+    if (!buffer)
+      return op->emitOpError() << "buffer #" << index << " (" << ref << ") is not a gk.buffer";
+    if (buffer.getKind() != expected)
+      return op->emitOpError() << "buffer #" << index << " (" << ref << ") is "
+                               << stringifyBufferKind(buffer.getKind()) << " but " << kernelRef
+                               << " expects " << stringifyBufferKind(expected);
+  }
+  return kernel;
+}
+
+LogicalResult LaunchOp::verify() { return verifyGrid(*this, getGrid()); }
+
+LogicalResult LaunchOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  return verifyKernelCall(*this, symbols, getKernelAttr(), getBuffers());
+}
+
+LogicalResult AuditLaunchOp::verify() {
+  if (failed(greta::checks::verifyAuditLayer(*this, getPoint(), getLayerAttr())))
+    return failure();
+  return verifyGrid(*this, getGrid());
+}
+
+LogicalResult AuditLaunchOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  FailureOr<KernelOp> kernel = verifyKernelCall(*this, symbols, getKernelAttr(), getBuffers());
+  if (failed(kernel))
+    return failure();
+  if (kernel->getFamily() != KernelFamily::AuditStats)
+    return emitOpError() << getKernelAttr() << " is a "
+                         << stringifyKernelFamily(kernel->getFamily())
+                         << " kernel; an audit launch runs an audit_stats kernel";
+  return success();
+}

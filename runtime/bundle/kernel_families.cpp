@@ -1,0 +1,167 @@
+//===- kernel_families.cpp - The family table of bundle format 1 ------------===//
+//
+// Transcribes the "Kernel families" table of docs/bundle-format.md. Changing a family's
+// arguments or their meaning is a format version change.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/bundle/kernel_families.h"
+
+#include <array>
+
+namespace greta::bundle {
+namespace {
+
+using P = Presence;
+using R = RowRule;
+
+// Argument shorthands keep the table one family per block.
+constexpr ArgSpec readRows(std::string_view name, std::string_view cols,
+                           Presence presence = P::Always) {
+  return ArgSpec{.name = name, .access = Access::Read, .presence = presence, .cols = cols};
+}
+constexpr ArgSpec writeRows(std::string_view name, std::string_view cols) {
+  return ArgSpec{.name = name, .access = Access::Write, .cols = cols};
+}
+constexpr ArgSpec updateRows(std::string_view name, std::string_view cols) {
+  return ArgSpec{.name = name, .access = Access::ReadWrite, .cols = cols};
+}
+constexpr ArgSpec positionsArg() {
+  return ArgSpec{.name = "positions", .dtype = BufferDType::I32, .cols = "1"};
+}
+constexpr ArgSpec cacheArg(std::string_view name, Access access) {
+  return ArgSpec{.name = name, .access = access, .rows = R::Context, .cols = "kv_heads*head_dim"};
+}
+
+const ParamSpec kQuantParam{"quant", ParamType::TensorTypeName};
+const ParamSpec kPrologueParam{"prologue", ParamType::Choice, P::Always,
+                               {kPrologueNone, kPrologueRmsNorm}};
+const ParamSpec kPrologueEps{"eps", ParamType::PositiveNumber, P::IfRmsNormPrologue};
+const ParamSpec kFreqsParam{"freqs", ParamType::RopeFreqs};
+
+const std::array<FamilySpec, 13> &table() {
+  static const std::array<FamilySpec, 13> families = {{
+      {.name = "embedding",
+       .args = {ArgSpec{.name = "tokens", .dtype = BufferDType::I32, .cols = "1"},
+                ArgSpec{.name = "table", .isWeight = true, .dims = {"dim", "*"}},
+                writeRows("out", "dim")},
+       .params = {{"dim"}},
+       .rowsArg = "out"},
+      {.name = "rms_norm",
+       .args = {readRows("x", "dim"), ArgSpec{.name = "weight", .isWeight = true, .dims = {"dim"}},
+                writeRows("out", "dim")},
+       .params = {{"dim"}, {"eps", ParamType::PositiveNumber}},
+       .rowsArg = "out",
+       .mayAlias = {{"x", "out"}}},
+      {.name = "add_rms_norm",
+       .args = {readRows("a", "dim"), readRows("b", "dim"),
+                ArgSpec{.name = "weight", .isWeight = true, .dims = {"dim"}},
+                writeRows("sum", "dim"), writeRows("out", "dim")},
+       .params = {{"dim"}, {"eps", ParamType::PositiveNumber}},
+       .rowsArg = "out",
+       .mayAlias = {{"a", "sum"}, {"b", "sum"}}},
+      {.name = "matmul",
+       .args = {readRows("x", "k"),
+                ArgSpec{.name = "weight", .isWeight = true, .dims = {"k", "n"},
+                        .typeIsQuantParam = true},
+                ArgSpec{.name = "norm", .isWeight = true, .presence = P::IfRmsNormPrologue,
+                        .dims = {"k"}},
+                readRows("residual", "n", P::IfResidualEpilogue), writeRows("out", "n")},
+       .params = {{"k"},
+                  {"n"},
+                  kQuantParam,
+                  kPrologueParam,
+                  kPrologueEps,
+                  {"epilogue", ParamType::Choice, P::Always, {kEpilogueNone, kEpilogueResidualAdd}}},
+       .rowsArg = "out",
+       .routes = {"gemv", "gemm"},
+       .mayAlias = {{"out", "residual"}}},
+      {.name = "matmul_gate_up",
+       .args = {readRows("x", "k"),
+                ArgSpec{.name = "gate", .isWeight = true, .dims = {"k", "n"},
+                        .typeIsQuantParam = true},
+                ArgSpec{.name = "up", .isWeight = true, .dims = {"k", "n"},
+                        .typeIsQuantParam = true},
+                ArgSpec{.name = "norm", .isWeight = true, .presence = P::IfRmsNormPrologue,
+                        .dims = {"k"}},
+                writeRows("out", "n")},
+       .params = {{"k"}, {"n"}, kQuantParam, kPrologueParam, kPrologueEps},
+       .rowsArg = "out",
+       .routes = {"gemv", "gemm"}},
+      {.name = "rope",
+       .args = {updateRows("x", "heads*head_dim"), positionsArg()},
+       .params = {{"heads"}, {"head_dim"}, {"theta", ParamType::PositiveNumber}, kFreqsParam},
+       .rowsArg = "x",
+       .rules = {{ParamRule::Kind::Even, "head_dim", ""}}},
+      {.name = "kv_append",
+       .args = {readRows("k", "kv_heads*head_dim"), readRows("v", "kv_heads*head_dim"),
+                positionsArg(), cacheArg("k_cache", Access::Write),
+                cacheArg("v_cache", Access::Write)},
+       .params = {{"kv_heads"}, {"head_dim"}},
+       .rowsArg = "k"},
+      {.name = "rope_kv_append",
+       .args = {updateRows("q", "heads*head_dim"), updateRows("k", "kv_heads*head_dim"),
+                readRows("v", "kv_heads*head_dim"), positionsArg(),
+                cacheArg("k_cache", Access::Write), cacheArg("v_cache", Access::Write)},
+       .params = {{"heads"},
+                  {"kv_heads"},
+                  {"head_dim"},
+                  {"theta", ParamType::PositiveNumber},
+                  kFreqsParam},
+       .rowsArg = "q",
+       .rules = {{ParamRule::Kind::Even, "head_dim", ""},
+                 {ParamRule::Kind::MultipleOf, "heads", "kv_heads"}}},
+      {.name = "attention",
+       .args = {readRows("q", "heads*head_dim"), cacheArg("k_cache", Access::Read),
+                cacheArg("v_cache", Access::Read), positionsArg(),
+                writeRows("out", "heads*head_dim")},
+       .params = {{"heads"}, {"kv_heads"}, {"head_dim"}, {"split", ParamType::Dim, P::Optional}},
+       .rowsArg = "out",
+       .routes = {"split_kv", "flash"},
+       .rules = {{ParamRule::Kind::MultipleOf, "heads", "kv_heads"}}},
+      {.name = "silu_mul",
+       .args = {readRows("gate", "n"), readRows("up", "n"), writeRows("out", "n")},
+       .params = {{"n"}},
+       .rowsArg = "out",
+       .mayAlias = {{"gate", "out"}, {"up", "out"}}},
+      {.name = "add",
+       .args = {readRows("a", "n"), readRows("b", "n"), writeRows("out", "n")},
+       .params = {{"n"}},
+       .rowsArg = "out",
+       .mayAlias = {{"a", "out"}, {"b", "out"}}},
+      {.name = "lm_head",
+       .args = {ArgSpec{.name = "x", .rows = R::AnyRows, .cols = "k"},
+                ArgSpec{.name = "weight", .isWeight = true, .dims = {"k", "n"},
+                        .typeIsQuantParam = true},
+                ArgSpec{.name = "out", .access = Access::Write, .rows = R::OneRow, .cols = "n"}},
+       .params = {{"k"}, {"n"}, kQuantParam},
+       .rowsArg = "x",
+       .routes = {"gemv", "gemm"}},
+      {.name = "audit_stats",
+       .args = {ArgSpec{.name = "x", .rows = R::AnyRows, .cols = "n"},
+                ArgSpec{.name = "stats", .access = Access::Write, .dtype = BufferDType::U8,
+                        .rows = R::Record}},
+       .params = {{"n"}, {"point", ParamType::Name}, {"is_logits", ParamType::Bool}},
+       .rowsArg = "x"},
+  }};
+  return families;
+}
+
+} // namespace
+
+std::span<const FamilySpec> kernelFamilies() { return table(); }
+
+const FamilySpec *findFamily(std::string_view name) {
+  for (const FamilySpec &family : table())
+    if (family.name == name)
+      return &family;
+  return nullptr;
+}
+
+std::string familyNames() {
+  std::string names;
+  for (const FamilySpec &family : table())
+    names += (names.empty() ? "" : ", ") + std::string(family.name);
+  return names;
+}
+
+} // namespace greta::bundle

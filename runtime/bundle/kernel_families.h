@@ -1,0 +1,110 @@
+//===- kernel_families.h - The kernel families of bundle format 1 ----------===//
+//
+// One table, read by the manifest validator and by every backend, says for each family of
+// docs/bundle-format.md which arguments and parameters a launch must give, their types and
+// shapes. The validator checks launches against it once, at load; a backend's kernels can then
+// rely on every argument being present with the shape the table promises. A backend declares
+// which families it runs; a test checks that it covers all of them.
+//
+// Shape expressions (`cols`, weight `dims`) are a parameter name ("k"), a product of them
+// ("heads*head_dim"), "1", or "*" (any).
+//
+// Thread-safety: immutable tables.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/bundle/manifest.h"
+
+#include <initializer_list>
+#include <span>
+#include <string_view>
+
+namespace greta::bundle {
+
+/// When an argument or parameter is required.
+enum class Presence {
+  Always,
+  Optional,         ///< checked when given
+  IfRmsNormPrologue, ///< params.prologue == "rms_norm"
+  IfResidualEpilogue, ///< params.epilogue == "residual_add"
+};
+
+enum class Access { Read, Write, ReadWrite };
+
+/// How an argument's row count relates to the launch's row count S.
+enum class RowRule {
+  PerRow,  ///< S rows when written; at least S when read (the last S rows are used)
+  OneRow,  ///< exactly one row
+  AnyRows, ///< whatever the buffer has (its last row is what the family uses)
+  Context, ///< a KV cache: the run-time context length
+  Record,  ///< an audit record buffer (u8, kAuditRecordBytes)
+};
+
+struct ArgSpec {
+  std::string_view name;
+  bool isWeight = false;
+  Access access = Access::Read;
+  Presence presence = Presence::Always;
+  // Buffers:
+  BufferDType dtype = BufferDType::F32;
+  RowRule rows = RowRule::PerRow;
+  std::string_view cols; ///< shape expression
+  // Weights:
+  std::initializer_list<std::string_view> dims; ///< shape expressions, ggml order
+  bool typeIsQuantParam = false; ///< the weight's type must equal params.quant
+};
+
+enum class ParamType {
+  Dim,            ///< integer in [1, 2^31)
+  PositiveNumber, ///< finite number > 0
+  Bool,
+  Name,           ///< non-empty string
+  Choice,         ///< one of `choices`
+  TensorTypeName, ///< a ggml type name the CPU backend computes with
+  RopeFreqs,      ///< null / "none", or a weight [head_dim / 2] of frequency divisors
+};
+
+struct ParamSpec {
+  std::string_view name;
+  ParamType type = ParamType::Dim;
+  Presence presence = Presence::Always;
+  std::initializer_list<std::string_view> choices;
+};
+
+/// A relation between two Dim parameters.
+struct ParamRule {
+  enum class Kind { MultipleOf, Even } kind;
+  std::string_view param;
+  std::string_view other; ///< MultipleOf: `param` must be a multiple of `other`
+};
+
+/// Two arguments that may name the same buffer (in-place updates the family supports).
+struct AliasPair {
+  std::string_view a;
+  std::string_view b;
+};
+
+struct FamilySpec {
+  std::string_view name;
+  std::initializer_list<ArgSpec> args;
+  std::initializer_list<ParamSpec> params;
+  std::string_view rowsArg; ///< the argument whose row count is the launch's S
+  std::initializer_list<std::string_view> routes; ///< empty: the kernel must not name a route
+  std::initializer_list<AliasPair> mayAlias;
+  std::initializer_list<ParamRule> rules;
+};
+
+/// Every family of format version 1, in the order of docs/bundle-format.md.
+std::span<const FamilySpec> kernelFamilies();
+const FamilySpec *findFamily(std::string_view name);
+/// "embedding, rms_norm, …" for messages.
+std::string familyNames();
+
+inline constexpr std::string_view kPrologueNone = "none";
+inline constexpr std::string_view kPrologueRmsNorm = "rms_norm";
+inline constexpr std::string_view kEpilogueNone = "none";
+inline constexpr std::string_view kEpilogueResidualAdd = "residual_add";
+inline constexpr std::string_view kRopeFreqsNone = "none";
+
+} // namespace greta::bundle
