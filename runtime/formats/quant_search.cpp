@@ -7,8 +7,8 @@
 // values and overwritten at the end. Expressions are in ggml's evaluation order on purpose (see
 // quant_search.h): w * l * l is (w * l) * l, not w * (l * l).
 //
-// Like ggml, the searches remember the best candidate's inverse scale and round once more at the
-// end, rather than copying levels on every improvement.
+// Rather than copying levels on every improvement, the searches remember what the best candidate
+// was rounded with and round it once more at the end (as ggml's symmetric search does).
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/formats/quant_search.h"

@@ -54,8 +54,8 @@ struct AffineFit {
 /// Fits each sub-block of 32 of a Q4_K/Q5_K super-block (`x`, `weights`: kQK_K values) as
 /// scale * level - min, minimising the weighted squared error: for each candidate scale, levels
 /// are rounded and scale and min refit by weighted least squares (the fit's offset clamped to
-/// <= 0). Writes the best levels (kQK_K) and one fit per sub-block. An all-equal sub-block gets
-/// scale 0. ggml's make_qkx2_quants.
+/// <= 0); later candidates round from the best offset so far. Writes the best levels (kQK_K)
+/// and one fit per sub-block. An all-equal sub-block gets scale 0. ggml's make_qkx2_quants.
 void fitAffineSubBlocks(const float *x, const float *weights, uint8_t *levels,
                         AffineFit (&fits)[kKSubBlocks], const AffineSearch &search);
 

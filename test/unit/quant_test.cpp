@@ -19,6 +19,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <numbers>
 #include <random>
 #include <string>
 #include <vector>
@@ -79,7 +80,7 @@ std::vector<float> gaussianRow(size_t elements, uint32_t seed) {
   std::vector<float> row(elements);
   for (size_t i = 0; i < elements; i += 2) {
     const double radius = std::sqrt(-2 * std::log(uniform()));
-    const double angle = 2 * M_PI * uniform();
+    const double angle = 2 * std::numbers::pi * uniform();
     row[i] = static_cast<float>(radius * std::cos(angle));
     if (i + 1 < elements)
       row[i + 1] = static_cast<float>(radius * std::sin(angle));
