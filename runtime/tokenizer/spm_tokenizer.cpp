@@ -32,14 +32,14 @@ std::optional<uint8_t> parseByteToken(std::string_view text) {
   return static_cast<uint8_t>(value);
 }
 
-/// True when `piece` has a "▁" right after a character other than "▁": a merge into it would
-/// cross the start of a word.
-bool hasWordStartInside(std::string_view piece) {
-  for (size_t at = piece.find(kSpaceSymbol, 1); at != std::string_view::npos;
-       at = piece.find(kSpaceSymbol, at + 1))
-    if (!piece.substr(0, at).ends_with(kSpaceSymbol))
-      return true;
-  return false;
+/// Offset of the first "▁" at or after `from` (at least 1) that follows a character other than
+/// "▁", i.e. where a word starts inside `text`; npos if there is none.
+size_t nextWordStart(std::string_view text, size_t from) {
+  for (size_t at = text.find(kSpaceSymbol, from); at != std::string_view::npos;
+       at = text.find(kSpaceSymbol, at + 1))
+    if (!text.substr(0, at).ends_with(kSpaceSymbol))
+      return at;
+  return std::string_view::npos;
 }
 
 /// What a token stands for in output: "▁" is a space, <0xXX> its byte, specials their text.
@@ -116,13 +116,14 @@ SpmTokenizer::SpmTokenizer(Vocabulary vocab, std::vector<std::string> decodedPie
   for (int32_t id = 0; id < v.size(); ++id) {
     const TokenType type = v.types[id];
     if (type == TokenType::Byte) {
-      if (std::optional<uint8_t> byte = parseByteToken(v.tokens[id]); byte && byteTokens_[*byte] < 0)
+      const std::optional<uint8_t> byte = parseByteToken(v.tokens[id]);
+      if (byte && byteTokens_[*byte] < 0)
         byteTokens_[*byte] = id;
     } else if (type == TokenType::Normal || type == TokenType::UserDefined ||
                type == TokenType::Unused) {
       // The first of duplicate texts wins, as in Vocabulary::find().
       pieces_.emplace(v.tokens[id], Piece{id, v.scores[id], type == TokenType::Unused});
-      if (hasWordStartInside(v.tokens[id]))
+      if (nextWordStart(v.tokens[id], 1) != std::string_view::npos)
         mergesStayInWords_ = false;
     }
   }
@@ -147,13 +148,11 @@ void SpmTokenizer::encodeFragment(std::string_view fragment, bool startsText,
     encodeSegment(ws, 0, static_cast<uint32_t>(ws.text.size()), out);
     return;
   }
-  // Cut before each "▁" that follows another character: no piece spans such a cut.
+  // Cut where each word starts: no piece spans such a cut.
   const std::string_view text = ws.text;
   uint32_t segmentStart = 0;
-  for (size_t cut = text.find(kSpaceSymbol, 1); cut != std::string_view::npos;
-       cut = text.find(kSpaceSymbol, cut + 1)) {
-    if (text.substr(0, cut).ends_with(kSpaceSymbol))
-      continue;
+  for (size_t cut = nextWordStart(text, 1); cut != std::string_view::npos;
+       cut = nextWordStart(text, cut + 1)) {
     encodeSegment(ws, segmentStart, static_cast<uint32_t>(cut), out);
     segmentStart = static_cast<uint32_t>(cut);
   }

@@ -10,13 +10,20 @@
 // Results match llama.cpp and Hugging Face on the vectors in ../shared/testdata.
 //
 // Special tokens: encode() cuts user-defined token texts out of the input always, and control
-// texts ("<|eot_id|>", "<s>") only with EncodeOptions::parseSpecial; each becomes its id.
+// and unknown token texts ("<|eot_id|>", "<s>", "<unk>") only with EncodeOptions::parseSpecial;
+// each becomes its id (the longest at a position wins). decode() renders control tokens as their
+// text unless DecodeOptions::renderControl is false.
 //
 // Ill-formed UTF-8 input is not an error and never reaches the regex engine: every byte that
-// does not start a well-formed sequence is a piece of its own (BPE: its byte token; SentencePiece:
-// its <0xXX> token), so decode(encode(x)) == x holds for any bytes, for models that add no space
-// prefix. For SentencePiece, decode() drops the one space encode() prefixed (see DecodeOptions),
-// which makes decode(encode(x)) == x too.
+// does not start a well-formed sequence is a piece of its own and becomes its byte token (BPE)
+// or <0xXX> token (SentencePiece).
+//
+// Round trip: decode(encode(x)) == x for any bytes x, with or without parseSpecial (with addBos,
+// BOS's text comes first), provided every byte has a token: always for byte-level BPE; for
+// SentencePiece when the vocabulary has <0xXX> tokens (Llama-2's has), else a character without a
+// piece becomes the unknown token. For SentencePiece, decode() removes the space encode()
+// prefixed (DecodeOptions::removeSpacePrefix), and a literal U+2581 "▁" in x comes back as a
+// space, since SentencePiece spells spaces with it.
 //
 // Thread-safety: immutable after construction; encode/decode may run concurrently on one object.
 //
@@ -47,8 +54,9 @@ struct DecodeOptions {
   /// Render control tokens (BOS, <|eot_id|>, ...) as their text; when false they add nothing.
   bool renderControl = true;
   /// For models that prefix a space when encoding (SentencePiece): drop one leading space from
-  /// the text at the start and after each special token, undoing the prefix. Set false when
-  /// decoding a continuation of earlier output (the ids did not start the text).
+  /// the text at the start and after each control, unknown or user-defined token, undoing the
+  /// prefix. Set false when decoding a continuation of earlier output (the ids did not start
+  /// the text).
   bool removeSpacePrefix = true;
 };
 

@@ -70,6 +70,11 @@ TEST(GretaTokenize, DecodesLines) {
   const ToolResult result = runTool(kLlama3, "--decode", "[9906,1917]\n[]\n[128000, 198]\n");
   ASSERT_EQ(result.exitCode, 0) << result.err;
   EXPECT_EQ(result.out, "\"Hello world\"\n\"\"\n\"<|begin_of_text|>\\n\"\n");
+
+  // Id 187 is the lone byte 0xFF, which a JSON string cannot hold: it is written as U+FFFD.
+  const ToolResult partial = runTool(kLlama3, "--decode", "[187]\n");
+  ASSERT_EQ(partial.exitCode, 0) << partial.err;
+  EXPECT_EQ(partial.out, "\"\xEF\xBF\xBD\"\n");
 }
 
 // Tests that a bad line stops the tool with exit status 1 and a message naming the line.

@@ -10,9 +10,9 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/tokenizer/tokenizer.h"
 
-#include "gguf_test_support.h"
 #include "runtime/formats/gguf.h"
-#include "tokenizer_test_support.h"
+#include "test/unit/gguf_test_support.h"
+#include "test/unit/tokenizer_test_support.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -156,6 +156,12 @@ TEST_F(Llama2Tokenizer, ByteFallbackCoversAnyBytes) {
                                 std::string("nul\0byte", 8)};
   for (const std::string &input : inputs)
     EXPECT_EQ(tok().decode(tok().encode(input)), input);
+}
+
+// Tests the one SentencePiece round-trip exception: a literal "▁" in the input is a space.
+TEST_F(Llama2Tokenizer, LiteralSpaceSymbolDecodesAsSpace) {
+  EXPECT_EQ(tok().encode("a\u2581b"), tok().encode("a b"));
+  EXPECT_EQ(tok().decode(tok().encode("a\u2581b")), "a b");
 }
 
 // Tests that a long prompt (tens of thousands of tokens) encodes well under a second.

@@ -7,9 +7,9 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/tokenizer/tokenizer.h"
 
-#include "gguf_test_support.h"
 #include "runtime/formats/gguf.h"
 #include "runtime/tokenizer/unicode.h"
+#include "test/unit/gguf_test_support.h"
 
 #include <gtest/gtest.h>
 

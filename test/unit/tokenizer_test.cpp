@@ -7,9 +7,9 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/tokenizer/tokenizer.h"
 
-#include "gguf_test_support.h"
 #include "runtime/formats/gguf.h"
-#include "tokenizer_test_support.h"
+#include "test/unit/gguf_test_support.h"
+#include "test/unit/tokenizer_test_support.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -3,7 +3,7 @@
 #include "runtime/tokenizer/regex_splitter.h"
 #include "runtime/tokenizer/unicode.h"
 
-#include "gguf_test_support.h"
+#include "test/unit/gguf_test_support.h"
 
 #include <gtest/gtest.h>
 
