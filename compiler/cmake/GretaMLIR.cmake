@@ -12,6 +12,10 @@ list(APPEND CMAKE_MODULE_PATH ${MLIR_CMAKE_DIR} ${LLVM_CMAKE_DIR})
 set(LLVM_RUNTIME_OUTPUT_INTDIR ${CMAKE_BINARY_DIR}/bin)
 set(LLVM_LIBRARY_OUTPUT_INTDIR ${CMAKE_BINARY_DIR}/lib)
 set(MLIR_BINARY_DIR ${CMAKE_BINARY_DIR})
+# LLVM's tablegen() writes Ninja depfiles relative to the build root already; under CMP0116 NEW
+# CMake prefixes them again and every tablegen reruns on each build. Functions keep the policies
+# in effect where they are defined, so this precedes include(TableGen) (LLVM sets it OLD too).
+cmake_policy(SET CMP0116 OLD)
 include(TableGen)
 include(AddLLVM)
 include(AddMLIR)

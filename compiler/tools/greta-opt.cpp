@@ -13,8 +13,11 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
+  // MLIR's generic passes (canonicalize, cse, symbol-dce, ...), which GRETA's pipeline also runs.
+  mlir::registerTransformsPasses();
   mlir::DialectRegistry registry;
   registry.insert<mlir::greta::GretaDialect, mlir::gk::GKDialect, mlir::arith::ArithDialect,
                   mlir::func::FuncDialect, mlir::math::MathDialect, mlir::tensor::TensorDialect>();

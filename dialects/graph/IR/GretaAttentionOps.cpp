@@ -81,8 +81,8 @@ LogicalResult AttentionOp::verify() {
     return failure();
   int64_t length = getDim(getQuery().getType(), 1);
   if (!ShapedType::isDynamic(length) && length % heads != 0)
-    return emitOpError() << "query rows of " << length << " elements do not divide into "
-                         << heads << " heads";
+    return emitOpError() << "query rows of " << length << " elements do not divide into " << heads
+                         << " heads";
   if (getScale() && failed(verifyPositive(*this, "scale", *getScale())))
     return failure();
   return verifySameRows(*this, getQuery(), "query", getPositions(), "positions");

@@ -55,7 +55,7 @@ bool mlir::greta::isBlockQuantized(QuantType type) { return getQuantBlockElement
 //===----------------------------------------------------------------------===//
 
 /// Keys of #greta.model, in printing order.
-static constexpr StringLiteral kIntKeys[] = {"layers", "dim",   "heads",  "kv_heads",
+static constexpr StringLiteral kIntKeys[] = {"layers",   "dim", "heads", "kv_heads",
                                              "head_dim", "ffn", "vocab", "context"};
 static constexpr StringLiteral kFloatKeys[] = {"rope_theta", "eps"};
 static constexpr StringLiteral kTiedKey = "tied";
@@ -144,10 +144,10 @@ void ModelAttr::print(AsmPrinter &printer) const {
 
 LogicalResult ModelAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t layers,
                                 int64_t dim, int64_t heads, int64_t kvHeads, int64_t headDim,
-                                int64_t ffn, int64_t vocab, int64_t contextLength, APFloat ropeTheta,
-                                APFloat eps, bool tied) {
+                                int64_t ffn, int64_t vocab, int64_t contextLength,
+                                APFloat ropeTheta, APFloat eps, bool tied) {
   const std::pair<StringRef, int64_t> counts[] = {
-      {"layers", layers}, {"dim", dim},     {"heads", heads}, {"kv_heads", kvHeads},
+      {"layers", layers},    {"dim", dim}, {"heads", heads}, {"kv_heads", kvHeads},
       {"head_dim", headDim}, {"ffn", ffn}, {"vocab", vocab}, {"context", contextLength}};
   for (auto [key, value] : counts)
     if (value <= 0)

@@ -30,8 +30,8 @@ LogicalResult GretaDialect::verifyOperationAttribute(Operation *op, NamedAttribu
       return op->emitError() << "'" << name << "' must be a #greta<phase ...> attribute, got "
                              << attr.getValue();
     if (!isa<FunctionOpInterface>(op))
-      return op->emitError() << "'" << name << "' belongs on a function, not on '"
-                             << op->getName() << "'";
+      return op->emitError() << "'" << name << "' belongs on a function, not on '" << op->getName()
+                             << "'";
     return success();
   }
   if (name == kModelAttrName) {
@@ -39,10 +39,10 @@ LogicalResult GretaDialect::verifyOperationAttribute(Operation *op, NamedAttribu
       return op->emitError() << "'" << name << "' must be a #greta.model attribute, got "
                              << attr.getValue();
     if (!isa<ModuleOp>(op))
-      return op->emitError() << "'" << name << "' belongs on the module, not on '"
-                             << op->getName() << "'";
+      return op->emitError() << "'" << name << "' belongs on the module, not on '" << op->getName()
+                             << "'";
     return success();
   }
-  return op->emitError() << "unknown greta attribute '" << name << "' (expected '"
-                         << kPhaseAttrName << "' or '" << kModelAttrName << "')";
+  return op->emitError() << "unknown greta attribute '" << name << "' (expected '" << kPhaseAttrName
+                         << "' or '" << kModelAttrName << "')";
 }

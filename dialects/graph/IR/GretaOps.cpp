@@ -83,10 +83,9 @@ LogicalResult MatmulOp::verifySymbolUses(SymbolTableCollection &symbols) {
   FailureOr<WeightType> weight = lookupMatrixWeight(*this, symbols, getWeightAttr(), "weight");
   if (failed(weight))
     return failure();
-  if (failed(verifyRowLength(*this, getInput(), "input", weight->getRowLength(),
-                             "the weight's K")) ||
-      failed(verifyRowLength(*this, getResult(), "result", weight->getNumRows(),
-                             "the weight's N")))
+  if (failed(
+          verifyRowLength(*this, getInput(), "input", weight->getRowLength(), "the weight's K")) ||
+      failed(verifyRowLength(*this, getResult(), "result", weight->getNumRows(), "the weight's N")))
     return failure();
   if (getNormWeightAttr() &&
       failed(verifyVectorWeight(*this, symbols, getNormWeightAttr(), "norm_weight",
@@ -121,8 +120,7 @@ LogicalResult LmHeadOp::verifySymbolUses(SymbolTableCollection &symbols) {
   FailureOr<WeightType> weight = lookupMatrixWeight(*this, symbols, getWeightAttr(), "weight");
   if (failed(weight))
     return failure();
-  if (failed(verifyRowLength(*this, getInput(), "input", weight->getRowLength(),
-                             "the weight's K")))
+  if (failed(verifyRowLength(*this, getInput(), "input", weight->getRowLength(), "the weight's K")))
     return failure();
   return verifyRowLength(*this, getLogits(), "logits", weight->getNumRows(),
                          "the weight's vocabulary size");

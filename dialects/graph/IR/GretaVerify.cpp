@@ -23,13 +23,13 @@ LogicalResult checks::verifySameRows(Operation *op, Value a, StringRef aName, Va
                            << rowsB;
 }
 
-LogicalResult checks::verifyRowLength(Operation *op, Value value, StringRef name,
-                                      int64_t expected, StringRef why) {
+LogicalResult checks::verifyRowLength(Operation *op, Value value, StringRef name, int64_t expected,
+                                      StringRef why) {
   int64_t length = getDim(value.getType(), 1);
   if (dimsCompatible(length, expected))
     return success();
-  return op->emitOpError() << name << " rows have " << length << " elements, expected "
-                           << expected << " (" << why << ")";
+  return op->emitOpError() << name << " rows have " << length << " elements, expected " << expected
+                           << " (" << why << ")";
 }
 
 LogicalResult checks::verifyPositive(Operation *op, StringRef name, const APFloat &value) {
@@ -47,8 +47,8 @@ LogicalResult checks::verifyHeads(Operation *op, Value value, StringRef name, in
   if (ShapedType::isDynamic(length))
     return success();
   if (length % heads != 0)
-    return op->emitOpError() << name << " rows of " << length
-                             << " elements do not divide into " << heads << " heads";
+    return op->emitOpError() << name << " rows of " << length << " elements do not divide into "
+                             << heads << " heads";
   if (length != heads * headDim)
     return op->emitOpError() << name << " rows of " << length << " elements are not " << heads
                              << " heads of " << headDim;
@@ -75,25 +75,22 @@ FailureOr<WeightType> checks::lookupMatrixWeight(Operation *op, SymbolTableColle
     return failure();
   WeightType type = weight->getType();
   if (type.getRank() != 2)
-    return op->emitOpError() << "'" << attrName << "' " << ref << " must be a matrix, got "
-                             << type;
+    return op->emitOpError() << "'" << attrName << "' " << ref << " must be a matrix, got " << type;
   return type;
 }
 
 LogicalResult checks::verifyVectorWeight(Operation *op, SymbolTableCollection &symbols,
-                                         FlatSymbolRefAttr ref, StringRef attrName,
-                                         int64_t length, StringRef why) {
+                                         FlatSymbolRefAttr ref, StringRef attrName, int64_t length,
+                                         StringRef why) {
   FailureOr<WeightOp> weight = lookupWeight(op, symbols, ref, attrName);
   if (failed(weight))
     return failure();
   WeightType type = weight->getType();
   if (type.getRank() != 1)
-    return op->emitOpError() << "'" << attrName << "' " << ref << " must be a vector, got "
-                             << type;
+    return op->emitOpError() << "'" << attrName << "' " << ref << " must be a vector, got " << type;
   if (!ShapedType::isDynamic(length) && type.getRowLength() != length)
-    return op->emitOpError() << "'" << attrName << "' " << ref << " has "
-                             << type.getRowLength() << " elements, expected " << length << " ("
-                             << why << ")";
+    return op->emitOpError() << "'" << attrName << "' " << ref << " has " << type.getRowLength()
+                             << " elements, expected " << length << " (" << why << ")";
   return success();
 }
 

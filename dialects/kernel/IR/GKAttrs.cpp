@@ -29,29 +29,89 @@ void GKDialect::registerAttributes() {
 // Kernel families
 //===----------------------------------------------------------------------===//
 
-bool mlir::gk::isMatrixFamily(KernelFamily family) {
-  switch (family) {
-  case KernelFamily::Gemv:
-  case KernelFamily::Gemm:
-  case KernelFamily::LmHeadGemv:
-  case KernelFamily::LmHeadGemm:
-    return true;
-  default:
+namespace {
+constexpr BufferKind kAct = BufferKind::Activation;
+constexpr BufferKind kIn = BufferKind::Input;
+constexpr BufferKind kW = BufferKind::Weight;
+constexpr BufferKind kKV = BufferKind::KV;
+
+// Argument lists of docs/bundle-format.md, in its order.
+constexpr BufferKind kEmbeddingArgs[] = {kIn, kW, kAct};               // tokens, table, out
+constexpr BufferKind kRmsNormArgs[] = {kAct, kW, kAct};                // x, weight, out
+constexpr BufferKind kAddRmsNormArgs[] = {kAct, kAct, kW, kAct, kAct}; // a, b, weight, sum, out
+constexpr BufferKind kMatmulArgs[] = {kAct, kW, kAct};                 // x, weight, out
+constexpr BufferKind kGateUpArgs[] = {kAct, kW, kW, kAct};             // x, gate, up, out
+constexpr BufferKind kRopeArgs[] = {kAct, kIn};                        // x (in place), positions
+constexpr BufferKind kKVAppendArgs[] = {kAct, kAct, kIn, kKV, kKV};    // k, v, pos, k/v cache
+constexpr BufferKind kRopeKVAppendArgs[] = {kAct, kAct, kAct, kIn, kKV, kKV}; // q, k, v, ...
+constexpr BufferKind kAttentionArgs[] = {kAct, kKV, kKV, kIn, kAct}; // q, k/v cache, pos, out
+constexpr BufferKind kBinaryArgs[] = {kAct, kAct, kAct};             // a, b, out
+constexpr BufferKind kLmHeadArgs[] = {kAct, kW, BufferKind::Logits}; // x, weight, out
+constexpr BufferKind kAuditArgs[] = {kAct, BufferKind::Audit};       // x, stats
+
+using enum BodyUse;
+using enum RouteClass;
+
+/// Indexed by KernelFamily. Columns: args, reads a weight matrix, routes, prologue, epilogue,
+/// the argument an epilogue adds.
+// clang-format off
+const FamilyTraits kFamilyTraits[] = {
+    {kEmbeddingArgs,    true,  None,      Never,    Never,    std::nullopt}, // embedding
+    {kRmsNormArgs,      false, None,      Never,    Never,    std::nullopt}, // rms_norm
+    {kAddRmsNormArgs,   false, None,      Never,    Never,    std::nullopt}, // add_rms_norm
+    {kMatmulArgs,       true,  Matrix,    Optional, Optional, kAct},         // matmul
+    {kGateUpArgs,       true,  Matrix,    Optional, Required, std::nullopt}, // matmul_gate_up
+    {kRopeArgs,         false, None,      Never,    Never,    std::nullopt}, // rope
+    {kKVAppendArgs,     false, None,      Never,    Never,    std::nullopt}, // kv_append
+    {kRopeKVAppendArgs, false, None,      Never,    Never,    std::nullopt}, // rope_kv_append
+    {kAttentionArgs,    false, Attention, Never,    Never,    std::nullopt}, // attention
+    {kBinaryArgs,       false, None,      Never,    Never,    std::nullopt}, // silu_mul
+    {kBinaryArgs,       false, None,      Never,    Never,    std::nullopt}, // add
+    {kLmHeadArgs,       true,  Matrix,    Never,    Never,    std::nullopt}, // lm_head
+    {kAuditArgs,        false, None,      Never,    Never,    std::nullopt}, // audit_stats
+};
+// clang-format on
+static_assert(std::size(kFamilyTraits) == getMaxEnumValForKernelFamily() + 1,
+              "one FamilyTraits per KernelFamily");
+} // namespace
+
+const FamilyTraits &mlir::gk::getFamilyTraits(KernelFamily family) {
+  return kFamilyTraits[static_cast<uint32_t>(family)];
+}
+
+SmallVector<BufferKind> mlir::gk::getExpectedArgs(KernelFamily family, bool hasPrologue,
+                                                  bool hasEpilogue) {
+  const FamilyTraits &traits = getFamilyTraits(family);
+  SmallVector<BufferKind> args(traits.args.begin(), traits.args.end());
+  if (hasPrologue)
+    args.push_back(BufferKind::Weight);
+  if (hasEpilogue && traits.epilogueArg)
+    args.push_back(*traits.epilogueArg);
+  return args;
+}
+
+bool mlir::gk::isCompatibleKind(BufferKind expected, BufferKind actual) {
+  return actual == expected || (expected == BufferKind::Activation && actual == BufferKind::Logits);
+}
+
+bool mlir::gk::isRouteOf(RouteClass routes, KernelRoute route) {
+  switch (routes) {
+  case RouteClass::None:
     return false;
+  case RouteClass::Matrix:
+    return route == KernelRoute::Gemv || route == KernelRoute::Gemm;
+  case RouteClass::Attention:
+    return route == KernelRoute::SplitKV || route == KernelRoute::Flash;
   }
+  llvm_unreachable("unknown RouteClass");
 }
 
-bool mlir::gk::readsQuantizedWeight(KernelFamily family) {
-  return family == KernelFamily::Embedding || isMatrixFamily(family);
-}
-
-bool mlir::gk::needsTiles(KernelFamily family) {
-  return family == KernelFamily::Gemm || family == KernelFamily::LmHeadGemm;
-}
-
-bool mlir::gk::allowsSplitK(KernelFamily family) {
-  return family == KernelFamily::Gemv || family == KernelFamily::LmHeadGemv ||
-         family == KernelFamily::AttentionDecode;
+std::string mlir::gk::formatKinds(ArrayRef<BufferKind> kinds) {
+  std::string text = "(";
+  llvm::raw_string_ostream os(text);
+  llvm::interleaveComma(kinds, os, [&](BufferKind kind) { os << stringifyBufferKind(kind); });
+  os << ")";
+  return text;
 }
 
 //===----------------------------------------------------------------------===//

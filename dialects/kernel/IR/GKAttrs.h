@@ -1,6 +1,6 @@
 //===- GKAttrs.h - gk enumerations and attributes ----------------*- C++ -*-===//
 //
-// KernelFamily, BufferKind and `#gk.tiles`, with what each family allows.
+// KernelFamily, KernelRoute, BufferKind and `#gk.tiles`, with what each family allows.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -16,17 +16,50 @@
 
 namespace mlir::gk {
 
-/// True for the families that multiply by a weight matrix; only these fuse a prologue or an
-/// epilogue.
-bool isMatrixFamily(KernelFamily family);
+/// Which routes a family takes.
+enum class RouteClass {
+  None,      ///< no route
+  Matrix,    ///< gemv or gemm
+  Attention, ///< split_kv or flash
+};
 
-/// True for the families that read a quantized weight and so must name its quant type.
-bool readsQuantizedWeight(KernelFamily family);
+/// Whether a family takes a fused prologue or epilogue body.
+enum class BodyUse { Never, Optional, Required };
 
-/// True for the matrix-unit families, whose tile sizes must be given.
-bool needsTiles(KernelFamily family);
+/// Block arguments of a prologue body: (x, gamma, inv_rms).
+inline constexpr unsigned kPrologueArgs = 3;
+/// Block arguments of an epilogue body: (acc, residual) or (gate, up).
+inline constexpr unsigned kEpilogueArgs = 2;
 
-/// True for the families that split a reduction (or a KV range) across blocks.
-bool allowsSplitK(KernelFamily family);
+/// The contract of one kernel family (docs/bundle-format.md): its buffer arguments and what may
+/// specialise it. The verifier, the lowering and the bundle writer read this one table.
+struct FamilyTraits {
+  /// Buffer kinds in argument order, without the extras that bodies add.
+  ArrayRef<BufferKind> args;
+  /// Reads a weight matrix, so the kernel names its quant type.
+  bool readsWeightMatrix;
+  RouteClass routes;
+  /// A prologue adds one trailing `weight` argument (the norm weight).
+  BodyUse prologue;
+  BodyUse epilogue;
+  /// The trailing argument an epilogue adds (matmul: the residual), if any.
+  std::optional<BufferKind> epilogueArg;
+};
+
+/// The traits of `family`.
+const FamilyTraits &getFamilyTraits(KernelFamily family);
+
+/// The buffer kinds `family` binds, in order, given which bodies the kernel has.
+SmallVector<BufferKind> getExpectedArgs(KernelFamily family, bool hasPrologue, bool hasEpilogue);
+
+/// True when a buffer of kind `actual` can be bound where `expected` is declared: the same kind,
+/// or logits where an activation is expected (logits are the last activation).
+bool isCompatibleKind(BufferKind expected, BufferKind actual);
+
+/// True when `route` belongs to `routes`.
+bool isRouteOf(RouteClass routes, KernelRoute route);
+
+/// "(activation, weight, activation)".
+std::string formatKinds(ArrayRef<BufferKind> kinds);
 
 } // namespace mlir::gk

@@ -1,6 +1,6 @@
 //===- GKEnums.td - gk enumerations ------------------------*- tablegen -*-===//
 //
-// Kernel families (the HIP templates) and buffer kinds.
+// Kernel families and routes (together they pick the HIP template), and buffer kinds.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,29 +16,37 @@ class GK_I32Enum<string name, string summary, list<I32EnumAttrCase> cases>
   let genSpecializedAttr = 0;
 }
 
+// The families of docs/bundle-format.md, with the same names and argument lists.
 def GK_KernelFamily : GK_I32Enum<"KernelFamily", "kernel template family", [
   I32EnumAttrCase<"Embedding", 0, "embedding">,
   I32EnumAttrCase<"RmsNorm", 1, "rms_norm">,
   I32EnumAttrCase<"AddRmsNorm", 2, "add_rms_norm">,
-  // Matrix-vector product on vector ALUs, split-K (decode).
-  I32EnumAttrCase<"Gemv", 3, "gemv">,
-  // Matrix product on matrix units with fused dequantisation (prefill).
-  I32EnumAttrCase<"Gemm", 4, "gemm">,
+  I32EnumAttrCase<"Matmul", 3, "matmul">,
+  // silu(x · gate) * (x · up) in one pass over x.
+  I32EnumAttrCase<"MatmulGateUp", 4, "matmul_gate_up">,
   I32EnumAttrCase<"Rope", 5, "rope">,
   I32EnumAttrCase<"KVAppend", 6, "kv_append">,
   I32EnumAttrCase<"RopeKVAppend", 7, "rope_kv_append">,
-  // One query row per position; the KV range split across blocks (split-KV).
-  I32EnumAttrCase<"AttentionDecode", 8, "attention_decode">,
-  // Flash attention over query tiles (prefill).
-  I32EnumAttrCase<"AttentionPrefill", 9, "attention_prefill">,
-  I32EnumAttrCase<"SiluMul", 10, "silu_mul">,
-  I32EnumAttrCase<"Add", 11, "add">,
-  I32EnumAttrCase<"LmHeadGemv", 12, "lm_head_gemv">,
-  I32EnumAttrCase<"LmHeadGemm", 13, "lm_head_gemm">,
+  I32EnumAttrCase<"Attention", 8, "attention">,
+  I32EnumAttrCase<"SiluMul", 9, "silu_mul">,
+  I32EnumAttrCase<"Add", 10, "add">,
+  I32EnumAttrCase<"LmHead", 11, "lm_head">,
   // Reduces an audited tensor to a statistics record (hash, min, max, mean, top-2).
-  I32EnumAttrCase<"AuditStats", 14, "audit_stats">
+  I32EnumAttrCase<"AuditStats", 12, "audit_stats">
 ]>;
 def GK_KernelFamilyAttr : EnumAttr<GK_Dialect, GK_KernelFamily, "family">;
+
+def GK_KernelRoute : GK_I32Enum<"KernelRoute", "how a kernel runs", [
+  // matmul, matmul_gate_up, lm_head: one row per step on vector ALUs, split-K (decode).
+  I32EnumAttrCase<"Gemv", 0, "gemv">,
+  // matmul, matmul_gate_up, lm_head: matrix units, dequantisation fused (prefill).
+  I32EnumAttrCase<"Gemm", 1, "gemm">,
+  // attention: one query row per position, the KV range split across blocks (decode).
+  I32EnumAttrCase<"SplitKV", 2, "split_kv">,
+  // attention: flash attention over query tiles (prefill).
+  I32EnumAttrCase<"Flash", 3, "flash">
+]>;
+def GK_KernelRouteAttr : EnumAttr<GK_Dialect, GK_KernelRoute, "route">;
 
 def GK_BufferKind : GK_I32Enum<"BufferKind", "what a buffer holds", [
   I32EnumAttrCase<"Activation", 0, "activation">,

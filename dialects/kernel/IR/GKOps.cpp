@@ -11,6 +11,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include <string>
+
 using namespace mlir;
 using namespace mlir::gk;
 
@@ -95,9 +97,8 @@ static void printKernelCall(OpAsmPrinter &printer, Operation *, FlatSymbolRefAtt
 //===----------------------------------------------------------------------===//
 
 SmallVector<BufferKind> KernelOp::getArgKinds() {
-  return llvm::map_to_vector(getArgs(), [](Attribute kind) {
-    return cast<BufferKindAttr>(kind).getValue();
-  });
+  return llvm::map_to_vector(getArgs(),
+                             [](Attribute kind) { return cast<BufferKindAttr>(kind).getValue(); });
 }
 
 TilesAttr KernelOp::getEffectiveTiles() {
@@ -110,49 +111,97 @@ TilesAttr KernelOp::getEffectiveTiles() {
 /// is a multiple of it, so a tile never splits one.
 static constexpr int64_t kQuantSubBlockElements = 32;
 
-LogicalResult KernelOp::verify() {
-  KernelFamily family = getFamily();
-  StringRef familyName = stringifyKernelFamily(family);
-  if (getArgs().empty())
-    return emitOpError() << "binds no buffers";
-  if (readsQuantizedWeight(family) != getQuant().has_value())
-    return emitOpError() << familyName
-                         << (getQuant() ? " reads no quantized weight; drop quant"
-                                        : " reads a quantized weight; give its quant type");
-  if (needsTiles(family) && !getTiles())
-    return emitOpError() << familyName << " needs tile sizes (tiles<...>)";
-  TilesAttr tiles = getEffectiveTiles();
-  if (tiles.getSplitK() > 1 && !allowsSplitK(family))
-    return emitOpError() << "split_k = " << tiles.getSplitK() << " is not supported by "
-                         << familyName << " (only gemv, lm_head_gemv, attention_decode)";
-  if (getQuant() && greta::isBlockQuantized(*getQuant()) && getTiles() &&
+/// Checks the kernel's buffer kinds and bodies against its family's traits.
+static LogicalResult verifySignature(KernelOp kernel, const FamilyTraits &traits,
+                                     StringRef familyName) {
+  bool hasPrologue = !kernel.getPrologue().empty();
+  bool hasEpilogue = !kernel.getEpilogue().empty();
+  if (hasPrologue && traits.prologue == BodyUse::Never)
+    return kernel.emitOpError() << familyName << " takes no prologue";
+  if (hasEpilogue && traits.epilogue == BodyUse::Never)
+    return kernel.emitOpError() << familyName << " takes no epilogue";
+  if (!hasEpilogue && traits.epilogue == BodyUse::Required)
+    return kernel.emitOpError() << familyName << " needs an epilogue";
+
+  SmallVector<BufferKind> expected = getExpectedArgs(kernel.getFamily(), hasPrologue, hasEpilogue);
+  SmallVector<BufferKind> actual = kernel.getArgKinds();
+  bool matches = actual.size() == expected.size() &&
+                 llvm::all_of(llvm::zip_equal(expected, actual), [](auto pair) {
+                   return isCompatibleKind(std::get<0>(pair), std::get<1>(pair));
+                 });
+  if (matches)
+    return success();
+  InFlightDiagnostic diag = kernel.emitOpError() << familyName;
+  if (hasPrologue)
+    diag << " with a prologue";
+  if (hasEpilogue && traits.epilogueArg)
+    diag << (hasPrologue ? " and an epilogue" : " with an epilogue");
+  return diag << " binds " << formatKinds(expected) << ", not " << formatKinds(actual);
+}
+
+/// Checks route, quant type and tiles against the family's traits.
+static LogicalResult verifySpecialisation(KernelOp kernel, const FamilyTraits &traits,
+                                          StringRef familyName) {
+  std::optional<greta::QuantType> quant = kernel.getQuant();
+  if (traits.readsWeightMatrix != quant.has_value())
+    return kernel.emitOpError() << familyName
+                                << (quant ? " reads no weight matrix; drop quant"
+                                          : " reads a weight matrix; give its quant type");
+  std::optional<KernelRoute> route = kernel.getRoute();
+  if (traits.routes == RouteClass::None && route)
+    return kernel.emitOpError() << familyName << " takes no route";
+  if (traits.routes != RouteClass::None && !route)
+    return kernel.emitOpError() << familyName << " needs a route ("
+                                << (traits.routes == RouteClass::Matrix ? "gemv or gemm"
+                                                                        : "split_kv or flash")
+                                << ")";
+  if (route && !isRouteOf(traits.routes, *route))
+    return kernel.emitOpError() << "route " << stringifyKernelRoute(*route) << " is not a route of "
+                                << familyName;
+
+  bool tiled = route == KernelRoute::Gemm || route == KernelRoute::Flash;
+  if (tiled && !kernel.getTiles())
+    return kernel.emitOpError() << "route " << stringifyKernelRoute(*route)
+                                << " needs tile sizes (tiles<...>)";
+  TilesAttr tiles = kernel.getEffectiveTiles();
+  bool splits = route == KernelRoute::Gemv || route == KernelRoute::SplitKV;
+  if (tiles.getSplitK() > 1 && !splits)
+    return kernel.emitOpError() << "split_k = " << tiles.getSplitK()
+                                << " needs route gemv or split_kv";
+  if (quant && greta::isBlockQuantized(*quant) && kernel.getTiles() &&
       tiles.getTileK() % kQuantSubBlockElements != 0)
-    return emitOpError() << "tile_k = " << tiles.getTileK() << " splits a "
-                         << greta::stringifyQuantType(*getQuant()) << " block (use a multiple of "
-                         << kQuantSubBlockElements << ")";
-  if (!isMatrixFamily(family) && (!getPrologue().empty() || !getEpilogue().empty()))
-    return emitOpError() << familyName
-                         << " cannot fuse a prologue or epilogue (only gemv, gemm, lm_head_gemv,"
-                            " lm_head_gemm)";
+    return kernel.emitOpError() << "tile_k = " << tiles.getTileK() << " splits a "
+                                << greta::stringifyQuantType(*quant) << " block (use a multiple of "
+                                << kQuantSubBlockElements << ")";
   return success();
 }
 
-/// Checks a prologue or epilogue body: one block of f32 arguments, element-wise arith/math ops
-/// on scalars, and a gk.yield of one f32.
-static LogicalResult verifyElementwiseBody(KernelOp kernel, Region &region, StringRef name) {
+LogicalResult KernelOp::verify() {
+  const FamilyTraits &traits = getFamilyTraits(getFamily());
+  StringRef familyName = stringifyKernelFamily(getFamily());
+  if (failed(verifySignature(*this, traits, familyName)))
+    return failure();
+  return verifySpecialisation(*this, traits, familyName);
+}
+
+/// Checks a prologue or epilogue body: one block of `arity` f32 arguments, element-wise
+/// arith/math ops on scalars, and a gk.yield of one f32.
+static LogicalResult verifyElementwiseBody(KernelOp kernel, Region &region, StringRef name,
+                                           unsigned arity) {
   if (region.empty())
     return success();
   Block &block = region.front();
-  if (block.getNumArguments() == 0)
-    return kernel.emitOpError() << name << " body takes no arguments";
+  if (block.getNumArguments() != arity)
+    return kernel.emitOpError() << name << " body takes " << arity << " arguments, got "
+                                << block.getNumArguments();
   for (BlockArgument arg : block.getArguments())
     if (!arg.getType().isF32())
       return kernel.emitOpError() << name << " argument #" << arg.getArgNumber()
                                   << " must be f32, got " << arg.getType();
   for (Operation &op : block.without_terminator()) {
     StringRef dialect = op.getName().getDialectNamespace();
-    bool scalarResults = llvm::all_of(op.getResultTypes(),
-                                      [](Type type) { return type.isIntOrIndexOrFloat(); });
+    bool scalarResults =
+        llvm::all_of(op.getResultTypes(), [](Type type) { return type.isIntOrIndexOrFloat(); });
     if ((dialect != "arith" && dialect != "math") || op.getNumRegions() != 0 ||
         !isMemoryEffectFree(&op) || !scalarResults)
       return op.emitOpError() << "cannot appear in a gk.kernel " << name
@@ -165,25 +214,41 @@ static LogicalResult verifyElementwiseBody(KernelOp kernel, Region &region, Stri
 }
 
 LogicalResult KernelOp::verifyRegions() {
-  if (failed(verifyElementwiseBody(*this, getPrologue(), "prologue")))
+  if (failed(verifyElementwiseBody(*this, getPrologue(), "prologue", kPrologueArgs)))
     return failure();
-  return verifyElementwiseBody(*this, getEpilogue(), "epilogue");
+  return verifyElementwiseBody(*this, getEpilogue(), "epilogue", kEpilogueArgs);
 }
 
 //===----------------------------------------------------------------------===//
 // BufferOp
 //===----------------------------------------------------------------------===//
 
+/// True when a shape dimension is a form the bundle records: a positive constant, the
+/// sequence length, or (for KV caches) the run-time context length.
+static bool isBundleRowForm(AffineExpr dim, bool allowContext) {
+  if (auto constant = dyn_cast<AffineConstantExpr>(dim))
+    return constant.getValue() > 0;
+  return isa<AffineDimExpr>(dim) || (allowContext && isa<AffineSymbolExpr>(dim));
+}
+
 LogicalResult BufferOp::verify() {
   if (getShape().has_value() == getBytes().has_value())
     return emitOpError() << "is sized by shape(...) or by bytes(...): exactly one";
+  bool isKV = getKind() == BufferKind::KV;
   if (std::optional<AffineMap> shape = getShape()) {
     if (!getElementType())
       return emitOpError() << "shape needs an element type";
-    if (shape->getNumDims() != 1 || shape->getNumSymbols() != 0 || shape->getNumResults() == 0)
-      return emitOpError() << "shape must map the sequence length (one dimension, no symbols) "
-                              "to at least one size, got "
-                           << AffineMapAttr::get(*shape);
+    unsigned maxSymbols = isKV ? 1 : 0;
+    if (shape->getNumDims() != 1 || shape->getNumSymbols() > maxSymbols ||
+        shape->getNumResults() < 1 || shape->getNumResults() > 2)
+      return emitOpError() << "shape must map the sequence length"
+                           << (isKV ? " (and the context length, a symbol)" : "")
+                           << " to 1 or 2 sizes, got " << AffineMapAttr::get(*shape);
+    for (auto [index, dim] : llvm::enumerate(shape->getResults()))
+      if (!isBundleRowForm(dim, isKV))
+        return emitOpError() << "shape dimension #" << index
+                             << " must be a positive constant, the sequence length"
+                             << (isKV ? " or the context length" : "");
   }
   if (getBytesAttr() && getBytesAttr().getInt() <= 0)
     return emitOpError() << "bytes must be positive, got " << getBytesAttr().getInt();

@@ -16,3 +16,19 @@
 
 #define GET_OP_CLASSES
 #include "dialects/kernel/IR/GKOps.h.inc"
+
+namespace mlir::gk {
+
+/// One launch-grid dimension as the bundle records it: ceil((mul * seq + add) / div).
+struct GridDim {
+  int64_t mul = 0;
+  int64_t add = 0;
+  int64_t div = 1;
+};
+
+/// Decomposes one result of a grid map (of the sequence length `d0`), or returns nullopt when
+/// it is not of the form `(mul * d0 + add) ceildiv div` with non-negative mul and add and a
+/// positive div.
+std::optional<GridDim> decomposeGridDim(AffineExpr expr);
+
+} // namespace mlir::gk

@@ -25,27 +25,35 @@ def GK_KernelOp : GK_Op<"kernel", [Symbol, IsolatedFromAbove,
                                    HasParent<"::mlir::ModuleOp">]> {
   let summary = "one kernel: a template family specialised with constants and fused bodies";
   let description = [{
-    `@name family(kinds...)` names the kernel, its template family and the kinds of the buffers
-    a `gk.launch` binds to it, in order. `quant` is the weight storage type of the families
-    that read quantized weights (`embedding`, `gemv`, `gemm`, `lm_head_gemv`, `lm_head_gemm`),
-    where it is required. `tiles` is required for the matrix-unit families (`gemm`,
-    `lm_head_gemm`); `split_k > 1` is only for `gemv`, `lm_head_gemv` and `attention_decode`.
-    `params` holds the target-independent constants the emitter bakes in (`k`, `n`, `eps`,
-    `heads`, ...).
+    `@name family(kinds...)` names the kernel, its family (docs/bundle-format.md) and the kinds
+    of the buffers a `gk.launch` binds to it, in the family's argument order. The list is
+    verified against the family's: for example `rms_norm(activation, weight, activation)`
+    (x, weight, out), and for `matmul` (x, weight, out) followed by the norm weight when it has
+    a prologue and the residual when it has an epilogue. A `logits` buffer may stand where an
+    `activation` is expected (`audit_stats(logits, audit)` audits the LM head).
 
-    The matrix families may carry two element-wise bodies, each one block of `arith`/`math`
+    * `route` picks the template within the family: `gemv` or `gemm` for `matmul`,
+      `matmul_gate_up` and `lm_head` (required there), `split_kv` or `flash` for `attention`
+      (required there); other families have none.
+    * `quant` is the weight storage type, required exactly for the families that read a weight
+      matrix (`embedding`, `matmul`, `matmul_gate_up`, `lm_head`).
+    * `tiles` is required for the `gemm` and `flash` routes; `split_k > 1` only for `gemv` and
+      `split_kv`. A quantized product's `tile_k` is a multiple of 32, so no tile splits a block.
+    * `params` holds the target-independent constants the emitter bakes in (`k`, `n`, `eps`,
+      `heads`, ...).
+
+    `matmul` and `matmul_gate_up` carry element-wise bodies, each one block of `arith`/`math`
     ops over `f32` block arguments ending in `gk.yield` of one `f32`:
 
-    * `prologue`: applied to each input element before the product. Its arguments are the
-      element followed by what the template provides for it; for a fused RMSNorm, the norm
-      weight at that column and the row's `1/rms`.
-    * `epilogue`: applied to each accumulated output. Its arguments are the accumulator
-      followed by the fused operands (the residual element, or the `up` accumulator of a fused
-      gate/up pair).
+    * `prologue` (optional): applied to each input element before the product, with arguments
+      `(x, gamma, inv_rms)`: the element, the norm weight at its column and the row's `1/rms`.
+    * `epilogue`: applied to each output, with arguments `(acc, residual)` for `matmul`
+      (optional) and `(gate, up)`, the two accumulators, for `matmul_gate_up` (required).
 
     ```mlir
-    gk.kernel @decode_ffn_gate gemv(activation, weight, weight, activation) quant q4_k
-        tiles<tile_n = 4, tile_k = 256, split_k = 4> params {k = 4096 : i64, n = 14336 : i64}
+    gk.kernel @decode_ffn_gate_up matmul_gate_up(activation, weight, weight, activation, weight)
+        route gemv quant q4_k tiles<tile_n = 4, tile_k = 256, split_k = 4>
+        params {k = 4096 : i64, n = 14336 : i64}
         prologue {
         ^bb0(%x: f32, %gamma: f32, %inv_rms: f32):
           %0 = arith.mulf %x, %inv_rms : f32
@@ -66,13 +74,14 @@ def GK_KernelOp : GK_Op<"kernel", [Symbol, IsolatedFromAbove,
   let arguments = (ins SymbolNameAttr:$sym_name,
                        GK_KernelFamilyAttr:$family,
                        GK_BufferKindArrayAttr:$args,
+                       OptionalAttr<GK_KernelRouteAttr>:$route,
                        OptionalAttr<Greta_QuantTypeAttr>:$quant,
                        OptionalAttr<GK_TilesAttr>:$tiles,
                        OptionalAttr<DictionaryAttr>:$params);
   let regions = (region MaxSizedRegion<1>:$prologue, MaxSizedRegion<1>:$epilogue);
   let assemblyFormat = [{
     $sym_name custom<KernelSignature>($family, $args)
-    (`quant` `` $quant^)? (`tiles` `` $tiles^)? (`params` $params^)?
+    (`route` `` $route^)? (`quant` `` $quant^)? (`tiles` `` $tiles^)? (`params` $params^)?
     (`prologue` $prologue^)? (`epilogue` $epilogue^)? attr-dict-with-keyword
   }];
   let hasVerifier = 1;
@@ -104,15 +113,18 @@ def GK_YieldOp : GK_Op<"yield", [Pure, Terminator, ReturnLike,
 def GK_BufferOp : GK_SymbolUserOp<"buffer", [Symbol, HasParent<"::mlir::ModuleOp">]> {
   let summary = "a device buffer that launches bind";
   let description = [{
-    Sized either by `bytes(N)` or by `shape(map, type)`, where `map` gives the dimensions as a
-    function of the sequence length `s` and `type` is the element type. A `weight` buffer names
-    the `greta.weight` it holds with `source(@w)` (its bytes are those of the layout the kernels
+    Sized either by `bytes(N)` or by `shape(map, type)`: `map` gives one or two dimensions
+    (rows, columns), each a constant, the phase's sequence length `s`, or, for a `kv` buffer
+    only, the context length `ctx` chosen at run time (a symbol): the row forms of
+    docs/bundle-format.md. `type` is the element type. A `weight` buffer names the
+    `greta.weight` it holds with `source(@w)` (its bytes are those of the layout the kernels
     read, which may differ from the GGUF's).
 
     ```mlir
     gk.buffer @hidden activation shape(affine_map<(s) -> (s, 4096)>, f32)
     gk.buffer @tokens input shape(affine_map<(s) -> (s)>, i32)
-    gk.buffer @blk0_attn_q weight bytes(9437184) source(@blk0_attn_q)
+    gk.buffer @kv0_k kv shape(affine_map<(s)[ctx] -> (ctx, 1024)>, f16)
+    gk.buffer @w_blk0_attn_q weight bytes(9437184) source(@blk0_attn_q)
     gk.buffer @audit_final audit bytes(256)
     ```
   }];
@@ -165,14 +177,15 @@ def GK_LaunchOp : GK_SymbolUserOp<"launch", [HasParent<"PlanOp">]> {
   let summary = "launches a kernel on buffers";
   let description = [{
     Binds the buffers, in order, to the kernel's declared buffer kinds. `grid` maps the
-    sequence length to the 1 to 3 grid dimensions.
+    sequence length `s` to 1 to 3 grid dimensions, each of the form `(mul * s + add) ceildiv
+    div` (or without the division) with non-negative constants, as the bundle records them.
 
     ```mlir
-    gk.launch @decode_attn_q(@normed, @blk0_attn_q, @q) grid = affine_map<(s) -> (1024, s)>
+    gk.launch @decode_attn_q(@normed, @w_blk0_attn_q, @q) grid = affine_map<(s) -> (1024, s)>
     ```
 
     Verified: the kernel and buffers exist, the buffer count and kinds match the kernel's, and
-    the grid is a map of one dimension and no symbols to 1 to 3 results.
+    the grid has that form.
   }];
   let arguments = (ins FlatSymbolRefAttr:$kernel,
                        FlatSymbolRefArrayAttr:$buffers,

@@ -31,15 +31,65 @@ LogicalResult PlanOp::verify() {
 // Launches
 //===----------------------------------------------------------------------===//
 
-/// Checks a grid map: the sequence length (one dimension, no symbols) to 1-3 sizes.
+/// `mul * d0 + add` as {mul, add}, or nullopt for any other form.
+static std::optional<std::pair<int64_t, int64_t>> decomposeLinear(AffineExpr expr) {
+  switch (expr.getKind()) {
+  case AffineExprKind::Constant:
+    return std::make_pair(int64_t{0}, cast<AffineConstantExpr>(expr).getValue());
+  case AffineExprKind::DimId:
+    return std::make_pair(int64_t{1}, int64_t{0});
+  case AffineExprKind::Add:
+  case AffineExprKind::Mul: {
+    auto binary = cast<AffineBinaryOpExpr>(expr);
+    auto lhs = decomposeLinear(binary.getLHS()), rhs = decomposeLinear(binary.getRHS());
+    if (!lhs || !rhs)
+      return std::nullopt;
+    if (expr.getKind() == AffineExprKind::Add)
+      return std::make_pair(lhs->first + rhs->first, lhs->second + rhs->second);
+    // Affine maps only multiply by constants, so one side has mul == 0.
+    return std::make_pair(lhs->first * rhs->second + rhs->first * lhs->second,
+                          lhs->second * rhs->second);
+  }
+  default:
+    return std::nullopt;
+  }
+}
+
+std::optional<GridDim> mlir::gk::decomposeGridDim(AffineExpr expr) {
+  GridDim dim;
+  if (expr.getKind() == AffineExprKind::CeilDiv) {
+    auto binary = cast<AffineBinaryOpExpr>(expr);
+    auto divisor = dyn_cast<AffineConstantExpr>(binary.getRHS());
+    if (!divisor || divisor.getValue() <= 0)
+      return std::nullopt;
+    dim.div = divisor.getValue();
+    expr = binary.getLHS();
+  }
+  std::optional<std::pair<int64_t, int64_t>> linear = decomposeLinear(expr);
+  if (!linear || linear->first < 0 || linear->second < 0)
+    return std::nullopt;
+  dim.mul = linear->first;
+  dim.add = linear->second;
+  return dim;
+}
+
+/// Checks a grid map: the sequence length (one dimension, no symbols) to 1-3 sizes, each of the
+/// form the bundle records.
 static LogicalResult verifyGrid(Operation *op, AffineMap grid) {
   if (grid.getNumDims() != 1 || grid.getNumSymbols() != 0)
     return op->emitOpError() << "grid must be a map of the sequence length alone (one "
                                 "dimension, no symbols), got "
                              << AffineMapAttr::get(grid);
   if (grid.getNumResults() < 1 || grid.getNumResults() > 3)
-    return op->emitOpError() << "grid must have 1 to 3 dimensions, got "
-                             << grid.getNumResults();
+    return op->emitOpError() << "grid must have 1 to 3 dimensions, got " << grid.getNumResults();
+  for (auto [index, dim] : llvm::enumerate(grid.getResults())) {
+    if (decomposeGridDim(dim))
+      continue;
+    std::string text;
+    llvm::raw_string_ostream(text) << dim;
+    return op->emitOpError() << "grid dimension #" << index << " (" << text
+                             << ") is not of the form (mul * s + add) ceildiv div";
+  }
   return success();
 }
 
