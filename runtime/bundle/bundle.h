@@ -29,7 +29,7 @@ struct BundleOpenOptions {
   bool verify = false;
   /// External weights: read this GGUF instead of the manifest's `weights.file` (a bundle moved
   /// to a machine where the model lives elsewhere). It must still be the same file.
-  std::string weightsPath;
+  std::string weightsPath{};
   /// Threads for repacking external weights at load (0: hardware threads).
   unsigned threads = 0;
 };

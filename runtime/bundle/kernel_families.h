@@ -42,16 +42,16 @@ enum class RowRule {
 };
 
 struct ArgSpec {
-  std::string_view name;
+  std::string_view name{};
   bool isWeight = false;
   Access access = Access::Read;
   Presence presence = Presence::Always;
   // Buffers:
   BufferDType dtype = BufferDType::F32;
   RowRule rows = RowRule::PerRow;
-  std::string_view cols; ///< shape expression
+  std::string_view cols{}; ///< shape expression
   // Weights:
-  std::initializer_list<std::string_view> dims; ///< shape expressions, ggml order
+  std::initializer_list<std::string_view> dims{}; ///< shape expressions, ggml order
   bool typeIsQuantParam = false; ///< the weight's type must equal params.quant
 };
 
@@ -66,10 +66,10 @@ enum class ParamType {
 };
 
 struct ParamSpec {
-  std::string_view name;
+  std::string_view name{};
   ParamType type = ParamType::Dim;
   Presence presence = Presence::Always;
-  std::initializer_list<std::string_view> choices;
+  std::initializer_list<std::string_view> choices{};
 };
 
 /// A relation between two Dim parameters.
@@ -86,13 +86,13 @@ struct AliasPair {
 };
 
 struct FamilySpec {
-  std::string_view name;
-  std::initializer_list<ArgSpec> args;
-  std::initializer_list<ParamSpec> params;
-  std::string_view rowsArg; ///< the argument whose row count is the launch's S
-  std::initializer_list<std::string_view> routes; ///< empty: the kernel must not name a route
-  std::initializer_list<AliasPair> mayAlias;
-  std::initializer_list<ParamRule> rules;
+  std::string_view name{};
+  std::initializer_list<ArgSpec> args{};
+  std::initializer_list<ParamSpec> params{};
+  std::string_view rowsArg{}; ///< the argument whose row count is the launch's S
+  std::initializer_list<std::string_view> routes{}; ///< empty: the kernel must not name a route
+  std::initializer_list<AliasPair> mayAlias{};
+  std::initializer_list<ParamRule> rules{};
 };
 
 /// Every family of format version 1, in the order of docs/bundle-format.md.

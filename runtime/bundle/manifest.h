@@ -80,15 +80,15 @@ enum class WeightMode { Embed, External };
 
 /// One entry of `weights.tensors`.
 struct WeightEntry {
-  std::string name;         ///< GGUF tensor name; unique in the table
+  std::string name{};       ///< GGUF tensor name; unique in the table
   TensorType type = TensorType::F32; ///< the type the kernels read
-  std::vector<uint64_t> dims; ///< ggml order: dims[0] is the row length (K)
+  std::vector<uint64_t> dims{}; ///< ggml order: dims[0] is the row length (K)
   std::string layout = std::string(kLayoutGgml);
   /// Embed: range in weights.bin (64-byte aligned). External: range of the source tensor in the
   /// GGUF file (absolute offset), stored as ggml; the loader repacks it into `layout`.
   uint64_t offset = 0;
   uint64_t bytes = 0;
-  std::string checksum; ///< "fnv1a64:…" over the stored bytes; optional for external weights
+  std::string checksum{}; ///< "fnv1a64:…" over the stored bytes; optional for external weights
 };
 
 /// `weights`.

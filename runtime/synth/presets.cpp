@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <array>
+#include <cmath>
 
 namespace greta::synth {
 namespace {
@@ -15,55 +16,24 @@ struct Preset {
 };
 
 // Rows are whole multiples of 256 (the K-quant block) in every preset, so each is valid in every
-// quant mix.
-ModelShape tinyShape() {
-  ModelShape s;
-  // Small enough that a test writes, loads and runs it in milliseconds, yet with GQA (2 query
-  // heads per KV head), several layers and untied output so every tensor kind is present.
-  s.layers = 2;
-  s.dim = 256;
-  s.heads = 4;
-  s.kvHeads = 2;
-  s.ffn = 512;
-  s.vocabSize = 0; // the synthetic tokenizer's natural size
-  s.context = 2048;
-  return s;
-}
-
-ModelShape llama32OneBShape() {
-  // meta-llama/Llama-3.2-1B config.json.
-  ModelShape s;
-  s.layers = 16;
-  s.dim = 2048;
-  s.heads = 32;
-  s.kvHeads = 8;
-  s.ffn = 8192;
-  s.vocabSize = 128256;
-  s.context = 131072;
-  s.tiedEmbeddings = true;
-  s.ropeScaling = RopeScaling::Llama3;
-  s.llama3.factor = 32.0;
-  return s;
-}
-
-ModelShape llama3EightBShape() {
-  // meta-llama/Meta-Llama-3-8B config.json.
-  ModelShape s;
-  s.layers = 32;
-  s.dim = 4096;
-  s.heads = 32;
-  s.kvHeads = 8;
-  s.ffn = 14336;
-  s.vocabSize = 128256;
-  s.context = 8192;
-  return s;
-}
-
+// quant mix. Fields not named keep ModelShape's defaults (rope theta 500000, RMS epsilon 1e-5,
+// untied, no RoPE scaling).
 const std::array<Preset, 3> &presets() {
   static const std::array<Preset, 3> table = {
-      Preset{"tiny", tinyShape()},
-      Preset{"llama3-1b", llama32OneBShape()},
-      Preset{"llama3-8b", llama3EightBShape()},
+      // Small enough that a test writes, loads and runs it in milliseconds, yet with GQA (2 query
+      // heads per KV head), two layers and untied output so every tensor kind is present. The
+      // vocabulary is the synthetic tokenizer's own size.
+      Preset{"tiny", ModelShape{.layers = 2, .dim = 256, .heads = 4, .kvHeads = 2, .ffn = 512,
+                                .vocabSize = 0, .context = 2048, .llama3 = {}}},
+      // meta-llama/Llama-3.2-1B config.json.
+      Preset{"llama3-1b",
+             ModelShape{.layers = 16, .dim = 2048, .heads = 32, .kvHeads = 8, .ffn = 8192,
+                        .vocabSize = 128256, .context = 131072, .tiedEmbeddings = true,
+                        .ropeScaling = RopeScaling::Llama3, .llama3 = {.factor = 32.0}}},
+      // meta-llama/Meta-Llama-3-8B config.json.
+      Preset{"llama3-8b", ModelShape{.layers = 32, .dim = 4096, .heads = 32, .kvHeads = 8,
+                                     .ffn = 14336, .vocabSize = 128256, .context = 8192,
+                                     .llama3 = {}}},
   };
   return table;
 }

@@ -14,9 +14,11 @@
 namespace greta::synth {
 namespace {
 
-// Chunks of about 1 MiB: hundreds per large tensor keep threads balanced, and a chunk is big
-// enough that seeding its stream costs nothing. Changing this changes every file's bytes.
-constexpr uint64_t kChunkTargetBytes = 1u << 20;
+// Chunks of about 2^18 values (1 MiB as F32): hundreds per large tensor keep threads balanced,
+// and a chunk is big enough that seeding its stream costs nothing. Counted in values, not bytes,
+// so that f32, f16 and q8_0 files of one seed encode the very same samples. Changing this
+// changes every file's bytes.
+constexpr uint64_t kChunkTargetValues = 1u << 18;
 
 void storeLittleEndian(uint8_t *dst, uint32_t bits, int bytes) {
   for (int i = 0; i < bytes; ++i)
@@ -51,7 +53,7 @@ ChunkLayout chunkLayout(const PlannedTensor &tensor) {
   ChunkLayout layout;
   layout.rowBytes = rowBytes(tensor.type, tensor.dims[0], tensor.name);
   layout.rows = tensor.bytes / layout.rowBytes;
-  layout.rowsPerChunk = std::max<uint64_t>(1, kChunkTargetBytes / layout.rowBytes);
+  layout.rowsPerChunk = std::max<uint64_t>(1, kChunkTargetValues / tensor.dims[0]);
   layout.chunks = (layout.rows + layout.rowsPerChunk - 1) / layout.rowsPerChunk;
   return layout;
 }

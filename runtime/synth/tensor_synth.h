@@ -1,8 +1,9 @@
 //===- tensor_synth.h - The bytes of one planned tensor ---------------------===//
 //
-// A tensor is cut into chunks of whole rows (sized from its shape alone, never from the thread
-// count); chunk c is drawn from the stream streamSeed(seed, name, c). So a tensor's bytes depend
-// only on (seed, plan), and chunks can be made in any order on any thread.
+// A tensor is cut into chunks of whole rows (sized from its row length alone, never from the
+// thread count or type); chunk c is drawn from the stream streamSeed(seed, name, c). So a
+// tensor's bytes depend only on (seed, plan), chunks can be made in any order on any thread, and
+// the f32, f16 and q8_0 files of one seed hold the same weights at different precisions.
 //
 // Values: matrices ~ normal(0, stddev); norms 1 + normal(0, stddev); fixed tensors (RoPE factors)
 // as planned. F32/F16/Q8_0 are made from float samples (Q8_0 through the reference quantizer,

@@ -26,11 +26,12 @@ constexpr std::string_view kDescription = R"(Writes a synthetic Llama model as G
 
 Weights are random but scaled like a trained model's: matrices ~ normal(0, 1/sqrt(row length)),
 norms 1 + normal(0, 0.05). Normal samples are Irwin-Hall sums of 8 uniform 16-bit integers, from
-xoshiro256** streams seeded per (seed, tensor, 1 MiB chunk), so the bytes never depend on the
-machine or the thread count. F32/F16/Q8_0 tensors are encoded from those samples; Q4_K/Q6_K
-blocks are synthesized directly (reference K-quant quantization is far slower than a disk):
-codes from a discretised normal, random sub-block scales, the block scale chosen so the values
-dequantize with mean 0 and the target deviation.
+xoshiro256** streams seeded per (seed, tensor, chunk of 2^18 values), so the bytes never depend
+on the machine or the thread count. F32/F16/Q8_0 tensors are encoded from those samples (one seed:
+the same weights at three precisions); Q4_K/Q6_K blocks are synthesized directly (reference
+K-quant quantization is far slower than a disk): codes from a discretised normal, random
+sub-block scales, the block scale chosen so the values dequantize with mean 0 and the target
+deviation.
 
 Without --vocab the model carries a small synthetic Llama-3-style tokenizer (gpt2 / llama-bpe:
 256 byte tokens, merges learned from built-in English text, Llama 3's chat special tokens and

@@ -176,7 +176,10 @@ TEST(ChatTemplateTest, RefusesUnrecognisedTemplates) {
   for (const auto &[name, source] : cases) {
     SCOPED_TRACE(name);
     std::string message =
-        errorFrom([&] { ChatTemplate::fromSource(source, kBos, "model.gguf: key 'x'"); });
+        // Init-capture: clang before 16 cannot capture a structured binding by reference.
+        errorFrom([&, &source = source] {
+          ChatTemplate::fromSource(source, kBos, "model.gguf: key 'x'");
+        });
     EXPECT_NE(message.find("model.gguf: key 'x': unrecognised chat template"), std::string::npos)
         << message;
     EXPECT_NE(message.find("supported families: llama3 (Llama-3 Instruct), llama3.1"),

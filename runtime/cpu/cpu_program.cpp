@@ -1,0 +1,136 @@
+//===- cpu_program.cpp - A bundle's two phases, ready to run on the CPU ----===//
+#include "runtime/cpu/cpu_program.h"
+
+#include "runtime/bundle/bundle.h"
+#include "runtime/bundle/kernel_families.h"
+#include "runtime/bundle/manifest_validator.h"
+#include "runtime/cpu/kernel_registry.h"
+#include "runtime/support/checked_math.h"
+#include "runtime/support/error.h"
+
+#include <cstring>
+#include <new>
+
+namespace greta::cpu {
+
+CpuProgram::CpuProgram(const bundle::Bundle &bundle, const CpuProgramOptions &options)
+    : bundle_(bundle), options_(options), pool_(options.threads) {
+  if (options_.context == 0 || options_.maxBatch == 0)
+    fail("{}: the CPU program needs a context and a batch of at least 1 (got {} and {})",
+         bundle.dir(), options_.context, options_.maxBatch);
+  allocateBuffers();
+  prefill_ = prepare(bundle::PhaseKind::Prefill);
+  decode_ = prepare(bundle::PhaseKind::Decode);
+}
+
+CpuProgram::~CpuProgram() = default;
+
+void CpuProgram::allocateBuffers() {
+  for (const bundle::BufferSpec &spec : bundle_.manifest().buffers) {
+    uint64_t rows = 0;
+    switch (spec.rows.kind) {
+    case bundle::RowExtent::Kind::Seq:
+      rows = options_.maxBatch;
+      break;
+    case bundle::RowExtent::Kind::Last:
+      rows = 1;
+      break;
+    case bundle::RowExtent::Kind::Fixed:
+      rows = spec.rows.count;
+      break;
+    case bundle::RowExtent::Kind::Context:
+      rows = options_.context;
+      break;
+    }
+    const std::string what = fmt::format("buffer '{}' ({} rows x {} cols)", spec.name, rows, spec.cols);
+    const uint64_t bytes = checkedMul(checkedMul(rows, spec.cols, what), bundle::bytesOf(spec.dtype), what);
+    bufferBytes_ = checkedAdd(bufferBytes_, bytes, "total buffer size");
+    std::vector<float> storage;
+    try {
+      storage.resize((bytes + sizeof(float) - 1) / sizeof(float));
+    } catch (const std::bad_alloc &) {
+      fail("{}: cannot allocate {} bytes for {}; a smaller --ctx needs less", bundle_.dir(), bytes,
+           what);
+    } catch (const std::length_error &) {
+      fail("{}: {} bytes for {} exceed what this machine can allocate; a smaller --ctx needs less",
+           bundle_.dir(), bytes, what);
+    }
+    buffers_.push_back(std::make_unique<CpuBuffer>(spec, rows, std::move(storage)));
+    bufferIndex_[spec.name] = buffers_.back().get();
+  }
+}
+
+CpuBuffer &CpuProgram::buffer(std::string_view name) {
+  auto it = bufferIndex_.find(name);
+  if (it == bufferIndex_.end())
+    fail("{}: no buffer named '{}'", bundle_.dir(), name);
+  return *it->second;
+}
+
+CpuProgram::PreparedPhase CpuProgram::prepare(bundle::PhaseKind kind) {
+  const bundle::Manifest &m = bundle_.manifest();
+  const bundle::PhasePlan &plan = m.phase(kind);
+  PreparedPhase phase;
+  for (size_t i = 0; i < plan.launches.size(); ++i) {
+    const bundle::Launch &launch = plan.launches[i];
+    const bundle::KernelSpec &kernel = *m.findKernel(launch.kernel);
+    LaunchBinding binding(kernel,
+                          fmt::format("{}: phases.{}.launches[{}] (kernel '{}', family {})",
+                                      bundle_.dir(), nameOf(kind), i, kernel.name, kernel.family),
+                          [this](std::string_view name) { return viewWeight(bundle_, name); });
+    for (const auto &[arg, value] : launch.args) {
+      if (auto weight = bundle::weightRefName(value))
+        binding.bindWeight(arg, viewWeight(bundle_, *weight));
+      else
+        binding.bindBuffer(arg, &buffer(value));
+    }
+    CpuLaunchFactory factory = findCpuFactory(kernel.family);
+    if (!factory)
+      fail("{}: the CPU backend does not run family {}", binding.label(), kernel.family);
+    phase.launches.push_back(factory(binding));
+    if (kernel.family == "audit_stats")
+      phase.auditLaunches.emplace_back(i, &binding.buffer("stats"));
+  }
+  phase.logits = &buffer(plan.logits);
+  return phase;
+}
+
+std::span<int32_t> CpuProgram::tokens() {
+  CpuBuffer &b = buffer(bundle::kTokensBuffer);
+  return {b.i32(), static_cast<size_t>(b.rowsAllocated())};
+}
+
+std::span<int32_t> CpuProgram::positions() {
+  CpuBuffer &b = buffer(bundle::kPositionsBuffer);
+  return {b.i32(), static_cast<size_t>(b.rowsAllocated())};
+}
+
+void CpuProgram::run(bundle::PhaseKind kind, uint64_t seq) {
+  const bool prefill = kind == bundle::PhaseKind::Prefill;
+  if (seq == 0 || (prefill && seq > options_.maxBatch) || (!prefill && seq != 1))
+    fail("{}: {} run of {} tokens (prefill takes 1..{}, decode 1)", bundle_.dir(), nameOf(kind),
+         seq, options_.maxBatch);
+  const RunContext context{seq, &pool_};
+  for (const std::unique_ptr<CpuLaunch> &launch : (prefill ? prefill_ : decode_).launches)
+    launch->run(context);
+}
+
+std::span<const float> CpuProgram::logits(bundle::PhaseKind kind) {
+  CpuBuffer *b = (kind == bundle::PhaseKind::Prefill ? prefill_ : decode_).logits;
+  return {b->lastRows(1, 1), static_cast<size_t>(b->cols())};
+}
+
+std::vector<AuditResult> CpuProgram::audits(bundle::PhaseKind kind) {
+  const bundle::PhasePlan &plan = bundle_.manifest().phase(kind);
+  std::vector<AuditResult> results;
+  for (const auto &[index, stats] : (kind == bundle::PhaseKind::Prefill ? prefill_ : decode_).auditLaunches) {
+    AuditResult result;
+    result.launchIndex = index;
+    result.point = bundle::stringParam(*bundle_.manifest().findKernel(plan.launches[index].kernel), "point");
+    std::memcpy(&result.record, stats->bytes(), sizeof result.record);
+    results.push_back(std::move(result));
+  }
+  return results;
+}
+
+} // namespace greta::cpu

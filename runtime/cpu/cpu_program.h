@@ -1,0 +1,91 @@
+//===- cpu_program.h - A bundle's two phases, ready to run on the CPU ------===//
+//
+// Allocates every buffer of the manifest ("seq" rows for the largest prefill run, KV caches for
+// the context) and turns each launch of both phases into a prepared CpuLaunch, in manifest
+// order. run() executes one phase's launches in that order: the program holds no model
+// structure of its own, only what the bundle's plan says.
+//
+// Thread-safety: not thread-safe; one caller at a time. Kernels use the program's thread pool.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/bundle/audit_record.h"
+#include "runtime/bundle/manifest.h"
+#include "runtime/cpu/cpu_kernel.h"
+#include "runtime/cpu/thread_pool.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace greta::bundle {
+class Bundle;
+}
+
+namespace greta::cpu {
+
+struct CpuProgramOptions {
+  uint64_t context = 0;  ///< rows of the KV caches (>= 1)
+  uint64_t maxBatch = 0; ///< the most tokens one prefill run takes (>= 1)
+  unsigned threads = 0;  ///< 0: one per hardware thread
+};
+
+/// The record an audit_stats launch wrote in the last run of its phase.
+struct AuditResult {
+  std::string point;
+  uint64_t launchIndex = 0;
+  bundle::AuditStatsRecord record;
+};
+
+class CpuProgram {
+public:
+  /// Prepares `bundle` (which must outlive the program). Throws greta::Error when a buffer
+  /// cannot be allocated (naming it and its size) or a weight's layout is one the CPU cannot
+  /// read.
+  CpuProgram(const bundle::Bundle &bundle, const CpuProgramOptions &options);
+  ~CpuProgram();
+
+  /// The runtime's inputs: write the first `seq` entries before run().
+  std::span<int32_t> tokens();
+  std::span<int32_t> positions();
+
+  /// Runs `phase` for `seq` tokens (prefill: 1..maxBatch; decode: 1).
+  void run(bundle::PhaseKind phase, uint64_t seq);
+
+  /// The phase's logits buffer (one row of vocab values), as its last run left it.
+  std::span<const float> logits(bundle::PhaseKind phase);
+  /// The records of the phase's audit_stats launches, in launch order.
+  std::vector<AuditResult> audits(bundle::PhaseKind phase);
+
+  uint64_t context() const { return options_.context; }
+  uint64_t maxBatch() const { return options_.maxBatch; }
+  unsigned threads() const { return pool_.size(); }
+  /// Bytes of all buffers (KV caches included).
+  uint64_t bufferBytes() const { return bufferBytes_; }
+
+private:
+  struct PreparedPhase {
+    std::vector<std::unique_ptr<CpuLaunch>> launches;
+    std::vector<std::pair<size_t, CpuBuffer *>> auditLaunches; // launch index, stats buffer
+    CpuBuffer *logits = nullptr;
+  };
+
+  void allocateBuffers();
+  PreparedPhase prepare(bundle::PhaseKind phase);
+  CpuBuffer &buffer(std::string_view name);
+
+  const bundle::Bundle &bundle_;
+  CpuProgramOptions options_;
+  ThreadPool pool_;
+  std::vector<std::unique_ptr<CpuBuffer>> buffers_;
+  std::map<std::string, CpuBuffer *, std::less<>> bufferIndex_;
+  uint64_t bufferBytes_ = 0;
+  PreparedPhase prefill_;
+  PreparedPhase decode_;
+};
+
+} // namespace greta::cpu

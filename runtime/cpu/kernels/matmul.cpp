@@ -1,0 +1,175 @@
+//===- matmul.cpp - CPU families `matmul`, `matmul_gate_up`, `lm_head` -----===//
+//
+// All three are y = x · Wᵀ through dotWeightRows (weight_dot.h), split over weight rows (output
+// columns) across threads:
+//   matmul          out = prologue(x) · Wᵀ (+ residual; out may alias residual)
+//   matmul_gate_up  out = silu(x · Wgᵀ) * (x · Wuᵀ)
+//   lm_head         logits of the last row of x
+// The rms_norm prologue normalises x through rmsNormRow into a scratch first, so a fused plan
+// computes exactly what rms_norm followed by matmul computes.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/cpu/kernels/families.h"
+
+#include "runtime/bundle/kernel_families.h"
+#include "runtime/cpu/row_ops.h"
+#include "runtime/cpu/weight_dot.h"
+
+namespace greta::cpu {
+namespace {
+
+/// Output columns per thread: at least a few row groups of weight_dot, so threads do not fight
+/// over cache lines of the output.
+constexpr uint64_t kMinColumnsPerThread = 32;
+constexpr uint64_t kMinRowsPerThread = 4;
+
+/// The optional rms_norm prologue of matmul and matmul_gate_up.
+class NormPrologue {
+public:
+  explicit NormPrologue(const LaunchBinding &b) : k_(static_cast<uint64_t>(b.dim("k"))) {
+    if (b.string("prologue") != bundle::kPrologueRmsNorm)
+      return;
+    weight_ = dequantizeWeight(b.weight("norm"));
+    eps_ = static_cast<float>(b.number("eps"));
+  }
+
+  /// `x` itself, or its rows normalised into a scratch owned by the prologue.
+  const float *apply(const float *x, uint64_t rows, ThreadPool &pool) {
+    if (weight_.empty())
+      return x;
+    scratch_.resize(rows * k_);
+    pool.parallelFor(rows, kMinRowsPerThread, [&](uint64_t begin, uint64_t end) {
+      for (uint64_t s = begin; s < end; ++s)
+        rmsNormRow(x + s * k_, weight_.data(), eps_, k_, scratch_.data() + s * k_);
+    });
+    return scratch_.data();
+  }
+
+private:
+  uint64_t k_;
+  std::vector<float> weight_;
+  float eps_ = 0;
+  std::vector<float> scratch_;
+};
+
+class MatmulLaunch final : public CpuLaunch {
+public:
+  explicit MatmulLaunch(const LaunchBinding &b)
+      : x_(b.buffer("x")), out_(b.buffer("out")), weight_(b.weight("weight")), prologue_(b),
+        residual_(b.string("epilogue") == bundle::kEpilogueResidualAdd ? &b.buffer("residual")
+                                                                       : nullptr) {}
+
+  void run(const RunContext &context) override {
+    const uint64_t rows = out_.rowsAt(context.seq);
+    const uint64_t k = weight_.rowLength;
+    const uint64_t n = weight_.rows;
+    DotRowsArgs args;
+    args.x = prologue_.apply(x_.lastRows(context.seq, rows), rows, *context.pool);
+    args.xStride = k;
+    args.xRows = rows;
+    float *out = out_.lastRows(context.seq, rows);
+    const float *residual = residual_ ? residual_->lastRows(context.seq, rows) : nullptr;
+    context.pool->parallelFor(n, kMinColumnsPerThread, [&](uint64_t begin, uint64_t end) {
+      DotRowsArgs range = args;
+      range.out = out + begin;
+      range.outStride = n;
+      if (residual) {
+        range.addend = residual + begin;
+        range.addendStride = n;
+      }
+      dotWeightRows(weight_, begin, end, range);
+    });
+  }
+
+private:
+  CpuBuffer &x_;
+  CpuBuffer &out_;
+  WeightView weight_;
+  NormPrologue prologue_;
+  CpuBuffer *residual_;
+};
+
+class MatmulGateUpLaunch final : public CpuLaunch {
+public:
+  explicit MatmulGateUpLaunch(const LaunchBinding &b)
+      : x_(b.buffer("x")), out_(b.buffer("out")), gate_(b.weight("gate")), up_(b.weight("up")),
+        prologue_(b) {}
+
+  void run(const RunContext &context) override {
+    const uint64_t rows = out_.rowsAt(context.seq);
+    const uint64_t k = gate_.rowLength;
+    const uint64_t n = gate_.rows;
+    const float *x = prologue_.apply(x_.lastRows(context.seq, rows), rows, *context.pool);
+    float *out = out_.lastRows(context.seq, rows);
+    context.pool->parallelFor(n, kMinColumnsPerThread, [&](uint64_t begin, uint64_t end) {
+      const uint64_t width = end - begin;
+      thread_local std::vector<float> up;
+      up.resize(rows * width);
+      // The gate goes straight to `out`, the up projection to a scratch; then combine in place.
+      DotRowsArgs args;
+      args.x = x;
+      args.xStride = k;
+      args.xRows = rows;
+      args.out = out + begin;
+      args.outStride = n;
+      dotWeightRows(gate_, begin, end, args);
+      args.out = up.data();
+      args.outStride = width;
+      dotWeightRows(up_, begin, end, args);
+      for (uint64_t s = 0; s < rows; ++s)
+        for (uint64_t j = 0; j < width; ++j) {
+          float &value = out[s * n + begin + j];
+          value = silu(value) * up[s * width + j];
+        }
+    });
+  }
+
+private:
+  CpuBuffer &x_;
+  CpuBuffer &out_;
+  WeightView gate_;
+  WeightView up_;
+  NormPrologue prologue_;
+};
+
+class LmHeadLaunch final : public CpuLaunch {
+public:
+  explicit LmHeadLaunch(const LaunchBinding &b)
+      : x_(b.buffer("x")), out_(b.buffer("out")), weight_(b.weight("weight")) {}
+
+  void run(const RunContext &context) override {
+    DotRowsArgs args;
+    args.x = x_.lastRows(context.seq, 1);
+    args.xStride = weight_.rowLength;
+    args.xRows = 1;
+    float *out = out_.lastRows(context.seq, 1);
+    context.pool->parallelFor(weight_.rows, kMinColumnsPerThread,
+                              [&](uint64_t begin, uint64_t end) {
+                                DotRowsArgs range = args;
+                                range.out = out + begin;
+                                range.outStride = weight_.rows;
+                                dotWeightRows(weight_, begin, end, range);
+                              });
+  }
+
+private:
+  CpuBuffer &x_;
+  CpuBuffer &out_;
+  WeightView weight_;
+};
+
+} // namespace
+
+std::unique_ptr<CpuLaunch> makeMatmul(const LaunchBinding &binding) {
+  return std::make_unique<MatmulLaunch>(binding);
+}
+
+std::unique_ptr<CpuLaunch> makeMatmulGateUp(const LaunchBinding &binding) {
+  return std::make_unique<MatmulGateUpLaunch>(binding);
+}
+
+std::unique_ptr<CpuLaunch> makeLmHead(const LaunchBinding &binding) {
+  return std::make_unique<LmHeadLaunch>(binding);
+}
+
+} // namespace greta::cpu

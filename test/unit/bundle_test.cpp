@@ -1,0 +1,333 @@
+//===- bundle_test.cpp - Bundle writer, loader and validation --------------===//
+//
+// Bundles made by the mock compiler (support/llama_plan_fixture.h) from greta-synth models:
+// round trips, atomic writing, external weights, and every class of damage the loader must
+// refuse with a message naming the file, field, value and limit.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/bundle/bundle.h"
+#include "runtime/bundle/bundle_writer.h"
+#include "runtime/bundle/manifest_json.h"
+#include "runtime/formats/gguf.h"
+#include "runtime/support/fnv1a.h"
+#include "runtime/tokenizer/chat_template.h"
+#include "runtime/tokenizer/tokenizer.h"
+
+#include "test/unit/gguf_test_support.h"
+#include "test/unit/support/llama_plan_fixture.h"
+#include "test/unit/support/test_models.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <iterator>
+
+namespace greta::bundle {
+namespace {
+
+namespace fs = std::filesystem;
+using test::expectError;
+using Json = nlohmann::json;
+
+std::string readText(const fs::path &path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void writeText(const fs::path &path, const std::string &text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+/// Applies `edit` to the bundle's manifest.json, as a user or a bug might.
+template <typename Edit> void editManifest(const std::string &dir, Edit edit) {
+  const fs::path path = fs::path(dir) / "manifest.json";
+  Json manifest = Json::parse(readText(path));
+  edit(manifest);
+  writeText(path, manifest.dump(1));
+}
+
+/// Index of the first launch of `phase` whose kernel has `family`.
+size_t findLaunch(const Json &m, const std::string &phase, const std::string &family) {
+  const Json &launches = m["phases"][phase]["launches"];
+  for (size_t i = 0; i < launches.size(); ++i)
+    for (const Json &kernel : m["kernels"])
+      if (kernel["name"] == launches[i]["kernel"] && kernel["family"] == family)
+        return i;
+  ADD_FAILURE() << "no " << family << " launch in " << phase;
+  return 0;
+}
+
+class BundleTest : public ::testing::Test {
+protected:
+  std::string model() { return test::tinyModel(synth::QuantMix::Q4_K_M); }
+  std::string writeBundle(const test::LlamaPlanOptions &options = {}) {
+    return test::writeLlamaBundle(model(), dir_.file("tiny.greta"), options);
+  }
+  test::TempDir dir_;
+};
+
+// Tests that a written bundle opens with the same manifest, holds every file of the format,
+// and hands the kernels the GGUF's own bytes for ggml-layout weights, 64-byte aligned.
+TEST_F(BundleTest, RoundTripKeepsManifestFilesAndWeights) {
+  const BundleSpec spec = test::buildLlamaPlan(model());
+  const Manifest written = bundle::writeBundle(spec, dir_.file("tiny.greta"));
+  const auto bundle = Bundle::open(dir_.file("tiny.greta"), {.verify = true});
+  EXPECT_EQ(manifestToJson(bundle->manifest()), manifestToJson(written));
+  EXPECT_EQ(parseManifest(manifestToJson(written), "x").generator, written.generator);
+
+  const fs::path root = dir_.file("tiny.greta");
+  for (const KernelSpec &kernel : written.kernels)
+    EXPECT_EQ(readText(root / kernel.source), spec.kernelSources.at(kernel.name));
+  EXPECT_TRUE(fs::is_regular_file(root / "ir" / "final.mlir"));
+  EXPECT_FALSE(fs::exists(root.string() + fmt::format(".tmp-{}", ::getpid())));
+
+  const GgufFile gguf = GgufFile::open(model());
+  EXPECT_EQ(written.source.size, gguf.fileSize());
+  for (const WeightEntry &w : written.weights.tensors) {
+    EXPECT_EQ(w.offset % kWeightAlignment, 0u) << w.name;
+    const GgufTensorInfo &t = gguf.requireTensor(w.name);
+    const auto bytes = bundle->weightBytes(w.name);
+    ASSERT_EQ(bytes.size(), t.data.size()) << w.name;
+    EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), t.data.begin())) << w.name;
+  }
+}
+
+// Tests that tokenizer.gguf is vocab-only yet carries every tokenizer.* key: the tokenizer and the
+// chat template load from it and agree with the source model.
+TEST_F(BundleTest, TokenizerFileCarriesEveryTokenizerKey) {
+  const auto bundle = Bundle::open(writeBundle());
+  const GgufFile source = GgufFile::open(model());
+  const GgufFile &vocab = bundle->tokenizerGguf();
+  EXPECT_TRUE(vocab.tensors().empty());
+  for (const auto &[key, value] : source.metadata()) {
+    if (key.starts_with("tokenizer."))
+      EXPECT_TRUE(vocab.find(key) && *vocab.find(key) == value) << key;
+  }
+  const auto fromBundle = Tokenizer::fromGguf(vocab);
+  const auto fromSource = Tokenizer::fromGguf(source);
+  EXPECT_EQ(fromBundle->encode("the quick brown fox"), fromSource->encode("the quick brown fox"));
+  EXPECT_NO_THROW(ChatTemplate::fromGguf(vocab));
+}
+
+// Tests that a bundle of another format version is refused with a message naming the bundle,
+// its version and generator, and the version this runtime reads — before any other field is
+// looked at.
+TEST_F(BundleTest, OtherFormatVersionIsRefusedNamingBothVersions) {
+  const std::string dir = writeBundle();
+  editManifest(dir, [](Json &m) {
+    m["format_version"] = 2;
+    m["generator"] = "greta-compile 9.9.9";
+    m["model"] = "a field whose meaning changed";
+  });
+  expectError([&] { Bundle::open(dir); },
+              {"tiny.greta/manifest.json", "bundle format version 2", "greta-compile 9.9.9",
+               "format version 1"});
+}
+
+// Tests that a truncated manifest and a manifest with a mistyped field are refused by name.
+TEST_F(BundleTest, TruncatedOrMistypedManifestIsRefused) {
+  const std::string dir = writeBundle();
+  const fs::path path = fs::path(dir) / "manifest.json";
+  const std::string text = readText(path);
+  writeText(path, text.substr(0, text.size() / 2));
+  expectError([&] { Bundle::open(dir); }, {"manifest.json", "not valid JSON"});
+  writeText(path, text);
+  editManifest(dir, [](Json &m) { m["model"]["layers"] = "two"; });
+  expectError([&] { Bundle::open(dir); }, {"field 'model.layers'", "non-negative integer", "\"two\""});
+  editManifest(dir, [](Json &m) { m["model"]["layers"] = 2; m["buffers"][0]["kind"] = "scratch"; });
+  expectError([&] { Bundle::open(dir); }, {"buffers[0].kind", "'scratch'", "activation"});
+}
+
+// Tests that a launch naming a kernel the manifest does not define is refused.
+TEST_F(BundleTest, LaunchOfMissingKernelIsRefused) {
+  const std::string dir = writeBundle();
+  editManifest(dir, [](Json &m) { m["phases"]["decode"]["launches"][2]["kernel"] = "nope"; });
+  expectError([&] { Bundle::open(dir); },
+              {"phases.decode.launches[2]", "kernel 'nope' is not in the manifest's kernels"});
+}
+
+// Tests that launch arguments are checked against the family: missing, unknown, dangling buffer
+// and weight names, wrong shapes and weight types.
+TEST_F(BundleTest, BadLaunchArgumentsAreRefused) {
+  const std::string dir = writeBundle({.fuse = false});
+  const Json original = Json::parse(readText(fs::path(dir) / "manifest.json"));
+  const size_t matmul = findLaunch(original, "decode", "matmul");
+  const std::string at = fmt::format("phases.decode.launches[{}]", matmul);
+  struct Case {
+    std::function<void(Json &)> edit;
+    std::vector<std::string> message;
+  };
+  const std::vector<Case> cases = {
+      {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"].erase("weight"); },
+       {at, "args.weight is missing"}},
+      {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"]["wieght"] = "@x"; },
+       {at, "no argument 'wieght'"}},
+      {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"]["out"] = "nowhere"; },
+       {at, "args.out", "no buffer named 'nowhere'"}},
+      {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"]["weight"] = "@blk.9.attn_q.weight"; },
+       {at, "no weight named 'blk.9.attn_q.weight'"}},
+      {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"]["weight"] = "@blk.0.ffn_down.weight"; },
+       {at, "weight dims [512, 256]", "needs [256, 256]"}},
+      {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"]["x"] = "g"; },
+       {at, "args.x = 'g'", "512 cols, but k = 256"}},
+      {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"]["x"] = "@output_norm.weight"; },
+       {at, "expected a buffer"}},
+  };
+  for (const Case &c : cases) {
+    Json edited = original;
+    c.edit(edited);
+    writeText(fs::path(dir) / "manifest.json", edited.dump());
+    const std::string message = test::errorOf([&] { Bundle::open(dir); });
+    for (const std::string &part : c.message)
+      EXPECT_NE(message.find(part), std::string::npos) << message << "\nmissing: " << part;
+  }
+}
+
+// Tests kernel params against the family (unknown family, missing and out-of-range params,
+// quant that differs from the weight) and the phase dataflow (reading a buffer no earlier
+// launch wrote; aliasing a family cannot do in place).
+TEST_F(BundleTest, BadKernelsAndDataflowAreRefused) {
+  const std::string dir = writeBundle({.fuse = false});
+  const Json original = Json::parse(readText(fs::path(dir) / "manifest.json"));
+  const size_t matmul = findLaunch(original, "decode", "matmul");
+  const std::string matmulKernel = original["phases"]["decode"]["launches"][matmul]["kernel"];
+  size_t kernelIndex = 0;
+  while (original["kernels"][kernelIndex]["name"] != matmulKernel)
+    ++kernelIndex;
+  const size_t attention = findLaunch(original, "prefill", "attention");
+  struct Case {
+    std::function<void(Json &)> edit;
+    std::vector<std::string> message;
+  };
+  const std::vector<Case> cases = {
+      {[&](Json &m) { m["kernels"][kernelIndex]["family"] = "convolution"; },
+       {"family 'convolution' is not a kernel family", "matmul_gate_up"}},
+      {[&](Json &m) { m["kernels"][kernelIndex]["params"].erase("n"); }, {"params.n is missing"}},
+      {[&](Json &m) { m["kernels"][kernelIndex]["params"]["k"] = 0; }, {"params.k = 0", "[1,"}},
+      {[&](Json &m) { m["kernels"][kernelIndex]["params"]["quant"] = "Q8_0"; },
+       {"differs from params.quant Q8_0"}},
+      {[&](Json &m) { m["kernels"][kernelIndex]["route"] = "teleport"; },
+       {"route 'teleport'", "gemv, gemm"}},
+      {[&](Json &m) { m["phases"]["prefill"]["launches"][attention]["args"]["q"] = "o"; },
+       {"read before any earlier launch of the phase writes it"}},
+      {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"]["out"] = "xn"; },
+       {"args.out and args.x both name buffer 'xn'"}},
+  };
+  for (const Case &c : cases) {
+    Json edited = original;
+    c.edit(edited);
+    writeText(fs::path(dir) / "manifest.json", edited.dump());
+    const std::string message = test::errorOf([&] { Bundle::open(dir); });
+    for (const std::string &part : c.message)
+      EXPECT_NE(message.find(part), std::string::npos) << message << "\nmissing: " << part;
+  }
+}
+
+// Tests that a weight range past the end of weights.bin, or an offset beyond 63 bits, is refused.
+TEST_F(BundleTest, OutOfRangeWeightOffsetIsRefused) {
+  const std::string dir = writeBundle();
+  const uint64_t size = fs::file_size(fs::path(dir) / "weights.bin");
+  const uint64_t past = (size + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
+  editManifest(dir, [&](Json &m) { m["weights"]["tensors"][3]["offset"] = past; });
+  expectError([&] { Bundle::open(dir); },
+              {"weights.bin", fmt::format("offset {}", past), fmt::format("exceeds the file size {}", size)});
+  editManifest(dir, [&](Json &m) { m["weights"]["tensors"][3]["offset"] = UINT64_MAX - 63; });
+  expectError([&] { Bundle::open(dir); }, {"weights.tensors[3].offset", "exceeds the limit"});
+}
+
+// Tests that damaged weights open (checksums cost a full read) but are caught by --verify,
+// which names the weight and both checksums.
+TEST_F(BundleTest, TamperedWeightsAreDetectedByVerify) {
+  const std::string dir = writeBundle();
+  const auto clean = Bundle::open(dir);
+  const WeightEntry victim = clean->manifest().weights.tensors.at(5);
+  {
+    std::fstream file(fs::path(dir) / "weights.bin", std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(victim.offset + victim.bytes / 2));
+    file.put('\x5a');
+  }
+  EXPECT_NO_THROW(Bundle::open(dir));
+  expectError([&] { Bundle::open(dir, {.verify = true}); },
+              {fmt::format("weight '{}'", victim.name), "differs from the manifest's", victim.checksum});
+}
+
+// Tests that a failed write leaves neither the bundle nor its temporary directory, and that the
+// non-throwing entry point reports the error as text.
+TEST_F(BundleTest, FailedWriteLeavesNothing) {
+  BundleSpec spec = test::buildLlamaPlan(model());
+  spec.manifest.decode.launches[1].kernel = "missing_kernel";
+  std::string error;
+  EXPECT_FALSE(tryWriteBundle(spec, dir_.file("bad.greta"), &error));
+  EXPECT_NE(error.find("kernel 'missing_kernel' is not in the manifest's kernels"), std::string::npos)
+      << error;
+  EXPECT_FALSE(fs::exists(dir_.file("bad.greta")));
+  for (const auto &entry : fs::directory_iterator(dir_.path()))
+    ADD_FAILURE() << "left behind: " << entry.path();
+
+  spec = test::buildLlamaPlan(model());
+  spec.manifest.weights.tensors.push_back({.name = "no.such.tensor"});
+  EXPECT_FALSE(tryWriteBundle(spec, dir_.file("bad.greta"), &error));
+  EXPECT_NE(error.find("no.such.tensor"), std::string::npos) << error;
+  EXPECT_TRUE(fs::is_empty(dir_.path()));
+}
+
+// Tests that the writer replaces an existing bundle but refuses to replace a directory that is
+// not one.
+TEST_F(BundleTest, WriterReplacesBundlesOnly) {
+  const std::string dir = writeBundle({.audits = true});
+  writeBundle({.audits = false});
+  EXPECT_EQ(Bundle::open(dir)->manifest().options.audit, "none");
+  fs::create_directories(dir_.file("precious"));
+  writeText(dir_.file("precious/notes.txt"), "keep me");
+  std::string error;
+  EXPECT_FALSE(tryWriteBundle(test::buildLlamaPlan(model()), dir_.file("precious"), &error));
+  EXPECT_NE(error.find("is not a bundle"), std::string::npos) << error;
+  EXPECT_EQ(readText(dir_.file("precious/notes.txt")), "keep me");
+}
+
+// Tests external weights: the table points into the source GGUF (no weights.bin), checksums
+// verify, layouts other than ggml are repacked at load, and a different file at the recorded
+// path is refused by size or header hash.
+TEST_F(BundleTest, ExternalWeightsPointIntoTheSourceGguf) {
+  const std::string copy = dir_.file("model.gguf");
+  fs::copy_file(model(), copy);
+  BundleSpec spec = test::buildLlamaPlan(copy, {.weights = WeightMode::External,
+                                                .fp16Weights = {"output.weight"}});
+  bundle::writeBundle(spec, dir_.file("ext.greta"));
+  EXPECT_FALSE(fs::exists(dir_.file("ext.greta/weights.bin")));
+  const auto bundle = Bundle::open(dir_.file("ext.greta"), {.verify = true});
+  EXPECT_EQ(bundle->manifest().weights.file, fs::absolute(copy).string());
+  const GgufFile gguf = GgufFile::open(copy);
+  const auto q = bundle->weightBytes("blk.0.attn_q.weight");
+  EXPECT_TRUE(std::equal(q.begin(), q.end(), gguf.requireTensor("blk.0.attn_q.weight").data.begin()));
+  const WeightEntry &output = bundle->weight("output.weight");
+  EXPECT_EQ(output.type, TensorType::F16);
+  EXPECT_EQ(bundle->weightBytes("output.weight").size(), 256u * output.dims[1] * 2);
+
+  // Another model at the same path: same size is not enough.
+  fs::copy_file(test::tinyModel(synth::QuantMix::Q4_K_M, "other-seed",
+                                [](synth::ModelShape &s) { s.ropeTheta = 10000.0f; }),
+                copy, fs::copy_options::overwrite_existing);
+  expectError([&] { Bundle::open(dir_.file("ext.greta")); },
+              {"ext.greta/manifest.json", "header hash", "same file"});
+  fs::copy_file(test::tinyModel(synth::QuantMix::F32), copy, fs::copy_options::overwrite_existing);
+  expectError([&] { Bundle::open(dir_.file("ext.greta")); }, {"bytes, but the bundle was compiled"});
+  // --weights points the bundle at the right file elsewhere.
+  EXPECT_NO_THROW(Bundle::open(dir_.file("ext.greta"), {.weightsPath = model()}));
+}
+
+// Tests that kernels and ir files are plain files inside the bundle: a kernel source whose file
+// is missing is refused.
+TEST_F(BundleTest, MissingKernelSourceIsRefused) {
+  const std::string dir = writeBundle();
+  const auto bundle = Bundle::open(dir);
+  const KernelSpec &kernel = bundle->manifest().kernels.front();
+  fs::remove(fs::path(dir) / kernel.source);
+  expectError([&] { Bundle::open(dir); }, {kernel.name, "source file", "missing"});
+  editManifest(dir, [](Json &m) { m["kernels"][0]["source"] = "../../etc/passwd"; });
+  expectError([&] { Bundle::open(dir); }, {"not a relative path inside the bundle"});
+}
+
+} // namespace
+} // namespace greta::bundle

@@ -1,0 +1,161 @@
+//===- greta_run_test.cpp - greta-run end to end on a tiny bundle ----------===//
+//
+// Runs the built greta-run binary (GRETA_BIN_DIR) on a bundle the mock compiler made from a
+// greta-synth model, as a user would: greedy and seeded generation, --json, chat, interactive
+// turns, and the errors a user can cause.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/bundle/bundle.h"
+#include "runtime/tokenizer/tokenizer.h"
+
+#include "test/unit/support/llama_plan_fixture.h"
+#include "test/unit/support/test_models.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sys/wait.h>
+
+namespace greta {
+namespace {
+
+using Json = nlohmann::json;
+
+struct RunResult {
+  int exitCode = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string readFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string quote(const std::string &arg) {
+  std::string quoted = "'";
+  for (char c : arg)
+    quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+class GretaRunTest : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    dir_ = new test::TempDir();
+    bundle_ = test::writeLlamaBundle(test::tinyModel(synth::QuantMix::Q8_0),
+                                     dir_->file("tiny.greta"));
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  /// Runs greta-run with `args` (the bundle first) and `input` on stdin.
+  RunResult run(const std::vector<std::string> &args, const std::string &input = "") {
+    std::string command = quote(std::string(GRETA_BIN_DIR) + "/greta-run") + " " + quote(bundle_);
+    for (const std::string &arg : args)
+      command += " " + quote(arg);
+    const std::string in = dir_->file("stdin.txt"), out = dir_->file("stdout.txt"),
+                      err = dir_->file("stderr.txt");
+    std::ofstream(in) << input;
+    command += " <" + quote(in) + " >" + quote(out) + " 2>" + quote(err);
+    const int status = std::system(command.c_str());
+    RunResult result;
+    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.out = readFile(out);
+    result.err = readFile(err);
+    return result;
+  }
+
+  Json runJson(const std::vector<std::string> &args) {
+    std::vector<std::string> all = args;
+    all.push_back("--json");
+    const RunResult r = run(all);
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    return Json::parse(r.out);
+  }
+
+  static test::TempDir *dir_;
+  static std::string bundle_;
+};
+
+test::TempDir *GretaRunTest::dir_ = nullptr;
+std::string GretaRunTest::bundle_;
+
+// Tests that greedy generation is deterministic and that --json reports prompt ids (the
+// tokenizer's encoding, BOS first), generated ids, their text and timings.
+TEST_F(GretaRunTest, GreedyJsonIsDeterministicAndComplete) {
+  const Json first = runJson({"-p", "the quick brown fox", "-n", "12", "--temp", "0"});
+  const Json second = runJson({"-p", "the quick brown fox", "-n", "12", "--temp", "0", "--threads", "1"});
+  EXPECT_EQ(first["generated_ids"], second["generated_ids"]);
+  EXPECT_EQ(first["text"], second["text"]);
+
+  const auto bundle = bundle::Bundle::open(bundle_);
+  const auto tokenizer = Tokenizer::fromGguf(bundle->tokenizerGguf());
+  const std::vector<int32_t> prompt = first["prompt_ids"];
+  EXPECT_EQ(prompt, tokenizer->encode("the quick brown fox", {.addBos = true, .parseSpecial = true}));
+  const std::vector<int32_t> generated = first["generated_ids"];
+  EXPECT_LE(generated.size(), 12u);
+  EXPECT_TRUE(generated.size() == 12u || first["stop_reason"] == "eos");
+  EXPECT_EQ(first["text"], tokenizer->decode(generated, {.renderControl = false, .removeSpacePrefix = false}));
+  EXPECT_EQ(first["timings"]["prompt_tokens"], prompt.size());
+  EXPECT_EQ(first["timings"]["generated_tokens"], generated.size());
+  EXPECT_GT(first["timings"]["prompt_tokens_per_second"].get<double>(), 0.0);
+  EXPECT_EQ(first["device"], "cpu");
+}
+
+// Tests that sampling with the same --seed gives the same tokens.
+TEST_F(GretaRunTest, SameSeedSameOutput) {
+  const std::vector<std::string> args = {"-p", "once upon a time", "-n", "16", "--temp", "1.2",
+                                         "--top-k", "0", "--top-p", "1", "--min-p", "0", "--seed", "1234"};
+  const Json a = runJson(args);
+  const Json b = runJson(args);
+  EXPECT_EQ(a["generated_ids"], b["generated_ids"]);
+  EXPECT_EQ(a["seed"], 1234);
+}
+
+// Tests that text streams to stdout with the speeds on stderr.
+TEST_F(GretaRunTest, StreamsTextAndReportsSpeed) {
+  const Json expected = runJson({"-p", "hello", "-n", "8", "--temp", "0"});
+  const RunResult r = run({"-p", "hello", "-n", "8", "--temp", "0"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.out, expected["text"].get<std::string>() + "\n");
+  EXPECT_NE(r.err.find("tok/s"), std::string::npos) << r.err;
+}
+
+// Tests chat mode (the prompt wrapped in the chat template, BOS and headers as special ids) and
+// an interactive session of two turns on stdin.
+TEST_F(GretaRunTest, ChatAndInteractiveTurns) {
+  const Json chat = runJson({"--chat", "--system", "be brief", "-p", "hi there", "-n", "4", "--temp", "0"});
+  const auto bundle = bundle::Bundle::open(bundle_);
+  const auto tokenizer = Tokenizer::fromGguf(bundle->tokenizerGguf());
+  const std::vector<int32_t> prompt = chat["prompt_ids"];
+  ASSERT_FALSE(prompt.empty());
+  EXPECT_EQ(prompt.front(), tokenizer->bos());
+  EXPECT_TRUE(tokenizer->isControl(prompt.back()) || tokenizer->decode(prompt).ends_with("\n\n"));
+
+  const RunResult r = run({"-i", "-n", "4", "--temp", "0"}, "first question\nsecond question\n");
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.err.find("generated"), std::string::npos) << r.err;
+}
+
+// Tests the errors a user can cause: a prompt longer than --ctx (refused, not truncated), the
+// HIP device before its backend exists, a missing bundle.
+TEST_F(GretaRunTest, UserErrorsAreClear) {
+  RunResult r = run({"-p", "the quick brown fox jumps over the lazy dog again and again", "--ctx", "4"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("does not fit the context of 4 tokens"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
+  r = run({"-p", "x", "--device", "hip"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("HIP backend is not built yet"), std::string::npos) << r.err;
+  const std::string command = std::string(GRETA_BIN_DIR) + "/greta-run /nonexistent.greta -p x 2>/dev/null";
+  EXPECT_NE(std::system(command.c_str()), 0);
+}
+
+} // namespace
+} // namespace greta

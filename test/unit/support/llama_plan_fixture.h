@@ -1,0 +1,38 @@
+//===- llama_plan_fixture.h - A mock compiler for runtime tests ------------===//
+//
+// TESTS ONLY. Until greta-compile writes bundles, the runtime's tests need bundles shaped the way
+// the compiler will shape them: this fixture builds the BundleSpec of a GGUF Llama model — the
+// per-phase launch plans, buffers, kernels and audit points of docs/bundle-format.md — in the
+// variants the compiler offers (fused or unfused, audits on or off, embedded or external
+// weights, some weights in f16_rows). It is a stand-in with no optimisation and no HIP: the
+// kernel sources it writes are placeholders. The compiler's own tests must not use it.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/bundle/bundle_writer.h"
+
+#include <string>
+#include <vector>
+
+namespace greta::test {
+
+struct LlamaPlanOptions {
+  /// Fused: rms_norm prologues in matmuls, rope_kv_append, matmul_gate_up, residual epilogues,
+  /// add_rms_norm. Unfused: one launch per op (rms_norm, matmul, rope, kv_append, silu_mul, add).
+  bool fuse = true;
+  /// audit_stats after the final RMSNorm and the LM head, in both phases.
+  bool audits = true;
+  bundle::WeightMode weights = bundle::WeightMode::Embed;
+  /// Weights stored in layout f16_rows (e.g. "output.weight"), as --fp16-weights would.
+  std::vector<std::string> fp16Weights{};
+};
+
+/// The BundleSpec of the Llama model in `ggufPath`, as the compiler would build it.
+bundle::BundleSpec buildLlamaPlan(const std::string &ggufPath, const LlamaPlanOptions &options = {});
+
+/// Builds the plan and writes the bundle to `dir`; returns `dir`.
+std::string writeLlamaBundle(const std::string &ggufPath, const std::string &dir,
+                             const LlamaPlanOptions &options = {});
+
+} // namespace greta::test
