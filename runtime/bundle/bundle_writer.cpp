@@ -12,6 +12,7 @@
 #include "runtime/support/fnv1a.h"
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 #include <unistd.h>
 
@@ -24,14 +25,14 @@ namespace fs = std::filesystem;
 constexpr std::string_view kTokenizerKeyPrefix = "tokenizer.";
 constexpr std::string_view kArchitectureKey = "general.architecture";
 
-std::span<const uint8_t> asBytes(std::string_view text) {
-  return {reinterpret_cast<const uint8_t *>(text.data()), text.size()};
-}
-
+/// Small text files go straight into the temporary directory: its rename is what makes the
+/// bundle appear, so per-file atomicity (and a sync per kernel) would buy nothing.
 void writeTextFile(const fs::path &path, std::string_view text) {
-  AtomicOutputFile file(path.string());
-  file.write(asBytes(text));
-  file.commit();
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  out.close();
+  if (!out)
+    fail("{}: cannot write {} bytes", path.string(), text.size());
 }
 
 unsigned resolveThreads(unsigned threads) {
@@ -179,7 +180,10 @@ Manifest writeBundle(const BundleSpec &spec, const std::string &dirName) {
     writeEmbeddedWeights(m, gguf, temp / kWeightsFile, threads);
   writeTokenizer(gguf, temp / kTokenizerFile);
   validateManifest(m, dirName + " (being written)");
-  writeTextFile(temp / kManifestFile, manifestToJson(m));
+  const std::string manifestText = manifestToJson(m);
+  AtomicOutputFile manifest((temp / kManifestFile).string()); // synced: written last, read first
+  manifest.write({reinterpret_cast<const uint8_t *>(manifestText.data()), manifestText.size()});
+  manifest.commit();
   moveIntoPlace(temp, dir);
   guard.release();
   return m;

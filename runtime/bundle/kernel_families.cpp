@@ -6,7 +6,6 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/bundle/kernel_families.h"
 
-#include <array>
 
 namespace greta::bundle {
 namespace {
@@ -15,31 +14,32 @@ using P = Presence;
 using R = RowRule;
 
 // Argument shorthands keep the table one family per block.
-constexpr ArgSpec readRows(std::string_view name, std::string_view cols,
+ArgSpec readRows(std::string_view name, std::string_view cols,
                            Presence presence = P::Always) {
   return ArgSpec{.name = name, .access = Access::Read, .presence = presence, .cols = cols};
 }
-constexpr ArgSpec writeRows(std::string_view name, std::string_view cols) {
+ArgSpec writeRows(std::string_view name, std::string_view cols) {
   return ArgSpec{.name = name, .access = Access::Write, .cols = cols};
 }
-constexpr ArgSpec updateRows(std::string_view name, std::string_view cols) {
+ArgSpec updateRows(std::string_view name, std::string_view cols) {
   return ArgSpec{.name = name, .access = Access::ReadWrite, .cols = cols};
 }
-constexpr ArgSpec positionsArg() {
+ArgSpec positionsArg() {
   return ArgSpec{.name = "positions", .dtype = BufferDType::I32, .cols = "1"};
 }
-constexpr ArgSpec cacheArg(std::string_view name, Access access) {
+ArgSpec cacheArg(std::string_view name, Access access) {
   return ArgSpec{.name = name, .access = access, .rows = R::Context, .cols = "kv_heads*head_dim"};
 }
 
-const ParamSpec kQuantParam{"quant", ParamType::TensorTypeName};
-const ParamSpec kPrologueParam{"prologue", ParamType::Choice, P::Always,
-                               {kPrologueNone, kPrologueRmsNorm}};
-const ParamSpec kPrologueEps{"eps", ParamType::PositiveNumber, P::IfRmsNormPrologue};
-const ParamSpec kFreqsParam{"freqs", ParamType::RopeFreqs};
+ParamSpec quantParam() { return {"quant", ParamType::TensorTypeName}; }
+ParamSpec prologueParam() {
+  return {"prologue", ParamType::Choice, P::Always, {kPrologueNone, kPrologueRmsNorm}};
+}
+ParamSpec prologueEps() { return {"eps", ParamType::PositiveNumber, P::IfRmsNormPrologue}; }
+ParamSpec freqsParam() { return {"freqs", ParamType::RopeFreqs}; }
 
-const std::array<FamilySpec, 13> &table() {
-  static const std::array<FamilySpec, 13> families = {{
+const std::vector<FamilySpec> &table() {
+  static const std::vector<FamilySpec> families = {
       {.name = "embedding",
        .args = {ArgSpec{.name = "tokens", .dtype = BufferDType::I32, .cols = "1"},
                 ArgSpec{.name = "table", .isWeight = true, .dims = {"dim", "*"}},
@@ -68,9 +68,9 @@ const std::array<FamilySpec, 13> &table() {
                 readRows("residual", "n", P::IfResidualEpilogue), writeRows("out", "n")},
        .params = {{"k"},
                   {"n"},
-                  kQuantParam,
-                  kPrologueParam,
-                  kPrologueEps,
+                  quantParam(),
+                  prologueParam(),
+                  prologueEps(),
                   {"epilogue", ParamType::Choice, P::Always, {kEpilogueNone, kEpilogueResidualAdd}}},
        .rowsArg = "out",
        .routes = {"gemv", "gemm"},
@@ -84,12 +84,12 @@ const std::array<FamilySpec, 13> &table() {
                 ArgSpec{.name = "norm", .isWeight = true, .presence = P::IfRmsNormPrologue,
                         .dims = {"k"}},
                 writeRows("out", "n")},
-       .params = {{"k"}, {"n"}, kQuantParam, kPrologueParam, kPrologueEps},
+       .params = {{"k"}, {"n"}, quantParam(), prologueParam(), prologueEps()},
        .rowsArg = "out",
        .routes = {"gemv", "gemm"}},
       {.name = "rope",
        .args = {updateRows("x", "heads*head_dim"), positionsArg()},
-       .params = {{"heads"}, {"head_dim"}, {"theta", ParamType::PositiveNumber}, kFreqsParam},
+       .params = {{"heads"}, {"head_dim"}, {"theta", ParamType::PositiveNumber}, freqsParam()},
        .rowsArg = "x",
        .rules = {{ParamRule::Kind::Even, "head_dim", ""}}},
       {.name = "kv_append",
@@ -106,7 +106,7 @@ const std::array<FamilySpec, 13> &table() {
                   {"kv_heads"},
                   {"head_dim"},
                   {"theta", ParamType::PositiveNumber},
-                  kFreqsParam},
+                  freqsParam()},
        .rowsArg = "q",
        .rules = {{ParamRule::Kind::Even, "head_dim", ""},
                  {ParamRule::Kind::MultipleOf, "heads", "kv_heads"}}},
@@ -133,7 +133,7 @@ const std::array<FamilySpec, 13> &table() {
                 ArgSpec{.name = "weight", .isWeight = true, .dims = {"k", "n"},
                         .typeIsQuantParam = true},
                 ArgSpec{.name = "out", .access = Access::Write, .rows = R::OneRow, .cols = "n"}},
-       .params = {{"k"}, {"n"}, kQuantParam},
+       .params = {{"k"}, {"n"}, quantParam()},
        .rowsArg = "x",
        .routes = {"gemv", "gemm"}},
       {.name = "audit_stats",
@@ -142,7 +142,7 @@ const std::array<FamilySpec, 13> &table() {
                         .rows = R::Record}},
        .params = {{"n"}, {"point", ParamType::Name}, {"is_logits", ParamType::Bool}},
        .rowsArg = "x"},
-  }};
+  };
   return families;
 }
 

@@ -9,16 +9,16 @@
 // Shape expressions (`cols`, weight `dims`) are a parameter name ("k"), a product of them
 // ("heads*head_dim"), "1", or "*" (any).
 //
-// Thread-safety: immutable tables.
+// Thread-safety: immutable tables, built on first use (thread-safe static initialisation).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "runtime/bundle/manifest.h"
 
-#include <initializer_list>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace greta::bundle {
 
@@ -51,7 +51,7 @@ struct ArgSpec {
   RowRule rows = RowRule::PerRow;
   std::string_view cols{}; ///< shape expression
   // Weights:
-  std::initializer_list<std::string_view> dims{}; ///< shape expressions, ggml order
+  std::vector<std::string_view> dims{}; ///< shape expressions, ggml order
   bool typeIsQuantParam = false; ///< the weight's type must equal params.quant
 };
 
@@ -69,7 +69,7 @@ struct ParamSpec {
   std::string_view name{};
   ParamType type = ParamType::Dim;
   Presence presence = Presence::Always;
-  std::initializer_list<std::string_view> choices{};
+  std::vector<std::string_view> choices{};
 };
 
 /// A relation between two Dim parameters.
@@ -87,12 +87,12 @@ struct AliasPair {
 
 struct FamilySpec {
   std::string_view name{};
-  std::initializer_list<ArgSpec> args{};
-  std::initializer_list<ParamSpec> params{};
+  std::vector<ArgSpec> args{};
+  std::vector<ParamSpec> params{};
   std::string_view rowsArg{}; ///< the argument whose row count is the launch's S
-  std::initializer_list<std::string_view> routes{}; ///< empty: the kernel must not name a route
-  std::initializer_list<AliasPair> mayAlias{};
-  std::initializer_list<ParamRule> rules{};
+  std::vector<std::string_view> routes{}; ///< empty: the kernel must not name a route
+  std::vector<AliasPair> mayAlias{};
+  std::vector<ParamRule> rules{};
 };
 
 /// Every family of format version 1, in the order of docs/bundle-format.md.

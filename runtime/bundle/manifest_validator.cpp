@@ -285,9 +285,9 @@ void validateKernels(const Manifest &m, const std::string &label) {
 
 //===--- Launches ----------------------------------------------------------===//
 
-/// A shape expression's value: product of "1" and Dim params; nullopt for "*".
+/// A shape expression's value: product of "1" and Dim params; nullopt for "*" and "" (any).
 std::optional<uint64_t> evaluate(std::string_view expression, const KernelSpec &kernel) {
-  if (expression == "*")
+  if (expression == "*" || expression.empty())
     return std::nullopt;
   uint64_t product = 1;
   size_t start = 0;

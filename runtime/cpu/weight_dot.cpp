@@ -1,7 +1,7 @@
 //===- weight_dot.cpp - Dot products of weight rows with activation rows ---===//
 #include "runtime/cpu/weight_dot.h"
 
-#include "runtime/formats/quant.h"
+#include "runtime/cpu/block_decode.h"
 
 #include <algorithm>
 #include <cstring>
@@ -34,33 +34,34 @@ void dotWeightRows(const WeightView &weight, uint64_t rowBegin, uint64_t rowEnd,
                    const DotRowsArgs &args) {
   const uint64_t k = weight.rowLength;
   const uint64_t tiles = (k + kDotTile - 1) / kDotTile;
-  const uint64_t tileBytes = rowBytes(weight.type, std::min(k, kDotTile), weight.name);
-  // The last tile is shorter when K is not a multiple of the tile (Q8_0 rows of 32·m values).
-  const uint64_t lastCount = k - (tiles - 1) * kDotTile;
-  const uint64_t lastBytes = rowBytes(weight.type, lastCount, weight.name);
+  const uint32_t blockElements = traitsOf(weight.type).blockElements;
+  const uint64_t tileBytes = std::min(k, kDotTile) / blockElements * traitsOf(weight.type).blockBytes;
+  const BlockDecoder decode = blockDecoder(weight.type);
   // Per thread: decoded tiles of one row group, and the running sums of the group's outputs.
-  thread_local std::vector<float> decoded;
-  thread_local std::vector<float> sums;
-  decoded.resize(kRowGroup * kDotTile);
-  sums.resize(kRowGroup * args.xRows);
+  // Pointers are taken once: thread_local access is a call in position-independent code.
+  thread_local std::vector<float> decodedStorage;
+  thread_local std::vector<float> sumStorage;
+  decodedStorage.resize(kRowGroup * kDotTile);
+  sumStorage.resize(kRowGroup * args.xRows);
+  float *decoded = decodedStorage.data();
+  float *sums = sumStorage.data();
 
   for (uint64_t group = rowBegin; group < rowEnd; group += kRowGroup) {
     const uint64_t groupRows = std::min(kRowGroup, rowEnd - group);
-    std::fill(sums.begin(), sums.begin() + groupRows * args.xRows, 0.0f);
+    std::fill(sums, sums + groupRows * args.xRows, 0.0f);
     for (uint64_t t = 0; t < tiles; ++t) {
       const uint64_t first = t * kDotTile;
-      const uint64_t count = t + 1 == tiles ? lastCount : kDotTile;
-      const size_t bytes = static_cast<size_t>(t + 1 == tiles ? lastBytes : tileBytes);
+      // The last tile is shorter when K is not a multiple of the tile (Q8_0 rows of 32·m).
+      const uint64_t count = std::min(kDotTile, k - first);
       const float *tile[kRowGroup];
       for (uint64_t g = 0; g < groupRows; ++g) {
         const uint8_t *src = weight.data + (group + g) * weight.rowBytes + t * tileBytes;
         if (weight.type == TensorType::F32) {
-          tile[g] = reinterpret_cast<const float *>(src); // rows of F32 are 4-byte aligned
+          tile[g] = reinterpret_cast<const float *>(src); // F32 rows are 4-byte aligned
           continue;
         }
-        float *dst = decoded.data() + g * kDotTile;
-        dequantizeRow(weight.type, {src, bytes}, {dst, static_cast<size_t>(count)});
-        tile[g] = dst;
+        decode(src, decoded + g * kDotTile, count / blockElements);
+        tile[g] = decoded + g * kDotTile;
       }
       for (uint64_t s = 0; s < args.xRows; ++s) {
         const float *x = args.x + s * args.xStride + first;

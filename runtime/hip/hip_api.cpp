@@ -24,9 +24,9 @@ std::string nameFromApi(const HipApi &api, hipError_t code) {
   return name ? std::string(name) : hipErrorName(code);
 }
 
-std::string_view descriptionFromApi(const HipApi &api, hipError_t code) {
+std::string descriptionFromApi(const HipApi &api, hipError_t code) {
   const char *text = api.hipGetErrorString ? api.hipGetErrorString(code) : nullptr;
-  return text ? std::string_view(text) : hipErrorDescription(code);
+  return text ? std::string(text) : std::string(hipErrorDescription(code));
 }
 
 } // namespace
@@ -54,7 +54,7 @@ std::string hipErrorName(hipError_t code) {
   return fmt::format("hipError({})", static_cast<int>(code));
 }
 
-std::string_view hipErrorDescription(hipError_t code) {
+const char *hipErrorDescription(hipError_t code) {
   switch (code) {
 #define GRETA_HIP_ERROR(name, value, description)                                                  \
   case name:                                                                                       \

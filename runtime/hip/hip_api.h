@@ -77,8 +77,6 @@ enum hipDeviceAttribute_t : int {
   hipDeviceAttributeClockRate,       ///< kHz
 };
 
-inline constexpr unsigned hipHostMallocDefault = 0;
-
 // Opaque handles. Distinct from ROCm's types of the same names (those live in the global
 // namespace); an adapter converts between them.
 struct ihipStream_t;
@@ -122,8 +120,8 @@ std::vector<std::string_view> missingHipApiEntries(const HipApi &api);
 
 /// "hipErrorOutOfMemory"; "hipError(1234)" for a code hip_errors.def does not list.
 std::string hipErrorName(hipError_t code);
-/// "out of memory"; "unrecognised HIP error" for unlisted codes.
-std::string_view hipErrorDescription(hipError_t code);
+/// "out of memory"; "unrecognised HIP error" for unlisted codes. A string literal.
+const char *hipErrorDescription(hipError_t code);
 
 /// A failed HIP or hipRTC call: the message names the call, where it was made, the error name
 /// and its description, e.g. "hipMalloc(&pointer, bytes) failed at runtime/hip/hip_resources.cpp:40:

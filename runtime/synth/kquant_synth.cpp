@@ -21,6 +21,11 @@ constexpr uint32_t kQ4KCodesOffset = 16;
 constexpr uint32_t kQ4KSubBlocks = 8;
 constexpr int kQ4KLevels = 16;
 constexpr int kQ4KIndexBits = 8;
+constexpr uint32_t kQ4KIndexMask = (1u << kQ4KIndexBits) - 1;
+// One byte of two codes from 2 * kQ4KIndexBits random bits, four bytes per 64-bit draw.
+constexpr int kQ4KPairBits = 2 * kQ4KIndexBits;
+constexpr uint64_t kQ4KPairMask = (1u << kQ4KPairBits) - 1;
+static_assert(4 * kQ4KPairBits == 64, "synthesizeQ4K packs four code bytes per draw");
 // Real Q4_K codes spread over the whole range: a sub-block of 32 normal values spans about
 // +-2 sigma, so one code step is ~0.28 sigma and the codes' own deviation ~3.6 steps.
 constexpr double kQ4KCodeStddev = 3.5;
@@ -39,6 +44,8 @@ constexpr uint32_t kQ6KDOffset = 208;
 constexpr uint32_t kQ6KSubBlocks = 16;
 constexpr int kQ6KLevels = 64;
 constexpr int kQ6KIndexBits = 16;
+constexpr uint64_t kQ6KIndexMask = (1u << kQ6KIndexBits) - 1;
+static_assert(4 * kQ6KIndexBits <= 64, "synthesizeQ6K draws four codes at once");
 constexpr int kQ6KCentre = 32;
 // The extremes of 16 normal values land near codes 0 and 63: deviation ~14 code steps.
 constexpr double kQ6KCodeStddev = 14.0;
@@ -115,9 +122,10 @@ ScaleTable makeScaleTable(uint32_t lo, uint32_t hi) {
 struct Q4KTables {
   CodeTable codes = makeCodeTable(kQ4KIndexBits, 0, kQ4KLevels, kQ4KCentre, kQ4KCodeStddev);
   std::vector<uint8_t> packedPair = [this] {
-    std::vector<uint8_t> pairs(1u << (2 * kQ4KIndexBits));
+    std::vector<uint8_t> pairs(1u << kQ4KPairBits);
     for (uint32_t i = 0; i < pairs.size(); ++i)
-      pairs[i] = static_cast<uint8_t>(codes.codeOf[i & 0xFF] | (codes.codeOf[i >> 8] << 4));
+      pairs[i] = static_cast<uint8_t>(codes.codeOf[i & kQ4KIndexMask] |
+                                      (codes.codeOf[i >> kQ4KIndexBits] << 4));
     return pairs;
   }();
   ScaleTable scales = makeScaleTable(kQ4KMinScale, kQ4KMaxScale);
@@ -168,7 +176,10 @@ void packQ4KScales(const std::array<uint8_t, kQ4KSubBlocks> &scales,
   }
 }
 
-void synthesizeQ4K(float stddev, RandomStream &random, std::span<uint8_t> dst) {
+void synthesizeQ4K(float stddev, RandomStream &stream, std::span<uint8_t> dst) {
+  // A local copy keeps the generator state in registers: stores through the uint8_t pointers
+  // below may alias anything, so the compiler would otherwise reload it for every draw.
+  RandomStream random = stream;
   const Q4KTables &tables = q4KTables();
   uint16_t dBits = superBlockScale(stddev, tables.scales.meanSquare, tables.codes.variance,
                                    TensorType::Q4_K);
@@ -195,15 +206,17 @@ void synthesizeQ4K(float stddev, RandomStream &random, std::span<uint8_t> dst) {
     uint8_t *packed = block + kQ4KCodesOffset;
     for (uint32_t i = 0; i < kSuperBlock / 2; i += 4) {
       const uint64_t bits = random.next();
-      packed[i] = packedPair[bits & 0xFFFF];
-      packed[i + 1] = packedPair[(bits >> 16) & 0xFFFF];
-      packed[i + 2] = packedPair[(bits >> 32) & 0xFFFF];
-      packed[i + 3] = packedPair[bits >> 48];
+      packed[i] = packedPair[bits & kQ4KPairMask];
+      packed[i + 1] = packedPair[(bits >> kQ4KPairBits) & kQ4KPairMask];
+      packed[i + 2] = packedPair[(bits >> 2 * kQ4KPairBits) & kQ4KPairMask];
+      packed[i + 3] = packedPair[(bits >> 3 * kQ4KPairBits) & kQ4KPairMask];
     }
   }
+  stream = random;
 }
 
-void synthesizeQ6K(float stddev, RandomStream &random, std::span<uint8_t> dst) {
+void synthesizeQ6K(float stddev, RandomStream &stream, std::span<uint8_t> dst) {
+  RandomStream random = stream; // in registers, as in synthesizeQ4K
   const Q6KTables &tables = q6KTables();
   const uint16_t dBits = superBlockScale(stddev, tables.scales.meanSquare, tables.codes.variance,
                                          TensorType::Q6_K);
@@ -220,10 +233,10 @@ void synthesizeQ6K(float stddev, RandomStream &random, std::span<uint8_t> dst) {
       uint8_t *high = block + kQ6KHighOffset + 32 * half;
       for (uint32_t l = 0; l < kGroupsPerHalf; ++l) {
         const uint64_t bits = random.next();
-        const uint8_t c0 = codeOf[bits & 0xFFFF];
-        const uint8_t c1 = codeOf[(bits >> 16) & 0xFFFF];
-        const uint8_t c2 = codeOf[(bits >> 32) & 0xFFFF];
-        const uint8_t c3 = codeOf[bits >> 48];
+        const uint8_t c0 = codeOf[bits & kQ6KIndexMask];
+        const uint8_t c1 = codeOf[(bits >> kQ6KIndexBits) & kQ6KIndexMask];
+        const uint8_t c2 = codeOf[(bits >> 2 * kQ6KIndexBits) & kQ6KIndexMask];
+        const uint8_t c3 = codeOf[(bits >> 3 * kQ6KIndexBits) & kQ6KIndexMask];
         low[l] = static_cast<uint8_t>((c0 & 0xF) | ((c2 & 0xF) << 4));
         low[l + 32] = static_cast<uint8_t>((c1 & 0xF) | ((c3 & 0xF) << 4));
         high[l] = static_cast<uint8_t>((c0 >> 4) | ((c1 >> 4) << 2) | ((c2 >> 4) << 4) |
@@ -237,6 +250,7 @@ void synthesizeQ6K(float stddev, RandomStream &random, std::span<uint8_t> dst) {
     }
     storeHalf(block + kQ6KDOffset, dBits);
   }
+  stream = random;
 }
 
 } // namespace

@@ -101,8 +101,9 @@ TEST_F(BundleTest, TokenizerFileCarriesEveryTokenizerKey) {
   const GgufFile &vocab = bundle->tokenizerGguf();
   EXPECT_TRUE(vocab.tensors().empty());
   for (const auto &[key, value] : source.metadata()) {
-    if (key.starts_with("tokenizer."))
+    if (key.starts_with("tokenizer.")) {
       EXPECT_TRUE(vocab.find(key) && *vocab.find(key) == value) << key;
+    }
   }
   const auto fromBundle = Tokenizer::fromGguf(vocab);
   const auto fromSource = Tokenizer::fromGguf(source);

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/bundle/audit_record.h"
 #include "runtime/bundle/kernel_families.h"
+#include "runtime/cpu/block_decode.h"
 #include "runtime/cpu/kernel_registry.h"
 #include "runtime/cpu/kernels/families.h"
 #include "runtime/cpu/weight_dot.h"
@@ -178,7 +179,28 @@ void ropeReference(std::vector<double> &row, uint64_t heads, uint64_t headDim, i
     }
 }
 
-//===--- Dot products over every weight type ------------------------------===//
+//===--- Block decoding and dot products over every weight type ------------===//
+
+// Tests that the CPU's fast block decoders give bit-identical values to the reference decoder
+// (formats/quant.h) for every type, on random blocks and, for F16, on every bit pattern.
+TEST(BlockDecode, BitExactWithReferenceDecoder) {
+  constexpr uint64_t kValues = 4096;
+  for (TensorType type : {TensorType::F32, TensorType::F16, TensorType::BF16, TensorType::Q8_0,
+                          TensorType::Q4_0, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
+    const TestWeight w(type, kValues, 1, 7);
+    std::vector<float> fast(kValues);
+    blockDecoder(type)(w.bytes.data(), fast.data(), kValues / traitsOf(type).blockElements);
+    EXPECT_EQ(0, std::memcmp(fast.data(), w.values.data(), kValues * sizeof(float))) << nameOf(type);
+  }
+  std::vector<uint8_t> everyHalf(2 << 16);
+  for (uint32_t bits = 0; bits < (1u << 16); ++bits)
+    std::memcpy(everyHalf.data() + 2 * bits, &bits, 2);
+  std::vector<float> fast(1 << 16), reference(1 << 16);
+  blockDecoder(TensorType::F16)(everyHalf.data(), fast.data(), fast.size());
+  dequantizeRow(TensorType::F16, everyHalf, reference);
+  EXPECT_EQ(0, std::memcmp(fast.data(), reference.data(), fast.size() * sizeof(float)));
+  test::expectError([] { blockDecoder(TensorType::Q2_K); }, {"Q2_K", "does not compute"});
+}
 
 struct DotCase {
   TensorType type;

@@ -62,6 +62,8 @@ struct ModelCase {
   std::function<void(synth::ModelShape &)> reshape;
 };
 
+void PrintTo(const ModelCase &c, std::ostream *os) { *os << c.name; }
+
 std::vector<ModelCase> modelCases() {
   return {
       {"gqa_f32", QuantMix::F32, {}},

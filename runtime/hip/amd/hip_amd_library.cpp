@@ -1,27 +1,12 @@
 #include "runtime/hip/amd/hip_amd_library.h"
+#include "runtime/hip/dynamic_library.h"
 
 #include <fmt/format.h>
 
-#include <array>
 #include <dlfcn.h>
 
 namespace greta::hip_amd {
 namespace {
-
-/// Sonames in preference order: ROCm 6/5 runtime sonames, then the unversioned dev symlink.
-constexpr std::array kHipLibraryNames = {"libamdhip64.so.6", "libamdhip64.so.5", "libamdhip64.so"};
-/// hipRTC moved out of libamdhip64 in ROCm 6.
-constexpr std::array kHiprtcLibraryNames = {"libhiprtc.so.6", "libhiprtc.so"};
-
-template <size_t N>
-void *openFirst(const std::array<const char *, N> &names, std::vector<std::string> &tried) {
-  for (const char *name : names) {
-    tried.emplace_back(name);
-    if (void *handle = ::dlopen(name, RTLD_NOW | RTLD_LOCAL))
-      return handle;
-  }
-  return nullptr;
-}
 
 template <typename Fn> void resolve(void *handle, const char *name, Fn &slot) {
   slot = reinterpret_cast<Fn>(::dlsym(handle, name));
@@ -31,24 +16,29 @@ template <typename Fn> void resolve(void *handle, const char *name, Fn &slot) {
 
 HipAmdLibrary loadHipAmdLibrary() {
   HipAmdLibrary library;
-  void *hip = openFirst(kHipLibraryNames, library.pathsTried);
-  if (!hip) {
-    library.error = fmt::format("ROCm HIP runtime not found (tried {})",
-                                fmt::join(library.pathsTried, ", "));
+  // ROCm 6/5 runtime sonames, the unversioned dev symlink, then ROCm's own folder.
+  hip::OpenedLibrary hip = hip::openLibrary(
+      {"ROCm HIP runtime (libamdhip64)",
+       "GRETA_HIP_LIBRARY",
+       {"libamdhip64.so.6", "libamdhip64.so.5", "libamdhip64.so", "/opt/rocm/lib/libamdhip64.so"}});
+  library.pathsTried = hip.tried;
+  if (!hip.handle) {
+    library.error = hip.error;
     return library;
   }
-  // ROCm 5 exports hipRTC from libamdhip64 itself; ROCm 6 has a separate library.
-  void *hiprtc = openFirst(kHiprtcLibraryNames, library.pathsTried);
-  if (!hiprtc)
-    hiprtc = hip;
+  // hipRTC moved out of libamdhip64 in ROCm 6; ROCm 5 exports it from libamdhip64 itself.
+  hip::OpenedLibrary rtc = hip::openLibrary(
+      {"hipRTC (libhiprtc)", "GRETA_HIPRTC_LIBRARY", {"libhiprtc.so.6", "libhiprtc.so"}});
+  library.pathsTried.insert(library.pathsTried.end(), rtc.tried.begin(), rtc.tried.end());
+  void *hiprtc = rtc.handle ? rtc.handle : hip.handle;
 
   std::vector<std::string> missing;
   auto &s = library.symbols;
 #define GRETA_HIP_REQUIRED(name)                                                                   \
-  resolve(hip, #name, s.name);                                                                     \
+  resolve(hip.handle, #name, s.name);                                                              \
   if (!s.name)                                                                                     \
     missing.emplace_back(#name);
-#define GRETA_HIP_OPTIONAL(name) resolve(hip, #name, s.name);
+#define GRETA_HIP_OPTIONAL(name) resolve(hip.handle, #name, s.name);
 #define GRETA_HIPRTC_REQUIRED(name)                                                                \
   resolve(hiprtc, #name, s.name);                                                                  \
   if (!s.name)                                                                                     \
@@ -58,8 +48,11 @@ HipAmdLibrary loadHipAmdLibrary() {
 #undef GRETA_HIP_OPTIONAL
 #undef GRETA_HIPRTC_REQUIRED
 
+  library.runtimePath = hip::libraryFileOf(reinterpret_cast<const void *>(s.hipInit));
+  library.compilerPath = hip::libraryFileOf(reinterpret_cast<const void *>(s.hiprtcVersion));
   if (!missing.empty()) {
-    library.error = fmt::format("ROCm HIP runtime lacks required symbols: {}",
+    library.error = fmt::format("ROCm HIP runtime at {} lacks required symbols: {}",
+                                library.runtimePath.empty() ? hip.path : library.runtimePath,
                                 fmt::join(missing, ", "));
     return library;
   }

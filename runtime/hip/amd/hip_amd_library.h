@@ -39,11 +39,14 @@ struct HipAmdLibrary {
   bool loaded = false;
   std::string error;                  ///< empty when loaded
   std::vector<std::string> pathsTried;
+  std::string runtimePath;            ///< file that libamdhip64's symbols came from
+  std::string compilerPath;           ///< file that hipRTC's symbols came from
 };
 
 /// Opens libamdhip64 (and libhiprtc where separate) and resolves every symbol of the table.
 /// Never throws: a missing library or required symbol is reported in `error`, listing the
-/// paths tried. The libraries stay open for the life of the process.
+/// paths tried. The libraries stay open for the life of the process. GRETA_HIP_LIBRARY and
+/// GRETA_HIPRTC_LIBRARY (colon-separated paths) replace the default search.
 HipAmdLibrary loadHipAmdLibrary();
 
 } // namespace greta::hip_amd

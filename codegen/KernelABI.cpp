@@ -1,0 +1,121 @@
+//===- KernelABI.cpp - How the runtime calls an emitted kernel ------------===//
+
+#include "codegen/KernelABI.h"
+
+#include "llvm/Support/ErrorHandling.h"
+
+namespace greta::codegen {
+namespace {
+
+using mlir::gk::KernelFamily;
+using A = ArgAccess;
+using D = ArgData;
+
+constexpr KernelArg kEmbedding[] = {
+    {"tokens", A::Read, D::I32Rows}, {"table", A::Read, D::WeightBytes}, {"out", A::Write, D::F32Rows}};
+constexpr KernelArg kRmsNorm[] = {
+    {"x", A::Read, D::F32Rows}, {"weight", A::Read, D::NormWeight}, {"out", A::Write, D::F32Rows}};
+constexpr KernelArg kAddRmsNorm[] = {{"a", A::Read, D::F32Rows},
+                                     {"b", A::Read, D::F32Rows},
+                                     {"weight", A::Read, D::NormWeight},
+                                     {"sum", A::Write, D::F32Rows},
+                                     {"out", A::Write, D::F32Rows}};
+constexpr KernelArg kMatmul[] = {
+    {"x", A::Read, D::F32Rows}, {"weight", A::Read, D::WeightBytes}, {"out", A::Write, D::F32Rows}};
+constexpr KernelArg kGateUp[] = {{"x", A::Read, D::F32Rows},
+                                 {"gate", A::Read, D::WeightBytes},
+                                 {"up", A::Read, D::WeightBytes},
+                                 {"out", A::Write, D::F32Rows}};
+constexpr KernelArg kRope[] = {{"x", A::ReadWrite, D::F32Rows}, {"positions", A::Read, D::I32Rows}};
+constexpr KernelArg kKVAppend[] = {{"k", A::Read, D::F32Rows},
+                                   {"v", A::Read, D::F32Rows},
+                                   {"positions", A::Read, D::I32Rows},
+                                   {"k_cache", A::Write, D::KVCache},
+                                   {"v_cache", A::Write, D::KVCache}};
+constexpr KernelArg kRopeKVAppend[] = {{"q", A::ReadWrite, D::F32Rows},
+                                       {"k", A::ReadWrite, D::F32Rows},
+                                       {"v", A::Read, D::F32Rows},
+                                       {"positions", A::Read, D::I32Rows},
+                                       {"k_cache", A::Write, D::KVCache},
+                                       {"v_cache", A::Write, D::KVCache}};
+constexpr KernelArg kAttention[] = {{"q", A::Read, D::F32Rows},
+                                    {"k_cache", A::Read, D::KVCache},
+                                    {"v_cache", A::Read, D::KVCache},
+                                    {"positions", A::Read, D::I32Rows},
+                                    {"out", A::Write, D::F32Rows}};
+constexpr KernelArg kSiluMul[] = {
+    {"gate", A::Read, D::F32Rows}, {"up", A::Read, D::F32Rows}, {"out", A::Write, D::F32Rows}};
+constexpr KernelArg kAdd[] = {
+    {"a", A::Read, D::F32Rows}, {"b", A::Read, D::F32Rows}, {"out", A::Write, D::F32Rows}};
+constexpr KernelArg kLmHead[] = {
+    {"x", A::Read, D::F32Rows}, {"weight", A::Read, D::WeightBytes}, {"out", A::Write, D::F32Rows}};
+constexpr KernelArg kAuditStats[] = {{"x", A::Read, D::F32Rows},
+                                     {"stats", A::Write, D::AuditRecord}};
+
+/// What the fused bodies add (mlir::gk::getExpectedArgs appends them in this order).
+constexpr KernelArg kNormArg = {"norm", A::Read, D::NormWeight};
+constexpr KernelArg kResidualArg = {"residual", A::Read, D::F32Rows};
+
+llvm::ArrayRef<KernelArg> baseArgs(KernelFamily family) {
+  switch (family) {
+  case KernelFamily::Embedding: return kEmbedding;
+  case KernelFamily::RmsNorm: return kRmsNorm;
+  case KernelFamily::AddRmsNorm: return kAddRmsNorm;
+  case KernelFamily::Matmul: return kMatmul;
+  case KernelFamily::MatmulGateUp: return kGateUp;
+  case KernelFamily::Rope: return kRope;
+  case KernelFamily::KVAppend: return kKVAppend;
+  case KernelFamily::RopeKVAppend: return kRopeKVAppend;
+  case KernelFamily::Attention: return kAttention;
+  case KernelFamily::SiluMul: return kSiluMul;
+  case KernelFamily::Add: return kAdd;
+  case KernelFamily::LmHead: return kLmHead;
+  case KernelFamily::AuditStats: return kAuditStats;
+  }
+  llvm_unreachable("unknown KernelFamily");
+}
+
+} // namespace
+
+llvm::SmallVector<KernelArg> getKernelArgs(KernelFamily family, bool hasPrologue,
+                                           bool hasEpilogue) {
+  llvm::SmallVector<KernelArg> args(baseArgs(family));
+  const mlir::gk::FamilyTraits &traits = mlir::gk::getFamilyTraits(family);
+  if (hasPrologue && traits.prologue != mlir::gk::BodyUse::Never)
+    args.push_back(kNormArg);
+  if (hasEpilogue && traits.epilogueArg)
+    args.push_back(kResidualArg);
+  return args;
+}
+
+bool hasRopeFreqsField(KernelFamily family) {
+  return family == KernelFamily::Rope || family == KernelFamily::RopeKVAppend;
+}
+
+std::string getParamFields(KernelFamily family, bool hasPrologue, bool hasEpilogue) {
+  std::string fields;
+  for (const KernelArg &arg : getKernelArgs(family, hasPrologue, hasEpilogue))
+    fields += (fields.empty() ? "" : ",") + arg.name.str();
+  if (hasRopeFreqsField(family))
+    fields += ",freqs";
+  return fields + ",rows,ctx";
+}
+
+std::string getFieldType(const KernelArg &arg) {
+  std::string constness = arg.access == ArgAccess::Read ? "const " : "";
+  switch (arg.data) {
+  case ArgData::F32Rows:
+  case ArgData::NormWeight:
+  case ArgData::KVCache:
+    return constness + "float *";
+  case ArgData::I32Rows:
+    return constness + "int32_t *";
+  case ArgData::WeightBytes:
+    return constness + "uint8_t *";
+  case ArgData::AuditRecord:
+    return constness + "AuditRecord *";
+  }
+  llvm_unreachable("unknown ArgData");
+}
+
+} // namespace greta::codegen

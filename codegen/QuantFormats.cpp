@@ -1,0 +1,50 @@
+//===- QuantFormats.cpp - Weight storage types as kernels read them -------===//
+
+#include "codegen/QuantFormats.h"
+
+#include "llvm/Support/ErrorHandling.h"
+
+namespace greta::codegen {
+namespace {
+
+using mlir::greta::QuantType;
+
+/// Indexed by QuantType. Sizes as in ggml (and runtime/formats/quant_blocks.h).
+// clang-format off
+constexpr QuantFormat kFormats[] = {
+    {QuantType::F32,  "F32",  "f32",  1,   4},
+    {QuantType::F16,  "F16",  "f16",  1,   2},
+    {QuantType::BF16, "BF16", "bf16", 1,   2},
+    {QuantType::Q8_0, "Q8_0", "q8_0", 32,  34},
+    {QuantType::Q4_0, "Q4_0", "q4_0", 32,  18},
+    {QuantType::Q4_K, "Q4_K", "q4_k", 256, 144},
+    {QuantType::Q5_K, "Q5_K", "q5_k", 256, 176},
+    {QuantType::Q6_K, "Q6_K", "q6_k", 256, 210},
+};
+// clang-format on
+
+constexpr bool isIndexedByType() {
+  for (size_t i = 0; i < std::size(kFormats); ++i)
+    if (static_cast<size_t>(kFormats[i].type) != i ||
+        kFormats[i].blockElements % (kFormats[i].blockElements == 1 ? 1 : kChunkElements) != 0)
+      return false;
+  return true;
+}
+static_assert(std::size(kFormats) == mlir::greta::getMaxEnumValForQuantType() + 1 &&
+                  isIndexedByType(),
+              "one QuantFormat per QuantType, in enum order, with whole chunks per block");
+
+} // namespace
+
+const QuantFormat &getQuantFormat(QuantType type) {
+  return kFormats[static_cast<uint32_t>(type)];
+}
+
+std::optional<int64_t> getRowBytes(QuantType type, int64_t elements) {
+  const QuantFormat &format = getQuantFormat(type);
+  if (elements <= 0 || elements % format.blockElements != 0)
+    return std::nullopt;
+  return elements / format.blockElements * format.blockBytes;
+}
+
+} // namespace greta::codegen

@@ -1,0 +1,42 @@
+//===- QuantFormats.h - Weight storage types as kernels read them -*- C++ -*-===//
+//
+// For each `greta` quant type: the ggml block geometry (so the lowering can size weight buffers
+// and the emitter can bake row strides), the ggml spelling the bundle uses ("Q4_K"), and the
+// device snippet (codegen/templates/quant/<name>.hip) that decodes it. Block layouts are
+// ggml's, byte for byte (runtime/formats/quant_blocks.h), because weights are stored in layout
+// `ggml`; `f16_rows` weights are F16.
+//
+// Thread-safety: immutable table.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "dialects/graph/IR/GretaAttrs.h"
+
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+
+namespace greta::codegen {
+
+struct QuantFormat {
+  mlir::greta::QuantType type;
+  llvm::StringLiteral ggmlName; ///< "Q4_K": params.quant and weights.tensors[].type
+  llvm::StringLiteral snippet;  ///< template under codegen/templates/quant/
+  int64_t blockElements;
+  int64_t blockBytes;
+};
+
+/// The format of `type` (every QuantType has one).
+const QuantFormat &getQuantFormat(mlir::greta::QuantType type);
+
+/// Bytes of one row of `elements` values of `type`, or nullopt when `elements` is not a whole
+/// number of blocks.
+std::optional<int64_t> getRowBytes(mlir::greta::QuantType type, int64_t elements);
+
+/// Elements every template decodes at once: one "chunk". Every block is a whole number of
+/// chunks, so a reduction length that is a multiple of the block splits into chunks exactly.
+inline constexpr int64_t kChunkElements = 8;
+
+} // namespace greta::codegen

@@ -1,0 +1,11 @@
+//===--- BF16 weights: rows of bfloat16 (the high half of a float) ---===//
+constexpr int kQuantBlockElements = 1;
+constexpr int kQuantBlockBytes = 2;
+
+/// Elements [kChunk * chunk, kChunk * (chunk + 1)) of a row.
+__device__ __forceinline__ void dequant_chunk(const u8 *row, int chunk, float (&out)[kChunk]) {
+  const u8 *values = row + chunk * kChunk * 2;
+#pragma unroll
+  for (int i = 0; i < kChunk; ++i)
+    out[i] = __uint_as_float(static_cast<u32>(load_u16(values + 2 * i)) << 16);
+}

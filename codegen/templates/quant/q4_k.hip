@@ -1,0 +1,39 @@
+//===--- Q4_K (ggml block_q4_K): 256 values in 8 sub-blocks of 32 ---===//
+// value = d * scale[s] * q - dmin * min[s] for sub-block s, q in [0, 15].
+// Block layout, 144 bytes: u16 d | u16 dmin | u8 scales[12] (8 six-bit scales and mins) |
+// u8 qs[128]; each 32-byte run of qs holds sub-block 2c (low nibbles) and 2c + 1 (high).
+constexpr int kQuantBlockElements = 256;
+constexpr int kQuantBlockBytes = 144;
+constexpr int kQ4_KScalesOffset = 4;
+constexpr int kQ4_KValuesOffset = 16;
+constexpr int kKSubBlock = 32;
+
+/// The six-bit scale and min of sub-block `s` from the 12 packed bytes:
+///   s < 4: scale = b[s] & 63,                        min = b[s + 4] & 63;
+///   s ≥ 4: scale = b[s + 4] & 15 | (b[s - 4] >> 6) << 4, min = b[s + 4] >> 4 | (b[s] >> 6) << 4.
+__device__ __forceinline__ void unpack_scale_min(const u8 *packed, int s, int &scale, int &min) {
+  if (s < 4) {
+    scale = packed[s] & 63;
+    min = packed[s + 4] & 63;
+  } else {
+    scale = (packed[s + 4] & 0x0f) | ((packed[s - 4] >> 6) << 4);
+    min = (packed[s + 4] >> 4) | ((packed[s] >> 6) << 4);
+  }
+}
+
+/// Elements [kChunk * chunk, kChunk * (chunk + 1)) of a row.
+__device__ __forceinline__ void dequant_chunk(const u8 *row, int chunk, float (&out)[kChunk]) {
+  constexpr int kChunksPerBlock = kQuantBlockElements / kChunk;
+  const u8 *block = row + static_cast<i64>(chunk / kChunksPerBlock) * kQuantBlockBytes;
+  const int first = chunk % kChunksPerBlock * kChunk; // within the block
+  const int s = first / kKSubBlock;
+  int scale, min;
+  unpack_scale_min(block + kQ4_KScalesOffset, s, scale, min);
+  const float factor = half_bits_to_float(load_u16(block)) * static_cast<float>(scale);
+  const float offset = half_bits_to_float(load_u16(block + 2)) * static_cast<float>(min);
+  const u8 *qs = block + kQ4_KValuesOffset + s / 2 * kKSubBlock + first % kKSubBlock;
+  const int shift = s % 2 * 4;
+#pragma unroll
+  for (int i = 0; i < kChunk; ++i)
+    out[i] = factor * static_cast<float>((qs[i] >> shift) & 0x0f) - offset;
+}

@@ -1,0 +1,36 @@
+//===--- Q6_K (ggml block_q6_K): 256 values in 16 sub-blocks of 16 ---===//
+// value = d * scales[e / 16] * (q - 32), q in [0, 63]. Value e = 128 h + 32 g + l (half h,
+// group g = 0..3, l = 0..31) keeps its low four bits in ql[64 h + 32 (g & 1) + l] (nibble
+// g >> 1) and its high two bits in qh[32 h + l] (bits 2 g, 2 g + 1).
+// Block layout, 210 bytes: u8 ql[128] | u8 qh[64] | i8 scales[16] | u16 d.
+constexpr int kQuantBlockElements = 256;
+constexpr int kQuantBlockBytes = 210;
+constexpr int kQ6_KHighBitsOffset = 128;
+constexpr int kQ6_KScalesOffset = 192;
+constexpr int kQ6_KScaleOffset = 208;
+constexpr int kQ6_KSubBlock = 16;
+constexpr int kQ6_KHalf = 128;
+constexpr int kQ6_KZero = 32;
+
+/// Elements [kChunk * chunk, kChunk * (chunk + 1)) of a row.
+__device__ __forceinline__ void dequant_chunk(const u8 *row, int chunk, float (&out)[kChunk]) {
+  constexpr int kChunksPerBlock = kQuantBlockElements / kChunk;
+  static_assert(kQ6_KSubBlock % kChunk == 0, "a chunk lies in one sub-block");
+  const u8 *block = row + static_cast<i64>(chunk / kChunksPerBlock) * kQuantBlockBytes;
+  const int first = chunk % kChunksPerBlock * kChunk;
+  const int h = first / kQ6_KHalf;
+  const int g = first % kQ6_KHalf / 32;
+  const int l = first % 32;
+  const float d = half_bits_to_float(load_u16(block + kQ6_KScaleOffset));
+  const i8 *scales = reinterpret_cast<const i8 *>(block + kQ6_KScalesOffset);
+  const float factor = d * static_cast<float>(scales[first / kQ6_KSubBlock]);
+  const u8 *ql = block + 64 * h + 32 * (g & 1) + l;
+  const u8 *qh = block + kQ6_KHighBitsOffset + 32 * h + l;
+  const int lowShift = (g >> 1) * 4;
+  const int highShift = 2 * g;
+#pragma unroll
+  for (int i = 0; i < kChunk; ++i) {
+    const int q = (((ql[i] >> lowShift) & 0x0f) | (((qh[i] >> highShift) & 3) << 4)) - kQ6_KZero;
+    out[i] = factor * static_cast<float>(q);
+  }
+}

@@ -1,0 +1,137 @@
+//===- Passes.td - GRETA's compiler passes -----------------*- tablegen -*-===//
+//
+// The pipeline after import (compiler/Pipeline.cpp runs them in this order): specialise the
+// forward function into phases, insert audits, fuse, select routes, lower to `gk`, emit HIP.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRETA_COMPILER_TRANSFORMS_PASSES_TD
+#define GRETA_COMPILER_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def SpecializePhases : Pass<"greta-specialize-phases", "::mlir::ModuleOp"> {
+  let summary = "clones @forward into @prefill and @decode";
+  let description = [{
+    Replaces the importer's `@forward` (dynamic sequence length) by two functions, each marked
+    with `greta.phase`:
+
+    * `@prefill`: any number of tokens (`seq >= 1`, still `?`); the LM head projects the last
+      row only (`last_only`), so the function returns `tensor<1xVxf32>`;
+    * `@decode`: one token; every `?` becomes `1`, so all shapes are static.
+
+    ```mlir
+    // before
+    func.func @forward(%tok: tensor<?xi32>, %pos: tensor<?xi32>) -> tensor<?x256xf32>
+    // after
+    func.func @prefill(%tok: tensor<?xi32>, %pos: tensor<?xi32>) -> tensor<1x256xf32>
+        attributes {greta.phase = #greta<phase prefill>}
+    func.func @decode(%tok: tensor<1xi32>, %pos: tensor<1xi32>) -> tensor<1x256xf32>
+        attributes {greta.phase = #greta<phase decode>}
+    ```
+  }];
+  let dependentDialects = ["::mlir::greta::GretaDialect", "::mlir::func::FuncDialect"];
+}
+
+def InsertAudit : Pass<"greta-insert-audit", "::mlir::ModuleOp"> {
+  let summary = "inserts greta.audit at the points the runtime's audit records";
+  let description = [{
+    In every phase function: `greta.audit final_rmsnorm` after the RMSNorm that feeds the LM
+    head and `greta.audit lm_head` after the LM head (`audit=default`); `audit=all-layers` also
+    audits each layer's output (`layer_output`, with its layer). Later users read the audit's
+    result, so the audited value is the one the program goes on with. `audit=none` removes
+    every audit, leaving nothing of them in the program. Existing audits are not duplicated.
+
+    ```mlir
+    %f = greta.rms_norm %h, @output_norm eps = 1.000000e-05 : tensor<1x64xf32>
+    %fa = greta.audit final_rmsnorm %f : tensor<1x64xf32>
+    %l = greta.lm_head %fa, @output : tensor<1x64xf32> -> tensor<1x256xf32>
+    %la = greta.audit lm_head %l : tensor<1x256xf32>
+    ```
+  }];
+  let options = [
+    Option<"audit", "audit", "std::string", /*default=*/"\"default\"",
+           "which points to audit: none | default (final RMSNorm, LM head) | all-layers">,
+  ];
+  let dependentDialects = ["::mlir::greta::GretaDialect"];
+}
+
+def Fuse : Pass<"greta-fuse", "::mlir::func::FuncOp"> {
+  let summary = "fuses Llama layer ops into the greta dialect's fused forms";
+  let description = [{
+    * matmul + residual `greta.add` → `greta.matmul ... residual_add(%x)` (o-proj, down);
+    * gate and up matmuls + `greta.silu_mul` → `greta.matmul @gate ... silu_mul(@up)`;
+    * `greta.rms_norm` whose users are all matmuls → their `rms_norm(@w, eps)` prologue (a norm
+      with any other user, such as an audit or the LM head, stays materialised);
+    * a residual `greta.add` that no matmul can absorb, feeding a `greta.rms_norm` →
+      `greta.add_rms_norm`;
+    * `greta.rope` of keys + `greta.kv_append`, with the matching query rope →
+      `greta.rope_kv_append`.
+
+    Audits are never fused away. The result is the same whatever order the patterns apply in.
+
+    ```mlir
+    %o = greta.matmul %a, @blk0_attn_output residual_add(%x : tensor<1x64xf32>)
+           : tensor<1x64xf32> -> tensor<1x64xf32>
+    %gu = greta.matmul %o, @blk0_ffn_gate rms_norm(@blk0_ffn_norm, eps = 1.000000e-05)
+            silu_mul(@blk0_ffn_up) : tensor<1x64xf32> -> tensor<1x128xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::greta::GretaDialect"];
+}
+
+def SelectRoutes : Pass<"greta-select-routes", "::mlir::ModuleOp"> {
+  let summary = "chooses the route of every matrix product, and the weights' device precision";
+  let description = [{
+    Sets `route` on every `greta.matmul` and `greta.lm_head` of a phase function: `gemv`
+    (vector ALUs, split-K) in `@decode`, `gemm` (matrix units) in `@prefill`. An op that already
+    carries a route keeps it unless `force-route` names it. `force-route` entries are
+    `OP=ROUTE` or `OP.PHASE=ROUTE` (`OP`: matmul | lm_head; `ROUTE`: gemv | gemm; `PHASE`:
+    prefill | decode); a phase-specific entry wins over a general one.
+
+    `fp16-weights` lists weight classes (`lm_head`, `embeddings`, `all` matrices) whose
+    `greta.weight` gets `policy = #greta<policy fp16>`: dequantized to fp16 for the device.
+
+    ```mlir
+    // --greta-select-routes="force-route=lm_head.prefill=gemv fp16-weights=lm_head"
+    greta.weight @output : !greta.weight<64x256, q6_k>
+        {gguf_name = "output.weight", policy = #greta<policy fp16>}
+    %l = greta.lm_head %f, @output last_only route gemv : tensor<?x64xf32> -> tensor<1x256xf32>
+    ```
+  }];
+  let options = [
+    ListOption<"forceRoutes", "force-route", "std::string",
+               "OP=ROUTE or OP.PHASE=ROUTE overrides (OP: matmul|lm_head, ROUTE: gemv|gemm)">,
+    ListOption<"fp16Weights", "fp16-weights", "std::string",
+               "weight classes dequantized to fp16 for the device: lm_head|embeddings|all">,
+  ];
+  let dependentDialects = ["::mlir::greta::GretaDialect"];
+}
+
+def LowerToKernels : Pass<"greta-lower-to-kernels", "::mlir::ModuleOp"> {
+  let summary = "lowers the routed greta phase functions to gk kernels and plans";
+  let description = [{
+    Turns each phase function (`@prefill`, `@decode`, after `greta-select-routes`) into
+    `gk.kernel` symbols, `gk.buffer` symbols and one `gk.plan` of ordered launches. The
+    `greta.weight` and `greta.kv_cache` symbols stay; the phase functions are removed.
+  }];
+  let dependentDialects = ["::mlir::greta::GretaDialect", "::mlir::gk::GKDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];
+}
+
+def EmitHip : Pass<"greta-emit-hip", "::mlir::ModuleOp"> {
+  let summary = "emits one HIP C++ source per gk.kernel";
+  let description = [{
+    Writes `<kernel>.hip` for every `gk.kernel` of the module into `output-dir`, for the
+    targets listed in `target` (`cpu`, `sm_90`, `gfx942`, ...). The IR is left unchanged.
+  }];
+  let options = [
+    ListOption<"targets", "target", "std::string",
+               "targets the kernels are emitted for (cpu, sm_XY, gfxNNN)">,
+    Option<"outputDir", "output-dir", "std::string", /*default=*/"\"\"",
+           "directory the .hip sources are written to">,
+  ];
+  let dependentDialects = ["::mlir::gk::GKDialect"];
+}
+
+#endif // GRETA_COMPILER_TRANSFORMS_PASSES_TD

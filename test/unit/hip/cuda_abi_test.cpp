@@ -1,0 +1,100 @@
+// Checks, at compile time, the HIP-on-CUDA layer's own declarations of the CUDA driver API and
+// NVRTC against the real cuda.h and nvrtc.h: every signature in cuda_symbols.def, the exported
+// (versioned) symbol each name maps to, every error code in cuda_errors.def and every constant
+// in cuda_driver_types.h. Built only where CUDA's headers are installed.
+
+#include <cuda.h>
+#include <nvrtc.h>
+
+#include "runtime/hip/cuda/cuda_driver_types.h"
+#include "runtime/hip/hip_api.h"
+
+#include <gtest/gtest.h>
+
+#include <string_view>
+#include <type_traits>
+
+namespace {
+
+#define GRETA_STRINGIFY(x) #x
+/// The symbol cuda.h's #defines turn `name` into: "cuMemAlloc_v2" for cuMemAlloc.
+#define GRETA_EXPORTED_NAME(name) GRETA_STRINGIFY(name)
+
+constexpr std::string_view firstSymbol(std::string_view symbols) {
+  return symbols.substr(0, symbols.find('|'));
+}
+
+// Expanded at namespace scope outside greta::cuda, the .def's type names resolve to cuda.h's.
+#define GRETA_CUDA_DRIVER_API(name, symbols, params)                                               \
+  static_assert(std::is_same_v<decltype(&::name), CUresult(CUDAAPI *) params>,                     \
+                #name ": signature differs from cuda.h");                                          \
+  static_assert(firstSymbol(symbols) == GRETA_EXPORTED_NAME(name),                                 \
+                #name ": exported symbol differs from the one cuda.h maps it to");
+#define GRETA_NVRTC_API(ret, name, symbols, params)                                                \
+  static_assert(std::is_same_v<decltype(&::name), ret(*) params>,                                  \
+                #name ": signature differs from nvrtc.h");                                         \
+  static_assert(firstSymbol(symbols) == #name, #name ": exported symbol");
+#include "runtime/hip/cuda/cuda_symbols.def"
+#undef GRETA_CUDA_DRIVER_API
+#undef GRETA_NVRTC_API
+
+#define GRETA_CUDA_ERROR(cudaName, value, hipName)                                                 \
+  static_assert(static_cast<int>(::cudaName) == value, #cudaName " differs from cuda.h");
+#include "runtime/hip/cuda/cuda_errors.def"
+#undef GRETA_CUDA_ERROR
+
+namespace ours = greta::cuda;
+static_assert(std::is_same_v<ours::CUdeviceptr, ::CUdeviceptr>);
+static_assert(std::is_same_v<ours::CUdevice, ::CUdevice>);
+static_assert(sizeof(ours::CUresult) == sizeof(::CUresult));
+static_assert(sizeof(ours::CUdevice_attribute) == sizeof(::CUdevice_attribute));
+static_assert(sizeof(ours::CUstreamCaptureMode) == sizeof(::CUstreamCaptureMode));
+static_assert(sizeof(ours::nvrtcResult) == sizeof(::nvrtcResult));
+#define GRETA_SAME_VALUE(constant)                                                                 \
+  static_assert(static_cast<long long>(ours::constant) == static_cast<long long>(::constant),      \
+                #constant);
+GRETA_SAME_VALUE(CUDA_SUCCESS)
+GRETA_SAME_VALUE(CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK)
+GRETA_SAME_VALUE(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK)
+GRETA_SAME_VALUE(CU_DEVICE_ATTRIBUTE_WARP_SIZE)
+GRETA_SAME_VALUE(CU_DEVICE_ATTRIBUTE_CLOCK_RATE)
+GRETA_SAME_VALUE(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
+GRETA_SAME_VALUE(CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE)
+GRETA_SAME_VALUE(CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH)
+GRETA_SAME_VALUE(CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE)
+GRETA_SAME_VALUE(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)
+GRETA_SAME_VALUE(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)
+GRETA_SAME_VALUE(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)
+GRETA_SAME_VALUE(CU_STREAM_DEFAULT)
+GRETA_SAME_VALUE(CU_EVENT_DEFAULT)
+GRETA_SAME_VALUE(CU_STREAM_CAPTURE_MODE_GLOBAL)
+GRETA_SAME_VALUE(CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
+GRETA_SAME_VALUE(CU_STREAM_CAPTURE_MODE_RELAXED)
+GRETA_SAME_VALUE(CU_MEMHOSTALLOC_PORTABLE)
+GRETA_SAME_VALUE(CU_MEMHOSTALLOC_DEVICEMAP)
+GRETA_SAME_VALUE(CU_MEMHOSTALLOC_WRITECOMBINED)
+#undef GRETA_SAME_VALUE
+
+// HIP's enums are forwarded to CUDA by value.
+static_assert(greta::hip::hipStreamCaptureModeGlobal == ::CU_STREAM_CAPTURE_MODE_GLOBAL);
+static_assert(greta::hip::hipStreamCaptureModeThreadLocal == ::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+static_assert(greta::hip::hipStreamCaptureModeRelaxed == ::CU_STREAM_CAPTURE_MODE_RELAXED);
+static_assert(greta::hip::HIPRTC_SUCCESS == ::NVRTC_SUCCESS);
+static_assert(greta::hip::HIPRTC_ERROR_OUT_OF_MEMORY == ::NVRTC_ERROR_OUT_OF_MEMORY);
+static_assert(greta::hip::HIPRTC_ERROR_PROGRAM_CREATION_FAILURE ==
+              ::NVRTC_ERROR_PROGRAM_CREATION_FAILURE);
+static_assert(greta::hip::HIPRTC_ERROR_INVALID_INPUT == ::NVRTC_ERROR_INVALID_INPUT);
+static_assert(greta::hip::HIPRTC_ERROR_INVALID_PROGRAM == ::NVRTC_ERROR_INVALID_PROGRAM);
+static_assert(greta::hip::HIPRTC_ERROR_INVALID_OPTION == ::NVRTC_ERROR_INVALID_OPTION);
+static_assert(greta::hip::HIPRTC_ERROR_COMPILATION == ::NVRTC_ERROR_COMPILATION);
+static_assert(greta::hip::HIPRTC_ERROR_BUILTIN_OPERATION_FAILURE ==
+              ::NVRTC_ERROR_BUILTIN_OPERATION_FAILURE);
+static_assert(greta::hip::HIPRTC_ERROR_INTERNAL_ERROR == ::NVRTC_ERROR_INTERNAL_ERROR);
+
+// Tests nothing at run time: this file passes by compiling. Records which headers it checked.
+TEST(CudaAbi, DeclarationsMatchInstalledHeaders) {
+  RecordProperty("CUDA_VERSION", CUDA_VERSION);
+  SUCCEED();
+}
+
+} // namespace
