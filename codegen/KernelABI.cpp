@@ -109,9 +109,9 @@ std::string getFieldType(const KernelArg &arg) {
   case ArgData::KVCache:
     return constness + "float *";
   case ArgData::I32Rows:
-    return constness + "int32_t *";
+    return constness + "i32 *";
   case ArgData::WeightBytes:
-    return constness + "uint8_t *";
+    return constness + "u8 *";
   case ArgData::AuditRecord:
     return constness + "AuditRecord *";
   }

@@ -68,7 +68,7 @@ bool hasRopeFreqsField(mlir::gk::KernelFamily family);
 /// The Params field names in order, comma-separated: the manifest's `param_fields`.
 std::string getParamFields(mlir::gk::KernelFamily family, bool hasPrologue, bool hasEpilogue);
 
-/// The C++ type of a pointer field ("const float *", "float *", "const uint8_t *", ...).
+/// The C++ type of a pointer field, in the prelude's names ("const float *", "const u8 *", ...).
 std::string getFieldType(const KernelArg &arg);
 
 } // namespace greta::codegen

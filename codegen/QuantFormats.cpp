@@ -2,7 +2,7 @@
 
 #include "codegen/QuantFormats.h"
 
-#include "llvm/Support/ErrorHandling.h"
+#include <iterator>
 
 namespace greta::codegen {
 namespace {

@@ -36,8 +36,8 @@ def SpecializePhases : Pass<"greta-specialize-phases", "::mlir::ModuleOp"> {
 def InsertAudit : Pass<"greta-insert-audit", "::mlir::ModuleOp"> {
   let summary = "inserts greta.audit at the points the runtime's audit records";
   let description = [{
-    In every phase function: `greta.audit final_rmsnorm` after the RMSNorm that feeds the LM
-    head and `greta.audit lm_head` after the LM head (`audit=default`); `audit=all-layers` also
+    In every function with an LM head (after `greta-specialize-phases`: `@prefill` and
+    `@decode`): `greta.audit final_rmsnorm` after the RMSNorm that feeds the LM head and `greta.audit lm_head` after the LM head (`audit=default`); `audit=all-layers` also
     audits each layer's output (`layer_output`, with its layer). Later users read the audit's
     result, so the audited value is the one the program goes on with. `audit=none` removes
     every audit, leaving nothing of them in the program. Existing audits are not duplicated.
@@ -56,7 +56,7 @@ def InsertAudit : Pass<"greta-insert-audit", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::greta::GretaDialect"];
 }
 
-def Fuse : Pass<"greta-fuse", "::mlir::func::FuncOp"> {
+def Fuse : Pass<"greta-fuse", "::mlir::ModuleOp"> {
   let summary = "fuses Llama layer ops into the greta dialect's fused forms";
   let description = [{
     * matmul + residual `greta.add` → `greta.matmul ... residual_add(%x)` (o-proj, down);
@@ -113,8 +113,39 @@ def LowerToKernels : Pass<"greta-lower-to-kernels", "::mlir::ModuleOp"> {
   let description = [{
     Turns each phase function (`@prefill`, `@decode`, after `greta-select-routes`) into
     `gk.kernel` symbols, `gk.buffer` symbols and one `gk.plan` of ordered launches. The
-    `greta.weight` and `greta.kv_cache` symbols stay; the phase functions are removed.
+    `greta.weight` symbols stay (weight buffers name them); the phase functions and the
+    `greta.kv_cache` symbols are replaced by plans and `kv` buffers.
+
+    * One `gk.kernel` per distinct (phase, family, route, quant, shape params, fused bodies),
+      named after them (`decode_matmul_q4_k_4096x4096_norm`); tiles and the block size come
+      from the `target` row of codegen/Targets.cpp. Fused matmul prologues and epilogues
+      become `arith`/`math` bodies (`x * inv_rms * gamma`, `acc + residual`,
+      `gate / (1 + exp(-gate)) * up`).
+    * Buffers: `tokens` and `positions` (inputs), `logits`, one `kv` buffer per cache and
+      side, one `audit` record per audit point, one `weight` buffer per weight, and
+      activations reused by liveness (`act.4096.0`, ...), shared by both phases. A result
+      takes a dying operand's buffer where the family may update it in place (residual
+      epilogues, add, silu_mul, RMSNorm); audited and returned values keep theirs.
+    * Launches bind buffers in the family's argument order (docs/bundle-format.md), with a
+      grid `(mul * s + add) ceildiv div` per dimension of the launch's rows.
+
+    ```mlir
+    gk.kernel @decode_rms_norm_d64 rms_norm(activation, weight, activation)
+        params {block = 256 : i64, dim = 64 : i64, eps = 9.99999974E-6 : f32}
+    gk.plan @decode {
+      gk.launch @decode_embedding_q8_0_d64(@tokens, @w.token_embd, @act.64.0)
+          grid = affine_map<(d0) -> (d0)>
+      gk.launch @decode_rms_norm_d64(@act.64.0, @w.output_norm, @act.64.1)
+          grid = affine_map<(d0) -> (d0)>
+      gk.audit_launch final_rmsnorm @decode_audit_stats_final_rmsnorm(@act.64.1,
+          @audit.final_rmsnorm) grid = affine_map<(d0) -> (1)>
+    }
+    ```
   }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"sm_90\"",
+           "target whose row of the tile table shapes the kernels (sm_90, gfx942, gfx90a, cpu)">,
+  ];
   let dependentDialects = ["::mlir::greta::GretaDialect", "::mlir::gk::GKDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];
 }
@@ -122,14 +153,29 @@ def LowerToKernels : Pass<"greta-lower-to-kernels", "::mlir::ModuleOp"> {
 def EmitHip : Pass<"greta-emit-hip", "::mlir::ModuleOp"> {
   let summary = "emits one HIP C++ source per gk.kernel";
   let description = [{
-    Writes `<kernel>.hip` for every `gk.kernel` of the module into `output-dir`, for the
-    targets listed in `target` (`cpu`, `sm_90`, `gfx942`, ...). The IR is left unchanged.
+    Emits `<kernel>.hip` for every `gk.kernel` of the module from the templates of
+    codegen/templates, with the kernel's constants baked in and its fused bodies written out
+    (`arith.mulf` → `a * b`, `math.exp` → `expf`). With `output-dir` the sources are written
+    there; without, they are printed to stdout, each after a line
+    `// ----- gk.kernel @NAME (NAME.hip) -----` (what the lit tests check). `target` lists the
+    targets the bundle is for (`cpu`, `sm_90`, `gfx942`, `gfx90a`); every name must be known,
+    and the first GPU one is named in the banners. The IR is left unchanged.
+
+    ```c++
+    // greta-opt --greta-emit-hip
+    // ----- gk.kernel @decode_matmul_q4_k_64x64_norm (decode_matmul_q4_k_64x64_norm.hip) -----
+    __device__ __forceinline__ float prologue(float x, float gamma, float inv_rms) {
+      const float t0 = x * inv_rms;
+      const float t1 = t0 * gamma;
+      return t1;
+    }
+    ```
   }];
   let options = [
     ListOption<"targets", "target", "std::string",
                "targets the kernels are emitted for (cpu, sm_XY, gfxNNN)">,
     Option<"outputDir", "output-dir", "std::string", /*default=*/"\"\"",
-           "directory the .hip sources are written to">,
+           "directory the .hip sources are written to (default: print them to stdout)">,
   ];
   let dependentDialects = ["::mlir::gk::GKDialect"];
 }

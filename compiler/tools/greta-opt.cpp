@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Transforms/Passes.h"
 #include "dialects/graph/IR/GretaOps.h"
 #include "dialects/kernel/IR/GKOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -18,6 +19,11 @@
 int main(int argc, char **argv) {
   // MLIR's generic passes (canonicalize, cse, symbol-dce, ...), which GRETA's pipeline also runs.
   mlir::registerTransformsPasses();
+  // GRETA's pipeline passes (greta-specialize-phases, ..., greta-emit-hip).
+  mlir::greta::registerSpecializePhases();
+  mlir::greta::registerInsertAudit();
+  mlir::greta::registerFuse();
+  mlir::greta::registerSelectRoutes();
   mlir::DialectRegistry registry;
   registry.insert<mlir::greta::GretaDialect, mlir::gk::GKDialect, mlir::arith::ArithDialect,
                   mlir::func::FuncDialect, mlir::math::MathDialect, mlir::tensor::TensorDialect>();

@@ -15,12 +15,12 @@
 namespace greta::bundle {
 
 struct AuditStatsRecord {
-  uint64_t hash = 0;    ///< FNV-1a 64 over the float32 bit patterns of the row, in order
+  uint64_t hash = 0;     ///< FNV-1a 64 over the float32 bit patterns of the row, in order
   double sumSquares = 0; ///< sum of x², accumulated in double
   float min = 0;
   float max = 0;
-  float mean = 0;       ///< sum / count, accumulated in double
-  uint32_t count = 0;   ///< elements in the row
+  float mean = 0;     ///< sum / count, accumulated in double
+  uint32_t count = 0; ///< elements in the row
   // Logits only (is_logits): the two largest values, ties to the lower id; gap = top1 − top2.
   int32_t top1Id = -1;
   float top1Logit = 0;

@@ -10,6 +10,7 @@
 
 #include <fmt/ranges.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -59,8 +60,8 @@ std::unique_ptr<Bundle> Bundle::open(const std::string &dir, const BundleOpenOpt
 
   for (const KernelSpec &kernel : bundle->manifest_.kernels)
     if (!kernel.source.empty() && !fs::is_regular_file(root / kernel.source))
-      fail("{}: kernel '{}': source file '{}' is missing from the bundle",
-           bundle->manifestLabel_, kernel.name, kernel.source);
+      fail("{}: kernel '{}': source file '{}' is missing from the bundle", bundle->manifestLabel_,
+           kernel.name, kernel.source);
 
   if (bundle->manifest_.weights.mode == WeightMode::Embed)
     bundle->openEmbeddedWeights();
@@ -68,7 +69,7 @@ std::unique_ptr<Bundle> Bundle::open(const std::string &dir, const BundleOpenOpt
     bundle->openExternalWeights(options);
   bundle->tokenizer_.emplace(GgufFile::open((root / kTokenizerFile).string()));
   if (options.verify)
-    bundle->verifyChecksums();
+    bundle->verifyChecksums(options.threads);
   return bundle;
 }
 
@@ -91,7 +92,8 @@ void Bundle::openExternalWeights(const BundleOpenOptions &options) {
   repacked_.resize(manifest_.weights.tensors.size());
   for (size_t i = 0; i < manifest_.weights.tensors.size(); ++i) {
     const WeightEntry &w = manifest_.weights.tensors[i];
-    const std::string where = fmt::format("{}: weights.tensors[{}] '{}'", manifestLabel_, i, w.name);
+    const std::string where =
+        fmt::format("{}: weights.tensors[{}] '{}'", manifestLabel_, i, w.name);
     const GgufTensorInfo *t = gguf.findTensor(w.name);
     if (!t)
       fail("{}: no tensor of that name in {}", where, gguf.path());
@@ -103,9 +105,9 @@ void Bundle::openExternalWeights(const BundleOpenOptions &options) {
       fail("{}: layout '{}' cannot be produced at load by this runtime (known: {}, {})", where,
            w.layout, kLayoutGgml, kLayoutF16Rows);
     if (w.dims != t->dims || w.type != layoutType(*t, w.layout))
-      fail("{}: type {} dims [{}] do not match {} [{}] in layout {} of {}", where,
-           nameOf(w.type), fmt::join(w.dims, ", "), nameOf(t->type), fmt::join(t->dims, ", "),
-           w.layout, gguf.path());
+      fail("{}: type {} dims [{}] do not match {} [{}] in layout {} of {}", where, nameOf(w.type),
+           fmt::join(w.dims, ", "), nameOf(t->type), fmt::join(t->dims, ", "), w.layout,
+           gguf.path());
     if (w.layout == kLayoutGgml) {
       kernelBytes_.push_back(t->data);
       continue;
@@ -134,19 +136,34 @@ std::span<const uint8_t> Bundle::weightBytes(std::string_view name) const {
   return kernelBytes_[static_cast<size_t>(&w - manifest_.weights.tensors.data())];
 }
 
-void Bundle::verifyChecksums() const {
-  for (size_t i = 0; i < manifest_.weights.tensors.size(); ++i) {
-    const WeightEntry &w = manifest_.weights.tensors[i];
-    if (w.checksum.empty())
-      continue;
-    Fnv1a64 hash;
-    hash.update(storedBytes(i));
-    const std::string actual = formatFnv1a64(hash.value());
-    if (actual != w.checksum)
+void Bundle::verifyChecksums(unsigned threads) const {
+  // Tensors are hashed in parallel (FNV-1a is sequential within one); every result is kept so
+  // the error names the first damaged weight in table order, whatever the scheduling.
+  const std::vector<WeightEntry> &tensors = manifest_.weights.tensors;
+  std::vector<std::string> actual(tensors.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < tensors.size(); i = next++) {
+      if (tensors[i].checksum.empty())
+        continue;
+      Fnv1a64 hash;
+      hash.update(storedBytes(i));
+      actual[i] = formatFnv1a64(hash.value());
+    }
+  };
+  {
+    std::vector<std::jthread> pool;
+    for (unsigned t = 1; t < std::min<size_t>(resolveThreads(threads), tensors.size()); ++t)
+      pool.emplace_back(worker);
+    worker();
+  }
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const WeightEntry &w = tensors[i];
+    if (!w.checksum.empty() && actual[i] != w.checksum)
       fail("{}: weight '{}' (offset {}, {} bytes of {}): checksum {} differs from the manifest's "
            "{}; the weights were modified or damaged after compilation",
            manifestLabel_, w.name, w.offset, w.bytes,
-           weightsFile_ ? weightsFile_->path() : sourceGguf_->path(), actual, w.checksum);
+           weightsFile_ ? weightsFile_->path() : sourceGguf_->path(), actual[i], w.checksum);
   }
 }
 

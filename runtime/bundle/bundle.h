@@ -37,7 +37,8 @@ struct BundleOpenOptions {
 class Bundle {
 public:
   /// Opens and validates `dir`. Throws greta::Error naming the file, field, value and limit.
-  static std::unique_ptr<Bundle> open(const std::string &dir, const BundleOpenOptions &options = {});
+  static std::unique_ptr<Bundle> open(const std::string &dir,
+                                      const BundleOpenOptions &options = {});
   ~Bundle();
 
   const std::string &dir() const { return dir_; }
@@ -51,9 +52,9 @@ public:
   std::span<const uint8_t> weightBytes(std::string_view name) const;
 
   /// Recomputes every weight checksum over the stored bytes (weights.bin, or the GGUF ranges for
-  /// external weights). Throws naming the first weight whose bytes changed. open() calls it when
-  /// options.verify is set.
-  void verifyChecksums() const;
+  /// external weights) on `threads` threads (0: hardware threads). Throws naming a weight whose
+  /// bytes changed (the first in table order). open() calls it when options.verify is set.
+  void verifyChecksums(unsigned threads = 0) const;
 
 private:
   Bundle() = default;

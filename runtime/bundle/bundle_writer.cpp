@@ -97,8 +97,7 @@ void moveIntoPlace(const fs::path &temp, const fs::path &dir) {
     fs::rename(temp, dir);
     return;
   }
-  if (!fs::is_directory(dir) ||
-      (!fs::is_empty(dir) && !fs::exists(dir / kManifestFile)))
+  if (!fs::is_directory(dir) || (!fs::is_empty(dir) && !fs::exists(dir / kManifestFile)))
     fail("{}: exists and is not a bundle (no {}); refusing to replace it", dir.string(),
          kManifestFile);
   const fs::path old = dir.string() + fmt::format(".old-{}", ::getpid());
@@ -132,8 +131,10 @@ private:
 } // namespace
 
 Manifest writeBundle(const BundleSpec &spec, const std::string &dirName) {
-  const fs::path dir = fs::path(dirName).lexically_normal();
-  if (dir.filename().empty())
+  fs::path dir = fs::path(dirName).lexically_normal();
+  if (!dir.has_filename())
+    dir = dir.parent_path(); // "model.greta/" names model.greta
+  if (!dir.has_filename() || dir.filename() == "..")
     fail("bundle directory '{}': needs a name", dirName);
   const GgufFile gguf = GgufFile::open(spec.sourceGguf);
   const unsigned threads = resolveThreads(spec.threads);

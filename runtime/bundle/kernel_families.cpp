@@ -6,7 +6,6 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/bundle/kernel_families.h"
 
-
 namespace greta::bundle {
 namespace {
 
@@ -14,8 +13,7 @@ using P = Presence;
 using R = RowRule;
 
 // Argument shorthands keep the table one family per block.
-ArgSpec readRows(std::string_view name, std::string_view cols,
-                           Presence presence = P::Always) {
+ArgSpec readRows(std::string_view name, std::string_view cols, Presence presence = P::Always) {
   return ArgSpec{.name = name, .access = Access::Read, .presence = presence, .cols = cols};
 }
 ArgSpec writeRows(std::string_view name, std::string_view cols) {
@@ -60,30 +58,31 @@ const std::vector<FamilySpec> &table() {
        .rowsArg = "out",
        .mayAlias = {{"a", "sum"}, {"b", "sum"}}},
       {.name = "matmul",
-       .args = {readRows("x", "k"),
-                ArgSpec{.name = "weight", .isWeight = true, .dims = {"k", "n"},
-                        .typeIsQuantParam = true},
-                ArgSpec{.name = "norm", .isWeight = true, .presence = P::IfRmsNormPrologue,
-                        .dims = {"k"}},
-                readRows("residual", "n", P::IfResidualEpilogue), writeRows("out", "n")},
-       .params = {{"k"},
-                  {"n"},
-                  quantParam(),
-                  prologueParam(),
-                  prologueEps(),
-                  {"epilogue", ParamType::Choice, P::Always, {kEpilogueNone, kEpilogueResidualAdd}}},
+       .args =
+           {readRows("x", "k"),
+            ArgSpec{
+                .name = "weight", .isWeight = true, .dims = {"k", "n"}, .typeIsQuantParam = true},
+            ArgSpec{
+                .name = "norm", .isWeight = true, .presence = P::IfRmsNormPrologue, .dims = {"k"}},
+            readRows("residual", "n", P::IfResidualEpilogue), writeRows("out", "n")},
+       .params =
+           {{"k"},
+            {"n"},
+            quantParam(),
+            prologueParam(),
+            prologueEps(),
+            {"epilogue", ParamType::Choice, P::Always, {kEpilogueNone, kEpilogueResidualAdd}}},
        .rowsArg = "out",
        .routes = {"gemv", "gemm"},
        .mayAlias = {{"out", "residual"}}},
       {.name = "matmul_gate_up",
-       .args = {readRows("x", "k"),
-                ArgSpec{.name = "gate", .isWeight = true, .dims = {"k", "n"},
-                        .typeIsQuantParam = true},
-                ArgSpec{.name = "up", .isWeight = true, .dims = {"k", "n"},
-                        .typeIsQuantParam = true},
-                ArgSpec{.name = "norm", .isWeight = true, .presence = P::IfRmsNormPrologue,
-                        .dims = {"k"}},
-                writeRows("out", "n")},
+       .args =
+           {readRows("x", "k"),
+            ArgSpec{.name = "gate", .isWeight = true, .dims = {"k", "n"}, .typeIsQuantParam = true},
+            ArgSpec{.name = "up", .isWeight = true, .dims = {"k", "n"}, .typeIsQuantParam = true},
+            ArgSpec{
+                .name = "norm", .isWeight = true, .presence = P::IfRmsNormPrologue, .dims = {"k"}},
+            writeRows("out", "n")},
        .params = {{"k"}, {"n"}, quantParam(), prologueParam(), prologueEps()},
        .rowsArg = "out",
        .routes = {"gemv", "gemm"}},
@@ -130,7 +129,9 @@ const std::vector<FamilySpec> &table() {
        .mayAlias = {{"a", "out"}, {"b", "out"}}},
       {.name = "lm_head",
        .args = {ArgSpec{.name = "x", .rows = R::AnyRows, .cols = "k"},
-                ArgSpec{.name = "weight", .isWeight = true, .dims = {"k", "n"},
+                ArgSpec{.name = "weight",
+                        .isWeight = true,
+                        .dims = {"k", "n"},
                         .typeIsQuantParam = true},
                 ArgSpec{.name = "out", .access = Access::Write, .rows = R::OneRow, .cols = "n"}},
        .params = {{"k"}, {"n"}, quantParam()},
@@ -138,7 +139,9 @@ const std::vector<FamilySpec> &table() {
        .routes = {"gemv", "gemm"}},
       {.name = "audit_stats",
        .args = {ArgSpec{.name = "x", .rows = R::AnyRows, .cols = "n"},
-                ArgSpec{.name = "stats", .access = Access::Write, .dtype = BufferDType::U8,
+                ArgSpec{.name = "stats",
+                        .access = Access::Write,
+                        .dtype = BufferDType::U8,
                         .rows = R::Record}},
        .params = {{"n"}, {"point", ParamType::Name}, {"is_logits", ParamType::Bool}},
        .rowsArg = "x"},

@@ -25,8 +25,8 @@ namespace greta::bundle {
 /// When an argument or parameter is required.
 enum class Presence {
   Always,
-  Optional,         ///< checked when given
-  IfRmsNormPrologue, ///< params.prologue == "rms_norm"
+  Optional,           ///< checked when given
+  IfRmsNormPrologue,  ///< params.prologue == "rms_norm"
   IfResidualEpilogue, ///< params.epilogue == "residual_add"
 };
 
@@ -52,7 +52,7 @@ struct ArgSpec {
   std::string_view cols{}; ///< shape expression
   // Weights:
   std::vector<std::string_view> dims{}; ///< shape expressions, ggml order
-  bool typeIsQuantParam = false; ///< the weight's type must equal params.quant
+  bool typeIsQuantParam = false;        ///< the weight's type must equal params.quant
 };
 
 enum class ParamType {
@@ -89,7 +89,7 @@ struct FamilySpec {
   std::string_view name{};
   std::vector<ArgSpec> args{};
   std::vector<ParamSpec> params{};
-  std::string_view rowsArg{}; ///< the argument whose row count is the launch's S
+  std::string_view rowsArg{};             ///< the argument whose row count is the launch's S
   std::vector<std::string_view> routes{}; ///< empty: the kernel must not name a route
   std::vector<AliasPair> mayAlias{};
   std::vector<ParamRule> rules{};

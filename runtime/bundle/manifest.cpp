@@ -72,10 +72,16 @@ const WeightEntry *Manifest::findWeight(std::string_view name) const {
 std::string_view nameOf(WeightMode mode) { return spell(kWeightModes, mode); }
 std::string_view nameOf(BufferKind kind) { return spell(kBufferKinds, kind); }
 std::string_view nameOf(BufferDType dtype) { return spell(kBufferDTypes, dtype); }
-std::string_view nameOf(PhaseKind kind) { return kind == PhaseKind::Prefill ? "prefill" : "decode"; }
+std::string_view nameOf(PhaseKind kind) {
+  return kind == PhaseKind::Prefill ? "prefill" : "decode";
+}
 
-std::optional<WeightMode> parseWeightMode(std::string_view text) { return parse(kWeightModes, text); }
-std::optional<BufferKind> parseBufferKind(std::string_view text) { return parse(kBufferKinds, text); }
+std::optional<WeightMode> parseWeightMode(std::string_view text) {
+  return parse(kWeightModes, text);
+}
+std::optional<BufferKind> parseBufferKind(std::string_view text) {
+  return parse(kBufferKinds, text);
+}
 std::optional<BufferDType> parseBufferDType(std::string_view text) {
   return parse(kBufferDTypes, text);
 }

@@ -80,9 +80,9 @@ enum class WeightMode { Embed, External };
 
 /// One entry of `weights.tensors`.
 struct WeightEntry {
-  std::string name{};       ///< GGUF tensor name; unique in the table
+  std::string name{};                ///< GGUF tensor name; unique in the table
   TensorType type = TensorType::F32; ///< the type the kernels read
-  std::vector<uint64_t> dims{}; ///< ggml order: dims[0] is the row length (K)
+  std::vector<uint64_t> dims{};      ///< ggml order: dims[0] is the row length (K)
   std::string layout = std::string(kLayoutGgml);
   /// Embed: range in weights.bin (64-byte aligned). External: range of the source tensor in the
   /// GGUF file (absolute offset), stored as ggml; the loader repacks it into `layout`.
@@ -192,7 +192,9 @@ struct Manifest {
   PhasePlan prefill;
   PhasePlan decode;
 
-  const PhasePlan &phase(PhaseKind kind) const { return kind == PhaseKind::Prefill ? prefill : decode; }
+  const PhasePlan &phase(PhaseKind kind) const {
+    return kind == PhaseKind::Prefill ? prefill : decode;
+  }
   PhasePlan &phase(PhaseKind kind) { return kind == PhaseKind::Prefill ? prefill : decode; }
   const BufferSpec *findBuffer(std::string_view name) const;
   const KernelSpec *findKernel(std::string_view name) const;

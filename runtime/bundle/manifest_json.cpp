@@ -20,6 +20,9 @@ namespace {
 using Json = nlohmann::json;
 using OrderedJson = nlohmann::ordered_json;
 
+/// Deepest nesting a manifest needs is 6 (phases.prefill.launches[i].grid[j]); anything far
+/// deeper is hostile, and deep enough nesting would exhaust the stack of recursive JSON code.
+constexpr int kMaxJsonDepth = 32;
 /// Longest excerpt of an offending value quoted in an error.
 constexpr size_t kMaxQuotedValue = 60;
 /// Model hyper-parameters and dimensions are 32-bit in every consumer (GPU kernels included).
@@ -40,8 +43,7 @@ public:
 
   template <typename... Args>
   [[noreturn]] void error(fmt::format_string<Args...> format, Args &&...args) const {
-    fail("{}: field '{}': {}", label_, path_,
-         fmt::format(format, std::forward<Args>(args)...));
+    fail("{}: field '{}': {}", label_, path_, fmt::format(format, std::forward<Args>(args)...));
   }
 
   /// A required member of this object.
@@ -484,8 +486,8 @@ std::string manifestToJson(const Manifest &m) {
   j["format"] = m.format;
   j["format_version"] = m.formatVersion;
   j["generator"] = m.generator;
-  j["source"] = {{"path", m.source.path}, {"size", m.source.size},
-                 {"header_hash", m.source.headerHash}};
+  j["source"] = {
+      {"path", m.source.path}, {"size", m.source.size}, {"header_hash", m.source.headerHash}};
   j["model"] = modelJson(m.model);
   j["options"] = optionsJson(m.options);
   j["weights"] = weightsJson(m.weights);
@@ -508,7 +510,11 @@ std::string manifestToJson(const Manifest &m) {
 Manifest parseManifest(std::string_view text, const std::string &label) {
   Json document;
   try {
-    document = Json::parse(text);
+    document = Json::parse(text, [&](int depth, Json::parse_event_t, Json &) {
+      if (depth > kMaxJsonDepth)
+        fail("{}: JSON nested deeper than {} levels; not a bundle manifest", label, kMaxJsonDepth);
+      return true;
+    });
   } catch (const Json::exception &e) {
     fail("{}: not valid JSON ({} bytes; truncated or edited?): {}", label, text.size(), e.what());
   }

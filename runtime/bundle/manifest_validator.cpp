@@ -34,12 +34,6 @@ void requireUniqueNames(const std::vector<T> &items, const std::string &label,
       fail("{}: {}[{}]: name '{}' is used twice", label, field, i, items[i].name);
 }
 
-bool isLayoutName(std::string_view layout) {
-  return !layout.empty() && std::all_of(layout.begin(), layout.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  });
-}
-
 /// A bundle-relative path that stays inside the bundle.
 bool isInsideBundle(std::string_view path) {
   if (path.empty() || path.front() == '/')
@@ -99,7 +93,7 @@ std::string describeParam(const ParamValue &value) {
 void validateModel(const Manifest &m, const std::string &label) {
   const ModelParams &p = m.model;
   const std::pair<std::string_view, uint32_t> dims[] = {
-      {"layers", p.layers}, {"dim", p.dim},     {"heads", p.heads},   {"kv_heads", p.kvHeads},
+      {"layers", p.layers},    {"dim", p.dim}, {"heads", p.heads}, {"kv_heads", p.kvHeads},
       {"head_dim", p.headDim}, {"ffn", p.ffn}, {"vocab", p.vocab}, {"context", p.context}};
   for (const auto &[name, value] : dims)
     if (value == 0)
@@ -120,9 +114,10 @@ void validateWeightEntry(const WeightEntry &w, WeightMode mode, const std::strin
          "Q5_K, Q6_K)",
          where, nameOf(w.type));
   const uint64_t expected = gguf_layout::tensorBytes(w.type, w.dims, where);
-  if (!isLayoutName(w.layout))
-    fail("{}: layout '{}' is not a layout name (lower-case letters, digits, '_')", where,
-         w.layout);
+  // Backend repacks (`<route>_<quant>_<tile>`) join this list with the backends that read them.
+  if (w.layout != kLayoutGgml && w.layout != kLayoutF16Rows)
+    fail("{}: layout '{}' is not one this runtime knows ({}, {})", where, w.layout, kLayoutGgml,
+         kLayoutF16Rows);
   if (w.layout == kLayoutF16Rows && w.type != TensorType::F16)
     fail("{}: layout {} holds F16 values, but the type is {}", where, w.layout, nameOf(w.type));
   checkedAdd(w.offset, w.bytes, where + ": offset + bytes");
@@ -204,7 +199,8 @@ void validateBuffers(const Manifest &m, const std::string &label) {
 
 void validateParam(const KernelSpec &k, const ParamSpec &spec, const ParamValue &value,
                    const std::string &where) {
-  const std::string field = fmt::format("{}: params.{} = {}", where, spec.name, describeParam(value));
+  const std::string field =
+      fmt::format("{}: params.{} = {}", where, spec.name, describeParam(value));
   const auto *integer = std::get_if<int64_t>(&value);
   const auto *text = std::get_if<std::string>(&value);
   switch (spec.type) {
@@ -249,8 +245,8 @@ void validateParam(const KernelSpec &k, const ParamSpec &spec, const ParamValue 
 void validateKernel(const KernelSpec &k, const std::string &where) {
   const FamilySpec *family = findFamily(k.family);
   if (!family)
-    fail("{}: family '{}' is not a kernel family of format version {} (known: {})", where,
-         k.family, kFormatVersion, familyNames());
+    fail("{}: family '{}' is not a kernel family of format version {} (known: {})", where, k.family,
+         kFormatVersion, familyNames());
   if (family->routes.size() == 0 ? !k.route.empty()
                                  : std::find(family->routes.begin(), family->routes.end(),
                                              k.route) == family->routes.end())
@@ -323,14 +319,14 @@ public:
     if (!kernel)
       fail("{}: kernel '{}' is not in the manifest's kernels", where, launch.kernel);
     const FamilySpec &family = *findFamily(kernel->family);
-    const std::string at = fmt::format("{} (kernel '{}', family {})", where, kernel->name,
-                                       kernel->family);
+    const std::string at =
+        fmt::format("{} (kernel '{}', family {})", where, kernel->name, kernel->family);
     for (const auto &[arg, value] : launch.args) {
       auto spec = std::find_if(family.args.begin(), family.args.end(),
                                [&](const ArgSpec &a) { return a.name == arg; });
       if (spec == family.args.end())
-        fail("{}: args.{}: family {} has no argument '{}' (arguments: {})", at, arg,
-             kernel->family, arg, argNames(family));
+        fail("{}: args.{}: family {} has no argument '{}' (arguments: {})", at, arg, kernel->family,
+             arg, argNames(family));
       if (!presenceHolds(spec->presence, *kernel))
         fail("{}: args.{}: not used with these params (prologue/epilogue); remove it or set the "
              "param",
@@ -378,8 +374,8 @@ private:
     return *b;
   }
 
-  RowExtent rowsOfLaunch(const Launch &launch, const KernelSpec &kernel,
-                         const FamilySpec &family, const std::string &at) const {
+  RowExtent rowsOfLaunch(const Launch &launch, const KernelSpec &kernel, const FamilySpec &family,
+                         const std::string &at) const {
     auto it = launch.args.find(std::string(family.rowsArg));
     if (it == launch.args.end())
       fail("{}: args.{} is missing", at, family.rowsArg);
@@ -476,14 +472,13 @@ private:
            fmt::join(w->dims, ", "), pairs);
   }
 
-  static void checkAliasing(const Launch &launch, const FamilySpec &family,
-                            const std::string &at) {
+  static void checkAliasing(const Launch &launch, const FamilySpec &family, const std::string &at) {
     for (const auto &[a, va] : launch.args)
       for (const auto &[b, vb] : launch.args) {
         if (a >= b || va != vb || weightRefName(va))
           continue;
-        const bool allowed = std::any_of(
-            family.mayAlias.begin(), family.mayAlias.end(), [&](const AliasPair &pair) {
+        const bool allowed =
+            std::any_of(family.mayAlias.begin(), family.mayAlias.end(), [&](const AliasPair &pair) {
               return (pair.a == a && pair.b == b) || (pair.a == b && pair.b == a);
             });
         if (!allowed)
@@ -537,8 +532,7 @@ void validatePhase(const Manifest &m, PhaseKind kind, const std::string &label) 
     if (!m.findBuffer(a.buffer))
       fail("{}: no buffer named '{}'", at, a.buffer);
     if (a.launchIndex >= phase.launches.size())
-      fail("{}: launch_index {} is past the {} launches", at, a.launchIndex,
-           phase.launches.size());
+      fail("{}: launch_index {} is past the {} launches", at, a.launchIndex, phase.launches.size());
     if (!writtenAfter[a.launchIndex].count(a.buffer))
       fail("{}: buffer '{}' is not written by launch {} or earlier", at, a.buffer, a.launchIndex);
   }
@@ -575,8 +569,8 @@ void validateEmbeddedRanges(const Manifest &m, uint64_t fileSize, const std::str
   for (const WeightEntry &w : m.weights.tensors) {
     const uint64_t end = checkedAdd(w.offset, w.bytes, fmt::format("weight '{}'", w.name));
     if (end > fileSize)
-      fail("{}: weight '{}': offset {} + {} bytes = {} exceeds the file size {}", fileLabel,
-           w.name, w.offset, w.bytes, end, fileSize);
+      fail("{}: weight '{}': offset {} + {} bytes = {} exceeds the file size {}", fileLabel, w.name,
+           w.offset, w.bytes, end, fileSize);
   }
 }
 

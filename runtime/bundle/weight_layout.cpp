@@ -65,8 +65,7 @@ void repackRows(const GgufTensorInfo &source, std::string_view layout, uint64_t 
 void repackTensor(const GgufTensorInfo &source, std::string_view layout, std::span<uint8_t> dst,
                   unsigned threads) {
   const uint64_t rows = source.rows();
-  const uint64_t workers =
-      std::clamp<uint64_t>(rows / kMinRowsPerThread, 1, std::max(threads, 1u));
+  const uint64_t workers = std::clamp<uint64_t>(rows / kMinRowsPerThread, 1, std::max(threads, 1u));
   if (workers == 1 || layout == kLayoutGgml) {
     repackRows(source, layout, 0, rows, dst);
     return;

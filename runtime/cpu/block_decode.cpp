@@ -110,9 +110,9 @@ void decodeAffine(const uint8_t *src, float *dst, size_t blocks) {
       if constexpr (kHasFifthBit) {
         const uint8_t *qh = src + offsetof(Block, qh);
         for (size_t l = 0; l < kKSubBlock; ++l)
-          out[l] = scale * static_cast<float>(((nibbles[l] >> shift) & 0x0f) |
-                                              ((qh[l] >> s) & 1) << 4) -
-                   offset;
+          out[l] =
+              scale * static_cast<float>(((nibbles[l] >> shift) & 0x0f) | ((qh[l] >> s) & 1) << 4) -
+              offset;
       } else {
         for (size_t l = 0; l < kKSubBlock; ++l)
           out[l] = scale * static_cast<float>((nibbles[l] >> shift) & 0x0f) - offset;
@@ -145,8 +145,8 @@ void decodeQ6_K(const uint8_t *src, float *dst, size_t blocks) {
           const float scale = scales[(first + part * kQ6KSubBlock) / kQ6KSubBlock];
           for (size_t j = 0; j < kQ6KSubBlock; ++j) {
             const size_t l = part * kQ6KSubBlock + j;
-            const int level = (((low[l] >> lowShift) & 0x0f) | ((qh[l] >> highShift) & 0x03) << 4) -
-                              kLevelOffset;
+            const int level =
+                (((low[l] >> lowShift) & 0x0f) | ((qh[l] >> highShift) & 0x03) << 4) - kLevelOffset;
             dst[first + l] = scale * static_cast<float>(level);
           }
         }

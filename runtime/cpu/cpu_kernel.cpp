@@ -23,8 +23,8 @@ uint64_t CpuBuffer::rowsAt(uint64_t seq) const {
 float *CpuBuffer::lastRows(uint64_t seq, uint64_t rows) {
   const uint64_t have = rowsAt(seq);
   if (rows > have || have > rowsAllocated_)
-    fail("buffer '{}': {} rows requested of the {} it holds at seq {} ({} allocated)",
-         spec_->name, rows, have, seq, rowsAllocated_);
+    fail("buffer '{}': {} rows requested of the {} it holds at seq {} ({} allocated)", spec_->name,
+         rows, have, seq, rowsAllocated_);
   return f32() + (have - rows) * cols();
 }
 

@@ -42,8 +42,10 @@ void CpuProgram::allocateBuffers() {
       rows = options_.context;
       break;
     }
-    const std::string what = fmt::format("buffer '{}' ({} rows x {} cols)", spec.name, rows, spec.cols);
-    const uint64_t bytes = checkedMul(checkedMul(rows, spec.cols, what), bundle::bytesOf(spec.dtype), what);
+    const std::string what =
+        fmt::format("buffer '{}' ({} rows x {} cols)", spec.name, rows, spec.cols);
+    const uint64_t bytes =
+        checkedMul(checkedMul(rows, spec.cols, what), bundle::bytesOf(spec.dtype), what);
     bufferBytes_ = checkedAdd(bufferBytes_, bytes, "total buffer size");
     std::vector<float> storage;
     try {
@@ -123,10 +125,12 @@ std::span<const float> CpuProgram::logits(bundle::PhaseKind kind) {
 std::vector<AuditResult> CpuProgram::audits(bundle::PhaseKind kind) {
   const bundle::PhasePlan &plan = bundle_.manifest().phase(kind);
   std::vector<AuditResult> results;
-  for (const auto &[index, stats] : (kind == bundle::PhaseKind::Prefill ? prefill_ : decode_).auditLaunches) {
+  for (const auto &[index, stats] :
+       (kind == bundle::PhaseKind::Prefill ? prefill_ : decode_).auditLaunches) {
     AuditResult result;
     result.launchIndex = index;
-    result.point = bundle::stringParam(*bundle_.manifest().findKernel(plan.launches[index].kernel), "point");
+    result.point =
+        bundle::stringParam(*bundle_.manifest().findKernel(plan.launches[index].kernel), "point");
     std::memcpy(&result.record, stats->bytes(), sizeof result.record);
     results.push_back(std::move(result));
   }

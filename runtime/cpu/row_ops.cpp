@@ -20,7 +20,8 @@ void rmsNormRow(const float *x, const float *weight, float eps, uint64_t n, floa
 RopeTable::RopeTable(uint64_t headDim, double theta, std::span<const float> divisors)
     : headDim_(headDim), frequencies_(headDim / 2) {
   for (uint64_t i = 0; i < frequencies_.size(); ++i) {
-    double frequency = std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(headDim));
+    double frequency =
+        std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(headDim));
     if (!divisors.empty())
       frequency /= divisors[i];
     frequencies_[i] = frequency;

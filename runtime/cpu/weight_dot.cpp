@@ -35,7 +35,8 @@ void dotWeightRows(const WeightView &weight, uint64_t rowBegin, uint64_t rowEnd,
   const uint64_t k = weight.rowLength;
   const uint64_t tiles = (k + kDotTile - 1) / kDotTile;
   const uint32_t blockElements = traitsOf(weight.type).blockElements;
-  const uint64_t tileBytes = std::min(k, kDotTile) / blockElements * traitsOf(weight.type).blockBytes;
+  const uint64_t tileBytes =
+      std::min(k, kDotTile) / blockElements * traitsOf(weight.type).blockBytes;
   const BlockDecoder decode = blockDecoder(weight.type);
   // Per thread: decoded tiles of one row group, and the running sums of the group's outputs.
   // Pointers are taken once: thread_local access is a call in position-independent code.

@@ -33,10 +33,10 @@ float dotF32(const float *a, const float *b, uint64_t n);
 
 /// Activation rows and where the results go.
 struct DotRowsArgs {
-  const float *x = nullptr;    ///< rows of weight.rowLength values
-  uint64_t xStride = 0;        ///< floats between activation rows
-  uint64_t xRows = 0;          ///< S
-  float *out = nullptr;        ///< out[s * outStride + (n - rowBegin)]
+  const float *x = nullptr; ///< rows of weight.rowLength values
+  uint64_t xStride = 0;     ///< floats between activation rows
+  uint64_t xRows = 0;       ///< S
+  float *out = nullptr;     ///< out[s * outStride + (n - rowBegin)]
   uint64_t outStride = 0;
   /// When set, out = dot + addend[s * addendStride + (n - rowBegin)]; addend may alias out
   /// (each element is read before it is written).

@@ -24,8 +24,8 @@ WeightView viewWeight(const bundle::Bundle &bundle, std::string_view name) {
   view.rowBytes = rowBytes(entry.type, view.rowLength, entry.name);
   const std::span<const uint8_t> bytes = bundle.weightBytes(name);
   if (checkedMul(view.rowBytes, view.rows, entry.name) != bytes.size())
-    fail("{}: weight '{}': {} rows of {} bytes do not fill its {} bytes", bundle.dir(),
-         entry.name, view.rows, view.rowBytes, bytes.size());
+    fail("{}: weight '{}': {} rows of {} bytes do not fill its {} bytes", bundle.dir(), entry.name,
+         view.rows, view.rowBytes, bytes.size());
   view.data = bytes.data();
   return view;
 }

@@ -31,15 +31,15 @@ enum class StopReason {
 std::string_view nameOf(StopReason reason);
 
 struct GenerationOptions {
-  uint64_t maxTokens = 0;            ///< tokens to generate at most (stop token not counted)
-  std::vector<int32_t> stopTokens;   ///< ids that end generation; not reported as output
+  uint64_t maxTokens = 0;          ///< tokens to generate at most (stop token not counted)
+  std::vector<int32_t> stopTokens; ///< ids that end generation; not reported as output
 };
 
 struct GenerationResult {
   std::vector<int32_t> tokens; ///< generated ids, stop token excluded
   StopReason stop = StopReason::Length;
-  int32_t stopToken = -1;       ///< the stop token sampled, for EndOfTurn
-  std::vector<int32_t> unfed;   ///< sampled ids not yet in the KV cache (last token, stop token)
+  int32_t stopToken = -1;     ///< the stop token sampled, for EndOfTurn
+  std::vector<int32_t> unfed; ///< sampled ids not yet in the KV cache (last token, stop token)
   uint64_t promptTokens = 0;
   double promptSeconds = 0;     ///< prefill
   double generationSeconds = 0; ///< sampling and decoding, after the prefill

@@ -5,6 +5,7 @@
 #include "runtime/support/error.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace greta::engine {
 namespace {
@@ -12,11 +13,14 @@ namespace {
 cpu::CpuProgramOptions programOptions(const bundle::Bundle &bundle, const SessionOptions &options) {
   const uint64_t modelContext = bundle.manifest().model.context;
   cpu::CpuProgramOptions result;
-  result.context = options.context != 0 ? options.context
-                                        : std::min(modelContext, kDefaultContextCap);
+  result.context =
+      options.context != 0 ? options.context : std::min(modelContext, kDefaultContextCap);
   if (result.context > modelContext)
     fail("{}: context {} (--ctx) exceeds the model's context length {}", bundle.dir(),
          result.context, modelContext);
+  if (result.context > static_cast<uint64_t>(std::numeric_limits<int32_t>::max()))
+    fail("{}: context {} exceeds the largest position the plans' i32 positions hold ({})",
+         bundle.dir(), result.context, std::numeric_limits<int32_t>::max());
   result.maxBatch = options.maxBatch != 0 ? std::min(options.maxBatch, result.context)
                                           : std::min(result.context, kDefaultMaxBatch);
   result.threads = options.threads;

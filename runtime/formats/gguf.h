@@ -114,6 +114,10 @@ struct GgufTensorInfo {
 struct GgufLimits {
   uint64_t maxStringBytes = 1ull << 24;   ///< one metadata string (the chat template is ~10 KB)
   uint64_t maxArrayElements = 1ull << 24; ///< one metadata array (Llama-3 has 280k merges)
+  /// All metadata arrays together, nested ones included. Each element is held as a 48-byte
+  /// GgufValue, up to 48 times its size in the file, so this caps the metadata at about 1.6 GB
+  /// however large the file (Llama-3 has 0.7M elements in all).
+  uint64_t maxTotalArrayElements = 1ull << 25;
   uint32_t maxArrayDepth = 8;             ///< nesting of arrays in arrays
   uint64_t maxTensorNameBytes = 256;
 };
@@ -179,8 +183,8 @@ public:
   void setAlignment(uint32_t alignment);
   /// Adds a metadata entry. Throws greta::Error naming the key for an empty or repeated key, an
   /// array whose elements differ from its element type, or anything a GgufFile with default
-  /// GgufLimits would refuse (string/array sizes, nesting). Adding general.alignment is the
-  /// same as setAlignment() and must be a uint32.
+  /// GgufLimits would refuse (string/array sizes, array elements in total, nesting). Adding
+  /// general.alignment is the same as setAlignment() and must be a uint32.
   void add(std::string key, GgufValue value);
   /// Declares a tensor; `fill` is called once per write()/toBytes() with exactly the tensor's
   /// bytes. Throws greta::Error naming the tensor for a repeated or empty (or > 256-byte) name,
@@ -209,6 +213,7 @@ private:
     GgufTensorFiller fill;
   };
   uint32_t alignment_ = 32;
+  uint64_t arrayElements_ = 0; ///< in all metadata arrays, against maxTotalArrayElements
   std::vector<std::pair<std::string, GgufValue>> metadata_;
   std::vector<PendingTensor> tensors_;
 };

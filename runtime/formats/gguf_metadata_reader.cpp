@@ -83,6 +83,13 @@ GgufValue GgufMetadataReader::readArray(uint32_t depth) {
                  "array of {} {} elements cannot fit in the {} bytes left ({} vs limit {} "
                  "elements of at least {} bytes)",
                  length, nameOf(array.elementType), cursor_.remaining(), length, fits, minBytes);
+  // totalElements_ never exceeds the limit, so the subtraction cannot wrap.
+  if (length > limits_.maxTotalArrayElements - totalElements_)
+    cursor_.fail(lengthField,
+                 "metadata arrays too large in total ({} elements before this array of {} vs "
+                 "limit {} elements in all arrays)",
+                 totalElements_, length, limits_.maxTotalArrayElements);
+  totalElements_ += length;
   array.elements.reserve(length);
   path_.push_back(0);
   for (uint64_t i = 0; i < length; ++i) {

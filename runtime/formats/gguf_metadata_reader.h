@@ -22,7 +22,8 @@ namespace greta {
 
 class GgufMetadataReader {
 public:
-  /// `cursor` and `limits` must outlive the reader.
+  /// `cursor` and `limits` must outlive the reader. Use one reader for all of a file's metadata,
+  /// so that the limit on array elements in total applies across entries.
   GgufMetadataReader(GgufCursor &cursor, const GgufLimits &limits)
       : cursor_(cursor), limits_(limits) {}
 
@@ -41,6 +42,7 @@ private:
   const GgufLimits &limits_;
   std::string_view entry_;
   std::vector<uint64_t> path_;
+  uint64_t totalElements_ = 0; ///< in all arrays read so far, against maxTotalArrayElements
 };
 
 } // namespace greta

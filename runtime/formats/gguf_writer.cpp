@@ -87,6 +87,18 @@ void validateValue(const GgufValue &value, const std::string &field, uint32_t de
   }
 }
 
+/// Elements of `value`'s arrays, nested ones included (0 for a scalar or string).
+uint64_t arrayElements(const GgufValue &value) {
+  const GgufArray *array = value.array();
+  if (!array)
+    return 0;
+  uint64_t count = array->elements.size();
+  if (array->elementType == GgufValueType::Array)
+    for (const GgufValue &element : array->elements)
+      count += arrayElements(element);
+  return count;
+}
+
 void validateAlignment(uint64_t alignment, std::string_view field) {
   if (!layout::isValidAlignment(alignment) || alignment > UINT32_MAX)
     fail("GgufWriter: {}: alignment {} is not a nonzero power of two that fits uint32", field,
@@ -122,6 +134,13 @@ void GgufWriter::add(std::string key, GgufValue value) {
     if (existing.first == key)
       fail("GgufWriter: {}: key added twice", field);
   validateValue(value, field, /*depth=*/0);
+  const uint64_t elements = arrayElements(value);
+  if (const uint64_t limit = GgufLimits().maxTotalArrayElements;
+      elements > limit - arrayElements_)
+    fail("GgufWriter: {}: metadata arrays too large in total ({} elements before these {} vs "
+         "limit {} elements in all arrays)",
+         field, arrayElements_, elements, limit);
+  arrayElements_ += elements;
   if (key == layout::kAlignmentKey) {
     if (value.type() != GgufValueType::UInt32)
       fail("GgufWriter: {}: type is {}, expected uint32", field, nameOf(value.type()));

@@ -24,10 +24,6 @@ std::string nameFromApi(const HipApi &api, hipError_t code) {
   return name ? std::string(name) : hipErrorName(code);
 }
 
-std::string descriptionFromApi(const HipApi &api, hipError_t code) {
-  const char *text = api.hipGetErrorString ? api.hipGetErrorString(code) : nullptr;
-  return text ? std::string(text) : std::string(hipErrorDescription(code));
-}
 
 } // namespace
 
@@ -65,10 +61,18 @@ const char *hipErrorDescription(hipError_t code) {
   return "unrecognised HIP error";
 }
 
+std::string describeHipError(const HipApi &api, hipError_t code) {
+  std::string name = nameFromApi(api, code);
+  const char *text = api.hipGetErrorString ? api.hipGetErrorString(code) : nullptr;
+  // Some ROCm releases return the name again as the "string"; ours says more.
+  std::string description = text && name != text ? std::string(text) : hipErrorDescription(code);
+  return fmt::format("{}: {}", name, description);
+}
+
 void throwHipError(const HipApi &api, hipError_t code, const char *callText, const char *file,
                    int line) {
-  throw HipError(fmt::format("{} failed at {}:{}: {}: {}", callText, sourceRelative(file), line,
-                             nameFromApi(api, code), descriptionFromApi(api, code)),
+  throw HipError(fmt::format("{} failed at {}:{}: {}", callText, sourceRelative(file), line,
+                             describeHipError(api, code)),
                  code, entryName(callText), /*fromRtc=*/false);
 }
 

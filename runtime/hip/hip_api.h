@@ -123,6 +123,10 @@ std::string hipErrorName(hipError_t code);
 /// "out of memory"; "unrecognised HIP error" for unlisted codes. A string literal.
 const char *hipErrorDescription(hipError_t code);
 
+/// "hipErrorOutOfMemory: out of memory", from the platform's own name and text where it has
+/// them (the NVIDIA layer adds the CUDA driver's result), else from hip_errors.def.
+std::string describeHipError(const HipApi &api, hipError_t code);
+
 /// A failed HIP or hipRTC call: the message names the call, where it was made, the error name
 /// and its description, e.g. "hipMalloc(&pointer, bytes) failed at runtime/hip/hip_resources.cpp:40:
 /// hipErrorOutOfMemory: out of memory".

@@ -62,8 +62,7 @@ HipPlatform openOn(Vendor vendor, int device) {
   if (status == hipSuccess)
     status = api.hipGetDeviceCount(&count);
   if (status != hipSuccess || count == 0)
-    fail("{} loaded, but it finds no GPU ({}: {})", load.runtimeLibrary, hipErrorName(status),
-         api.hipGetErrorString(status));
+    fail("{} loaded, but it finds no GPU ({})", load.runtimeLibrary, describeHipError(api, status));
   if (device < 0 || device >= count)
     fail("GPU {} was asked for, but {} has {} (0 to {})", device, load.runtimeLibrary, count,
          count - 1);

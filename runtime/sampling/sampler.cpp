@@ -74,8 +74,9 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     candidates_[i] = {static_cast<int32_t>(i), logits[i], 0.0f};
   applyPenalty(history);
   auto best = [&] {
-    return std::min_element(candidates_.begin(), candidates_.end(),
-                            [](const Candidate &a, const Candidate &b) { return byLogitThenId(a, b); })
+    return std::min_element(
+               candidates_.begin(), candidates_.end(),
+               [](const Candidate &a, const Candidate &b) { return byLogitThenId(a, b); })
         ->id;
   };
   if (params_.temperature <= 0.0f)
@@ -87,7 +88,8 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   if (params_.topK > 0)
     keep = std::min(keep, static_cast<size_t>(params_.topK));
   std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<ptrdiff_t>(keep),
-                    candidates_.end(), [](const Candidate &a, const Candidate &b) { return byLogitThenId(a, b); });
+                    candidates_.end(),
+                    [](const Candidate &a, const Candidate &b) { return byLogitThenId(a, b); });
   candidates_.resize(keep);
 
   // Softmax over the survivors, highest first (subtracting the maximum keeps exp finite).

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -243,8 +244,7 @@ private:
                  perSecond(totals_.promptTokens, totals_.promptSeconds),
                  static_cast<unsigned long long>(totals_.generatedTokens),
                  totals_.generationSeconds,
-                 perSecond(totals_.generatedTokens, totals_.generationSeconds),
-                 session_.threads());
+                 perSecond(totals_.generatedTokens, totals_.generationSeconds), session_.threads());
     if (!flags_.json)
       return;
     nlohmann::ordered_json out;
@@ -265,7 +265,8 @@ private:
         {"generation_tokens_per_second",
          perSecond(totals_.generatedTokens, totals_.generationSeconds)}};
     // Token pieces may split a UTF-8 character at the -n limit: replace, never fail.
-    const std::string text = out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    const std::string text =
+        out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fputc('\n', stdout);
   }
@@ -286,33 +287,51 @@ int run(int argc, char **argv) {
   Flags f;
   app.add_option("model", f.model, "bundle directory (NAME.greta)")->required();
   app.add_option("-p,--prompt", f.prompt, "prompt text (with --chat: the user message)");
-  app.add_option("-n,--n-predict", f.maxTokens, "tokens to generate at most (-1: until the context is full)")
+  app.add_option("-n,--n-predict", f.maxTokens,
+                 "tokens to generate at most (-1: until the context is full)")
       ->capture_default_str();
   app.add_flag("--chat", f.chat, "wrap the prompt in the model's chat template");
   app.add_option("--system", f.system, "system message for --chat / -i");
-  app.add_flag("-i,--interactive", f.interactive, "chat on stdin, keeping the KV cache between turns");
-  app.add_option("--temp", f.sampling.temperature, "temperature (0: greedy)")->capture_default_str();
-  app.add_option("--top-k", f.sampling.topK, "keep the k most likely tokens (0: all)")->capture_default_str();
-  app.add_option("--top-p", f.sampling.topP, "keep the most likely tokens up to this total probability (1: off)")
+  app.add_flag("-i,--interactive", f.interactive,
+               "chat on stdin, keeping the KV cache between turns");
+  app.add_option("--temp", f.sampling.temperature, "temperature (0: greedy)")
       ->capture_default_str();
-  app.add_option("--min-p", f.sampling.minP, "drop tokens below this fraction of the top probability (0: off)")
+  app.add_option("--top-k", f.sampling.topK, "keep the k most likely tokens (0: all)")
       ->capture_default_str();
-  app.add_option("--repeat-penalty", f.sampling.repeatPenalty, "penalty for recently seen tokens (1: off)")
+  app.add_option("--top-p", f.sampling.topP,
+                 "keep the most likely tokens up to this total probability (1: off)")
+      ->capture_default_str();
+  app.add_option("--min-p", f.sampling.minP,
+                 "drop tokens below this fraction of the top probability (0: off)")
+      ->capture_default_str();
+  app.add_option("--repeat-penalty", f.sampling.repeatPenalty,
+                 "penalty for recently seen tokens (1: off)")
       ->capture_default_str();
   app.add_option("--repeat-last-n", f.sampling.repeatLastN, "tokens the repeat penalty looks back")
       ->capture_default_str();
   app.add_option("--seed", f.seed, "random seed (default: random; printed with --json)");
-  app.add_option("--ctx", f.context, "context length: KV cache tokens (default: the model's, at most 4096)");
+  app.add_option("--ctx", f.context,
+                 "context length: KV cache tokens (default: GRETA_MAX_SEQ_LEN, else the model's, "
+                 "at most 4096)");
   app.add_option("--device", f.device, "auto|cpu|hip")
       ->check(CLI::IsMember({"auto", "cpu", "hip"}))
       ->capture_default_str();
   app.add_flag("--json", f.json, "print one JSON object (ids, text, timings) instead of streaming");
   app.add_flag("--verify", f.verify, "check every weight checksum before running");
   app.add_option("--threads", f.threads, "CPU threads (0: all)")->capture_default_str();
-  app.add_option("--weights", f.weights, "external-weights bundles: the GGUF to read (default: the path in the bundle)");
-  app.add_option("--audit-out", f.auditOut, "write the audit records of every step to this JSONL file");
+  app.add_option("--weights", f.weights,
+                 "external-weights bundles: the GGUF to read (default: the path in the bundle)");
+  app.add_option("--audit-out", f.auditOut,
+                 "write the audit records of every step to this JSONL file");
   CLI11_PARSE(app, argc, argv);
 
+  // ARCHITECTURE.md: environment switches mirror flags; the flag wins.
+  if (const char *maxSeqLen = std::getenv("GRETA_MAX_SEQ_LEN"); maxSeqLen && f.context == 0) {
+    char *end = nullptr;
+    f.context = std::strtoull(maxSeqLen, &end, 10);
+    if (end == maxSeqLen || *end != '\0' || f.context == 0)
+      fail("GRETA_MAX_SEQ_LEN='{}' is not a positive token count", maxSeqLen);
+  }
   if (f.device == "hip")
     fail("--device hip: the HIP backend is not built yet (issue 5); use --device cpu or auto");
   if (f.json && f.interactive)

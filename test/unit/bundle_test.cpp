@@ -121,9 +121,8 @@ TEST_F(BundleTest, OtherFormatVersionIsRefusedNamingBothVersions) {
     m["generator"] = "greta-compile 9.9.9";
     m["model"] = "a field whose meaning changed";
   });
-  expectError([&] { Bundle::open(dir); },
-              {"tiny.greta/manifest.json", "bundle format version 2", "greta-compile 9.9.9",
-               "format version 1"});
+  expectError([&] { Bundle::open(dir); }, {"tiny.greta/manifest.json", "bundle format version 2",
+                                           "greta-compile 9.9.9", "format version 1"});
 }
 
 // Tests that a truncated manifest and a manifest with a mistyped field are refused by name.
@@ -135,9 +134,21 @@ TEST_F(BundleTest, TruncatedOrMistypedManifestIsRefused) {
   expectError([&] { Bundle::open(dir); }, {"manifest.json", "not valid JSON"});
   writeText(path, text);
   editManifest(dir, [](Json &m) { m["model"]["layers"] = "two"; });
-  expectError([&] { Bundle::open(dir); }, {"field 'model.layers'", "non-negative integer", "\"two\""});
-  editManifest(dir, [](Json &m) { m["model"]["layers"] = 2; m["buffers"][0]["kind"] = "scratch"; });
+  expectError([&] { Bundle::open(dir); },
+              {"field 'model.layers'", "non-negative integer", "\"two\""});
+  editManifest(dir, [](Json &m) {
+    m["model"]["layers"] = 2;
+    m["buffers"][0]["kind"] = "scratch";
+  });
   expectError([&] { Bundle::open(dir); }, {"buffers[0].kind", "'scratch'", "activation"});
+  editManifest(dir, [](Json &m) {
+    m["buffers"][0]["kind"] = "input";
+    m["weights"]["tensors"][0]["layout"] = "gemv_q4k_t8";
+  });
+  expectError([&] { Bundle::open(dir); }, {"weights.tensors[0]", "layout 'gemv_q4k_t8'", "ggml"});
+  // Hostile nesting is refused before any recursive code sees it.
+  writeText(path, "{\"generator\":" + std::string(100000, '[') + std::string(100000, ']') + "}");
+  expectError([&] { Bundle::open(dir); }, {"nested deeper than"});
 }
 
 // Tests that a launch naming a kernel the manifest does not define is refused.
@@ -166,13 +177,19 @@ TEST_F(BundleTest, BadLaunchArgumentsAreRefused) {
        {at, "no argument 'wieght'"}},
       {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"]["out"] = "nowhere"; },
        {at, "args.out", "no buffer named 'nowhere'"}},
-      {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"]["weight"] = "@blk.9.attn_q.weight"; },
+      {[&](Json &m) {
+         m["phases"]["decode"]["launches"][matmul]["args"]["weight"] = "@blk.9.attn_q.weight";
+       },
        {at, "no weight named 'blk.9.attn_q.weight'"}},
-      {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"]["weight"] = "@blk.0.ffn_down.weight"; },
+      {[&](Json &m) {
+         m["phases"]["decode"]["launches"][matmul]["args"]["weight"] = "@blk.0.ffn_down.weight";
+       },
        {at, "weight dims [512, 256]", "needs [256, 256]"}},
       {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"]["x"] = "g"; },
        {at, "args.x = 'g'", "512 cols, but k = 256"}},
-      {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"]["x"] = "@output_norm.weight"; },
+      {[&](Json &m) {
+         m["phases"]["decode"]["launches"][matmul]["args"]["x"] = "@output_norm.weight";
+       },
        {at, "expected a buffer"}},
   };
   for (const Case &c : cases) {
@@ -231,8 +248,8 @@ TEST_F(BundleTest, OutOfRangeWeightOffsetIsRefused) {
   const uint64_t size = fs::file_size(fs::path(dir) / "weights.bin");
   const uint64_t past = (size + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
   editManifest(dir, [&](Json &m) { m["weights"]["tensors"][3]["offset"] = past; });
-  expectError([&] { Bundle::open(dir); },
-              {"weights.bin", fmt::format("offset {}", past), fmt::format("exceeds the file size {}", size)});
+  expectError([&] { Bundle::open(dir); }, {"weights.bin", fmt::format("offset {}", past),
+                                           fmt::format("exceeds the file size {}", size)});
   editManifest(dir, [&](Json &m) { m["weights"]["tensors"][3]["offset"] = UINT64_MAX - 63; });
   expectError([&] { Bundle::open(dir); }, {"weights.tensors[3].offset", "exceeds the limit"});
 }
@@ -244,13 +261,15 @@ TEST_F(BundleTest, TamperedWeightsAreDetectedByVerify) {
   const auto clean = Bundle::open(dir);
   const WeightEntry victim = clean->manifest().weights.tensors.at(5);
   {
-    std::fstream file(fs::path(dir) / "weights.bin", std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream file(fs::path(dir) / "weights.bin",
+                      std::ios::in | std::ios::out | std::ios::binary);
     file.seekp(static_cast<std::streamoff>(victim.offset + victim.bytes / 2));
     file.put('\x5a');
   }
   EXPECT_NO_THROW(Bundle::open(dir));
-  expectError([&] { Bundle::open(dir, {.verify = true}); },
-              {fmt::format("weight '{}'", victim.name), "differs from the manifest's", victim.checksum});
+  expectError(
+      [&] { Bundle::open(dir, {.verify = true}); },
+      {fmt::format("weight '{}'", victim.name), "differs from the manifest's", victim.checksum});
 }
 
 // Tests that a failed write leaves neither the bundle nor its temporary directory, and that the
@@ -260,7 +279,8 @@ TEST_F(BundleTest, FailedWriteLeavesNothing) {
   spec.manifest.decode.launches[1].kernel = "missing_kernel";
   std::string error;
   EXPECT_FALSE(tryWriteBundle(spec, dir_.file("bad.greta"), &error));
-  EXPECT_NE(error.find("kernel 'missing_kernel' is not in the manifest's kernels"), std::string::npos)
+  EXPECT_NE(error.find("kernel 'missing_kernel' is not in the manifest's kernels"),
+            std::string::npos)
       << error;
   EXPECT_FALSE(fs::exists(dir_.file("bad.greta")));
   for (const auto &entry : fs::directory_iterator(dir_.path()))
@@ -293,15 +313,16 @@ TEST_F(BundleTest, WriterReplacesBundlesOnly) {
 TEST_F(BundleTest, ExternalWeightsPointIntoTheSourceGguf) {
   const std::string copy = dir_.file("model.gguf");
   fs::copy_file(model(), copy);
-  BundleSpec spec = test::buildLlamaPlan(copy, {.weights = WeightMode::External,
-                                                .fp16Weights = {"output.weight"}});
+  BundleSpec spec = test::buildLlamaPlan(
+      copy, {.weights = WeightMode::External, .fp16Weights = {"output.weight"}});
   bundle::writeBundle(spec, dir_.file("ext.greta"));
   EXPECT_FALSE(fs::exists(dir_.file("ext.greta/weights.bin")));
   const auto bundle = Bundle::open(dir_.file("ext.greta"), {.verify = true});
   EXPECT_EQ(bundle->manifest().weights.file, fs::absolute(copy).string());
   const GgufFile gguf = GgufFile::open(copy);
   const auto q = bundle->weightBytes("blk.0.attn_q.weight");
-  EXPECT_TRUE(std::equal(q.begin(), q.end(), gguf.requireTensor("blk.0.attn_q.weight").data.begin()));
+  EXPECT_TRUE(
+      std::equal(q.begin(), q.end(), gguf.requireTensor("blk.0.attn_q.weight").data.begin()));
   const WeightEntry &output = bundle->weight("output.weight");
   EXPECT_EQ(output.type, TensorType::F16);
   EXPECT_EQ(bundle->weightBytes("output.weight").size(), 256u * output.dims[1] * 2);
@@ -313,7 +334,8 @@ TEST_F(BundleTest, ExternalWeightsPointIntoTheSourceGguf) {
   expectError([&] { Bundle::open(dir_.file("ext.greta")); },
               {"ext.greta/manifest.json", "header hash", "same file"});
   fs::copy_file(test::tinyModel(synth::QuantMix::F32), copy, fs::copy_options::overwrite_existing);
-  expectError([&] { Bundle::open(dir_.file("ext.greta")); }, {"bytes, but the bundle was compiled"});
+  expectError([&] { Bundle::open(dir_.file("ext.greta")); },
+              {"bytes, but the bundle was compiled"});
   // --weights points the bundle at the right file elsewhere.
   EXPECT_NO_THROW(Bundle::open(dir_.file("ext.greta"), {.weightsPath = model()}));
 }

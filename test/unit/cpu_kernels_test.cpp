@@ -58,13 +58,15 @@ struct TestWeight {
   std::vector<float> values;
   WeightView view;
 
-  TestWeight(TensorType type, uint64_t k, uint64_t n, uint32_t seed, const std::string &name = "w") {
+  TestWeight(TensorType type, uint64_t k, uint64_t n, uint32_t seed,
+             const std::string &name = "w") {
     const uint64_t row = rowBytes(type, k, name);
     bytes.resize(row * n);
     values.resize(k * n);
     const std::vector<float> source = randomValues(k * n, seed, 1.0f / std::sqrt(float(k)));
     for (uint64_t r = 0; r < n; ++r) {
-      quantizeRow(type, std::span(source).subspan(r * k, k), std::span(bytes).subspan(r * row, row));
+      quantizeRow(type, std::span(source).subspan(r * k, k),
+                  std::span(bytes).subspan(r * row, row));
       dequantizeRow(type, std::span<const uint8_t>(bytes).subspan(r * row, row),
                     std::span(values).subspan(r * k, k));
     }
@@ -75,7 +77,10 @@ struct TestWeight {
 /// Buffers, weights and a kernel for one launch, run through the registry's factory.
 class LaunchHarness {
 public:
-  explicit LaunchHarness(std::string family) { kernel_.name = "k"; kernel_.family = std::move(family); }
+  explicit LaunchHarness(std::string family) {
+    kernel_.name = "k";
+    kernel_.family = std::move(family);
+  }
 
   LaunchHarness &param(const std::string &name, ParamValue value) {
     kernel_.params[name] = std::move(value);
@@ -83,7 +88,8 @@ public:
   }
   /// A buffer of `rows` allocated rows with extent `extent`, filled with `values` (f32) or zeros.
   CpuBuffer &buffer(const std::string &arg, RowExtent extent, uint64_t rows, uint64_t cols,
-                    std::vector<float> values = {}, bundle::BufferDType dtype = bundle::BufferDType::F32) {
+                    std::vector<float> values = {},
+                    bundle::BufferDType dtype = bundle::BufferDType::F32) {
     auto spec = std::make_unique<bundle::BufferSpec>();
     spec->name = arg;
     spec->rows = extent;
@@ -99,7 +105,8 @@ public:
   /// Binds an existing buffer to another argument (aliasing).
   void alias(const std::string &arg, CpuBuffer &buffer) { bindings_.emplace_back(arg, &buffer); }
   CpuBuffer &positions(std::vector<int32_t> ids) {
-    CpuBuffer &b = buffer("positions", RowExtent::seq(), ids.size(), 1, {}, bundle::BufferDType::I32);
+    CpuBuffer &b =
+        buffer("positions", RowExtent::seq(), ids.size(), 1, {}, bundle::BufferDType::I32);
     std::memcpy(b.i32(), ids.data(), ids.size() * sizeof(int32_t));
     return b;
   }
@@ -108,9 +115,8 @@ public:
   void namedWeight(const std::string &name, const WeightView &view) { named_[name] = view; }
 
   void run(uint64_t seq, unsigned threads = 2) {
-    LaunchBinding binding(kernel_, "test launch", [this](std::string_view name) {
-      return named_.at(std::string(name));
-    });
+    LaunchBinding binding(kernel_, "test launch",
+                          [this](std::string_view name) { return named_.at(std::string(name)); });
     for (auto &[arg, buffer] : bindings_)
       binding.bindBuffer(arg, buffer);
     for (auto &[arg, view] : weights_)
@@ -153,7 +159,8 @@ std::vector<double> rmsNormReference(const float *x, const std::vector<float> &w
 }
 
 /// out[s][n] = Σ_k W[n][k] x[s][k].
-std::vector<double> matmulReference(const TestWeight &w, const std::vector<float> &x, uint64_t rows) {
+std::vector<double> matmulReference(const TestWeight &w, const std::vector<float> &x,
+                                    uint64_t rows) {
   const uint64_t k = w.view.rowLength, n = w.view.rows;
   std::vector<double> out(rows * n);
   for (uint64_t s = 0; s < rows; ++s)
@@ -190,7 +197,8 @@ TEST(BlockDecode, BitExactWithReferenceDecoder) {
     const TestWeight w(type, kValues, 1, 7);
     std::vector<float> fast(kValues);
     blockDecoder(type)(w.bytes.data(), fast.data(), kValues / traitsOf(type).blockElements);
-    EXPECT_EQ(0, std::memcmp(fast.data(), w.values.data(), kValues * sizeof(float))) << nameOf(type);
+    EXPECT_EQ(0, std::memcmp(fast.data(), w.values.data(), kValues * sizeof(float)))
+        << nameOf(type);
   }
   std::vector<uint8_t> everyHalf(2 << 16);
   for (uint32_t bits = 0; bits < (1u << 16); ++bits)
@@ -251,9 +259,7 @@ INSTANTIATE_TEST_SUITE_P(
                       DotCase{TensorType::Q4_0, 96}, DotCase{TensorType::Q4_0, 1024},
                       DotCase{TensorType::Q4_K, 256}, DotCase{TensorType::Q4_K, 1280},
                       DotCase{TensorType::Q5_K, 512}, DotCase{TensorType::Q6_K, 768}),
-    [](const auto &info) {
-      return fmt::format("{}_k{}", nameOf(info.param.type), info.param.k);
-    });
+    [](const auto &info) { return fmt::format("{}_k{}", nameOf(info.param.type), info.param.k); });
 
 //===--- Families ----------------------------------------------------------===//
 
@@ -277,7 +283,8 @@ TEST(CpuKernels, EmbeddingCopiesDequantizedRowsAndRejectsBadIds) {
   h.weight("table", table.view);
   h.run(3);
   for (int s = 0; s < 3; ++s)
-    EXPECT_EQ(0, std::memcmp(out.f32() + s * 64, table.values.data() + ids[s] * 64, 64 * sizeof(float)));
+    EXPECT_EQ(
+        0, std::memcmp(out.f32() + s * 64, table.values.data() + ids[s] * 64, 64 * sizeof(float)));
   tokens.i32()[1] = 10;
   test::expectError([&] { h.run(3); }, {"token id 10", "vocabulary of 10", "token_embd.weight"});
 }
@@ -333,8 +340,11 @@ TEST(CpuKernels, MatmulWithPrologueAndResidualInPlace) {
   const std::vector<float> x = randomValues(inputRows * k, 13);
   const std::vector<float> residual = randomValues(n, 14);
   LaunchHarness h("matmul");
-  h.param("k", int64_t(k)).param("n", int64_t(n)).param("quant", std::string("Q4_K"))
-      .param("prologue", std::string("rms_norm")).param("eps", 1e-5)
+  h.param("k", int64_t(k))
+      .param("n", int64_t(n))
+      .param("quant", std::string("Q4_K"))
+      .param("prologue", std::string("rms_norm"))
+      .param("eps", 1e-5)
       .param("epilogue", std::string("residual_add"));
   h.buffer("x", RowExtent::seq(), inputRows, k, x);
   CpuBuffer &out = h.buffer("out", RowExtent::last(), 1, n, residual);
@@ -343,7 +353,8 @@ TEST(CpuKernels, MatmulWithPrologueAndResidualInPlace) {
   h.weight("norm", norm.view);
   h.run(inputRows);
 
-  const std::vector<double> normed = rmsNormReference(x.data() + (inputRows - 1) * k, norm.values, 1e-5);
+  const std::vector<double> normed =
+      rmsNormReference(x.data() + (inputRows - 1) * k, norm.values, 1e-5);
   const std::vector<float> normedF(normed.begin(), normed.end());
   std::vector<double> expected = matmulReference(w, normedF, 1);
   for (uint64_t j = 0; j < n; ++j)
@@ -357,7 +368,9 @@ TEST(CpuKernels, MatmulGateUpMatchesReference) {
   const TestWeight gate(TensorType::Q6_K, k, n, 21), up(TensorType::Q6_K, k, n, 22);
   const std::vector<float> x = randomValues(rows * k, 23);
   LaunchHarness h("matmul_gate_up");
-  h.param("k", int64_t(k)).param("n", int64_t(n)).param("quant", std::string("Q6_K"))
+  h.param("k", int64_t(k))
+      .param("n", int64_t(n))
+      .param("quant", std::string("Q6_K"))
       .param("prologue", std::string("none"));
   h.buffer("x", RowExtent::seq(), rows, k, x);
   CpuBuffer &out = h.buffer("out", RowExtent::seq(), rows, n);
@@ -395,11 +408,15 @@ TEST(CpuKernels, RopeRotatesAdjacentPairs) {
   std::vector<float> divisors(headDim / 2);
   for (uint64_t i = 0; i < divisors.size(); ++i)
     divisors[i] = 1.0f + static_cast<float>(i); // positive, like real scaling factors
-  const WeightView divisorView{"rope_freqs.weight", TensorType::F32, headDim / 2, 1,
-                               headDim / 2 * 4, reinterpret_cast<const uint8_t *>(divisors.data())};
+  const WeightView divisorView{
+      "rope_freqs.weight", TensorType::F32,
+      headDim / 2,         1,
+      headDim / 2 * 4,     reinterpret_cast<const uint8_t *>(divisors.data())};
   for (bool scaled : {false, true}) {
     LaunchHarness h("rope");
-    h.param("heads", int64_t(heads)).param("head_dim", int64_t(headDim)).param("theta", 500000.0)
+    h.param("heads", int64_t(heads))
+        .param("head_dim", int64_t(headDim))
+        .param("theta", 500000.0)
         .param("freqs", scaled ? ParamValue(std::string("rope_freqs.weight")) : ParamValue());
     h.namedWeight("rope_freqs.weight", divisorView);
     CpuBuffer &b = h.buffer("x", RowExtent::seq(), rows, heads * headDim, x);
@@ -407,7 +424,8 @@ TEST(CpuKernels, RopeRotatesAdjacentPairs) {
     h.run(rows);
     std::vector<double> expected;
     for (uint64_t s = 0; s < rows; ++s) {
-      std::vector<double> row(x.begin() + s * heads * headDim, x.begin() + (s + 1) * heads * headDim);
+      std::vector<double> row(x.begin() + s * heads * headDim,
+                              x.begin() + (s + 1) * heads * headDim);
       ropeReference(row, heads, headDim, positions[s], 500000.0,
                     scaled ? divisors : std::vector<float>{});
       expected.insert(expected.end(), row.begin(), row.end());
@@ -422,7 +440,9 @@ std::vector<float> runAttention(uint64_t heads, uint64_t kvHeads, uint64_t headD
                                 const std::vector<float> &keys, const std::vector<float> &values,
                                 uint64_t context, unsigned threads) {
   LaunchHarness h("attention");
-  h.param("heads", int64_t(heads)).param("kv_heads", int64_t(kvHeads)).param("head_dim", int64_t(headDim));
+  h.param("heads", int64_t(heads))
+      .param("kv_heads", int64_t(kvHeads))
+      .param("head_dim", int64_t(headDim));
   const uint64_t rows = positions.size();
   h.buffer("q", RowExtent::seq(), rows, heads * headDim, q);
   h.buffer("k_cache", RowExtent::context(), context, kvHeads * headDim, keys);
@@ -443,8 +463,10 @@ TEST(CpuKernels, AttentionIsCausalGqaAndThreadIndependent) {
   const std::vector<float> q = randomValues(rows * heads * headDim, 51);
   const std::vector<float> keys = randomValues(context * kvHeads * headDim, 52);
   const std::vector<float> values = randomValues(context * kvHeads * headDim, 53);
-  const std::vector<float> out = runAttention(heads, kvHeads, headDim, positions, q, keys, values, context, 1);
-  const std::vector<float> threaded = runAttention(heads, kvHeads, headDim, positions, q, keys, values, context, 3);
+  const std::vector<float> out =
+      runAttention(heads, kvHeads, headDim, positions, q, keys, values, context, 1);
+  const std::vector<float> threaded =
+      runAttention(heads, kvHeads, headDim, positions, q, keys, values, context, 3);
   EXPECT_EQ(out, threaded);
 
   std::vector<double> expected(rows * heads * headDim);
@@ -498,8 +520,11 @@ TEST(CpuKernels, RopeKvAppendEqualsRopeThenAppend) {
   const std::vector<float> k = randomValues(rows * kvHeads * headDim, 72);
   const std::vector<float> v = randomValues(rows * kvHeads * headDim, 73);
   LaunchHarness fused("rope_kv_append");
-  fused.param("heads", int64_t(heads)).param("kv_heads", int64_t(kvHeads))
-      .param("head_dim", int64_t(headDim)).param("theta", 10000.0).param("freqs", std::string("none"));
+  fused.param("heads", int64_t(heads))
+      .param("kv_heads", int64_t(kvHeads))
+      .param("head_dim", int64_t(headDim))
+      .param("theta", 10000.0)
+      .param("freqs", std::string("none"));
   CpuBuffer &fq = fused.buffer("q", RowExtent::seq(), rows, heads * headDim, q);
   fused.buffer("k", RowExtent::seq(), rows, kvHeads * headDim, k);
   fused.buffer("v", RowExtent::seq(), rows, kvHeads * headDim, v);
@@ -510,7 +535,9 @@ TEST(CpuKernels, RopeKvAppendEqualsRopeThenAppend) {
 
   auto rope = [&](const std::vector<float> &x, uint64_t h) {
     LaunchHarness r("rope");
-    r.param("heads", int64_t(h)).param("head_dim", int64_t(headDim)).param("theta", 10000.0)
+    r.param("heads", int64_t(h))
+        .param("head_dim", int64_t(headDim))
+        .param("theta", 10000.0)
         .param("freqs", ParamValue());
     CpuBuffer &b = r.buffer("x", RowExtent::seq(), rows, h * headDim, x);
     r.positions(pos);
@@ -519,8 +546,8 @@ TEST(CpuKernels, RopeKvAppendEqualsRopeThenAppend) {
   };
   EXPECT_EQ(std::vector<float>(fq.f32(), fq.f32() + rows * heads * headDim), rope(q, heads));
   const std::vector<float> rotatedK = rope(k, kvHeads);
-  EXPECT_EQ(0, std::memcmp(kCache.f32() + 9 * kvHeads * headDim, rotatedK.data() + kvHeads * headDim,
-                           kvHeads * headDim * 4));
+  EXPECT_EQ(0, std::memcmp(kCache.f32() + 9 * kvHeads * headDim,
+                           rotatedK.data() + kvHeads * headDim, kvHeads * headDim * 4));
 }
 
 // Tests silu_mul and add element by element, with the output aliasing an input.
@@ -582,8 +609,11 @@ TEST(CpuKernels, MatmulIsThreadCountIndependent) {
   std::vector<std::vector<float>> outputs;
   for (unsigned threads : {1u, 2u, 5u}) {
     LaunchHarness h("matmul");
-    h.param("k", int64_t(k)).param("n", int64_t(n)).param("quant", std::string("Q5_K"))
-        .param("prologue", std::string("none")).param("epilogue", std::string("none"));
+    h.param("k", int64_t(k))
+        .param("n", int64_t(n))
+        .param("quant", std::string("Q5_K"))
+        .param("prologue", std::string("none"))
+        .param("epilogue", std::string("none"));
     h.buffer("x", RowExtent::seq(), rows, k, x);
     CpuBuffer &out = h.buffer("out", RowExtent::seq(), rows, n);
     h.weight("weight", w.view);

@@ -169,6 +169,21 @@ TEST(GgufCorruption, AbsurdArrayLengths) {
               {"metadata 1 's.list' array length", "cannot fit", "1048576 vs limit"});
 }
 
+// Tests that the elements of all arrays together are capped, not only each array, so a file of
+// many long byte arrays cannot make the reader hold ~48 times the file size in GgufValues
+// (found by fuzzing review: 48 MB of uint8 arrays took 2.4 GB).
+TEST(GgufCorruption, TooManyArrayElementsInTotal) {
+  std::vector<uint8_t> bytes = validImage();
+  GgufLimits limits;
+  limits.maxTotalArrayElements = 3; // "s.list" has 2, "n.nested" 2 + 2 + 1
+  expectError([&] { parse(bytes, limits); },
+              {"metadata 2 'n.nested' array length", "too large in total",
+               "2 elements before this array of 2 vs limit 3"});
+  limits.maxTotalArrayElements = 7;
+  EXPECT_NO_THROW(parse(bytes, limits));
+  EXPECT_GT(GgufLimits().maxTotalArrayElements, GgufLimits().maxArrayElements);
+}
+
 // Tests that arrays nested past the limit are refused (and do not exhaust the stack), both for
 // a configured limit and for a crafted file nested 10,000 deep.
 TEST(GgufCorruption, ArrayNestingTooDeep) {

@@ -38,7 +38,8 @@ std::string readFile(const std::string &path) {
 /// `text` as --json prints it: bytes that are not UTF-8 (random tiny models emit stray byte
 /// tokens) become U+FFFD.
 std::string asJsonText(const std::string &text) {
-  return Json::parse(Json(text).dump(-1, ' ', false, Json::error_handler_t::replace)).get<std::string>();
+  return Json::parse(Json(text).dump(-1, ' ', false, Json::error_handler_t::replace))
+      .get<std::string>();
 }
 
 std::string quote(const std::string &arg) {
@@ -52,8 +53,8 @@ class GretaRunTest : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
-    bundle_ = test::writeLlamaBundle(test::tinyModel(synth::QuantMix::Q8_0),
-                                     dir_->file("tiny.greta"));
+    bundle_ =
+        test::writeLlamaBundle(test::tinyModel(synth::QuantMix::Q8_0), dir_->file("tiny.greta"));
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -96,19 +97,21 @@ std::string GretaRunTest::bundle_;
 // tokenizer's encoding, BOS first), generated ids, their text and timings.
 TEST_F(GretaRunTest, GreedyJsonIsDeterministicAndComplete) {
   const Json first = runJson({"-p", "the quick brown fox", "-n", "12", "--temp", "0"});
-  const Json second = runJson({"-p", "the quick brown fox", "-n", "12", "--temp", "0", "--threads", "1"});
+  const Json second =
+      runJson({"-p", "the quick brown fox", "-n", "12", "--temp", "0", "--threads", "1"});
   EXPECT_EQ(first["generated_ids"], second["generated_ids"]);
   EXPECT_EQ(first["text"], second["text"]);
 
   const auto bundle = bundle::Bundle::open(bundle_);
   const auto tokenizer = Tokenizer::fromGguf(bundle->tokenizerGguf());
   const std::vector<int32_t> prompt = first["prompt_ids"];
-  EXPECT_EQ(prompt, tokenizer->encode("the quick brown fox", {.addBos = true, .parseSpecial = true}));
+  EXPECT_EQ(prompt,
+            tokenizer->encode("the quick brown fox", {.addBos = true, .parseSpecial = true}));
   const std::vector<int32_t> generated = first["generated_ids"];
   EXPECT_LE(generated.size(), 12u);
   EXPECT_TRUE(generated.size() == 12u || first["stop_reason"] == "eos");
-  EXPECT_EQ(first["text"], asJsonText(tokenizer->decode(generated, {.renderControl = false,
-                                                                     .removeSpacePrefix = false})));
+  EXPECT_EQ(first["text"], asJsonText(tokenizer->decode(
+                               generated, {.renderControl = false, .removeSpacePrefix = false})));
   EXPECT_EQ(first["timings"]["prompt_tokens"], prompt.size());
   EXPECT_EQ(first["timings"]["generated_tokens"], generated.size());
   EXPECT_GT(first["timings"]["prompt_tokens_per_second"].get<double>(), 0.0);
@@ -117,8 +120,9 @@ TEST_F(GretaRunTest, GreedyJsonIsDeterministicAndComplete) {
 
 // Tests that sampling with the same --seed gives the same tokens.
 TEST_F(GretaRunTest, SameSeedSameOutput) {
-  const std::vector<std::string> args = {"-p", "once upon a time", "-n", "16", "--temp", "1.2",
-                                         "--top-k", "0", "--top-p", "1", "--min-p", "0", "--seed", "1234"};
+  const std::vector<std::string> args = {
+      "-p", "once upon a time", "-n", "16",      "--temp", "1.2",    "--top-k",
+      "0",  "--top-p",          "1",  "--min-p", "0",      "--seed", "1234"};
   const Json a = runJson(args);
   const Json b = runJson(args);
   EXPECT_EQ(a["generated_ids"], b["generated_ids"]);
@@ -137,7 +141,8 @@ TEST_F(GretaRunTest, StreamsTextAndReportsSpeed) {
 // Tests chat mode (the prompt wrapped in the chat template, BOS and headers as special ids) and
 // an interactive session of two turns on stdin.
 TEST_F(GretaRunTest, ChatAndInteractiveTurns) {
-  const Json chat = runJson({"--chat", "--system", "be brief", "-p", "hi there", "-n", "4", "--temp", "0"});
+  const Json chat =
+      runJson({"--chat", "--system", "be brief", "-p", "hi there", "-n", "4", "--temp", "0"});
   const auto bundle = bundle::Bundle::open(bundle_);
   const auto tokenizer = Tokenizer::fromGguf(bundle->tokenizerGguf());
   const std::vector<int32_t> prompt = chat["prompt_ids"];
@@ -153,14 +158,16 @@ TEST_F(GretaRunTest, ChatAndInteractiveTurns) {
 // Tests the errors a user can cause: a prompt longer than --ctx (refused, not truncated), the
 // HIP device before its backend exists, a missing bundle.
 TEST_F(GretaRunTest, UserErrorsAreClear) {
-  RunResult r = run({"-p", "the quick brown fox jumps over the lazy dog again and again", "--ctx", "4"});
+  RunResult r =
+      run({"-p", "the quick brown fox jumps over the lazy dog again and again", "--ctx", "4"});
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_NE(r.err.find("does not fit the context of 4 tokens"), std::string::npos) << r.err;
   EXPECT_TRUE(r.out.empty());
   r = run({"-p", "x", "--device", "hip"});
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_NE(r.err.find("HIP backend is not built yet"), std::string::npos) << r.err;
-  const std::string command = std::string(GRETA_BIN_DIR) + "/greta-run /nonexistent.greta -p x 2>/dev/null";
+  const std::string command =
+      std::string(GRETA_BIN_DIR) + "/greta-run /nonexistent.greta -p x 2>/dev/null";
   EXPECT_NE(std::system(command.c_str()), 0);
 }
 

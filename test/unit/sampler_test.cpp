@@ -30,7 +30,8 @@ TEST(Sampler, TemperatureZeroIsGreedy) {
 
 // Tests that the same seed gives the same tokens and another seed a different sequence.
 TEST(Sampler, SameSeedSameTokens) {
-  const SamplingParams params{.temperature = 1.5f, .topK = 0, .topP = 1.0f, .minP = 0.0f, .seed = 42};
+  const SamplingParams params{
+      .temperature = 1.5f, .topK = 0, .topP = 1.0f, .minP = 0.0f, .seed = 42};
   EXPECT_EQ(draw(params, 50), draw(params, 50));
   SamplingParams other = params;
   other.seed = 43;
@@ -40,18 +41,22 @@ TEST(Sampler, SameSeedSameTokens) {
 // Tests that draws follow the softmax: logits {0, ln 3} give the second token 3 times in 4.
 TEST(Sampler, DrawsFollowTheSoftmax) {
   const std::vector<float> logits = {0.0f, std::log(3.0f)};
-  const auto ids = draw({.temperature = 1.0f, .topK = 0, .topP = 1.0f, .minP = 0.0f, .seed = 7}, 8000, logits);
+  const auto ids =
+      draw({.temperature = 1.0f, .topK = 0, .topP = 1.0f, .minP = 0.0f, .seed = 7}, 8000, logits);
   const double share = std::count(ids.begin(), ids.end(), 1) / double(ids.size());
   EXPECT_NEAR(share, 0.75, 0.02);
 }
 
 // Tests that top-k, top-p and min-p restrict the candidates to the likeliest tokens.
 TEST(Sampler, FiltersKeepOnlyLikelyTokens) {
-  for (int32_t id : draw({.temperature = 5.0f, .topK = 2, .topP = 1.0f, .minP = 0.0f, .seed = 1}, 200))
+  for (int32_t id :
+       draw({.temperature = 5.0f, .topK = 2, .topP = 1.0f, .minP = 0.0f, .seed = 1}, 200))
     EXPECT_TRUE(id == 1 || id == 4) << id;
-  for (int32_t id : draw({.temperature = 1.0f, .topK = 0, .topP = 0.5f, .minP = 0.0f, .seed = 2}, 200))
+  for (int32_t id :
+       draw({.temperature = 1.0f, .topK = 0, .topP = 0.5f, .minP = 0.0f, .seed = 2}, 200))
     EXPECT_TRUE(id == 1 || id == 4) << id; // the two 3.0 logits hold 2 × 0.35 of the mass
-  for (int32_t id : draw({.temperature = 1.0f, .topK = 0, .topP = 1.0f, .minP = 0.5f, .seed = 3}, 200))
+  for (int32_t id :
+       draw({.temperature = 1.0f, .topK = 0, .topP = 1.0f, .minP = 0.5f, .seed = 3}, 200))
     EXPECT_TRUE(id == 1 || id == 2 || id == 4) << id; // e^-0.5 = 0.61 of the top probability
 }
 

@@ -47,8 +47,10 @@ double relativeError(std::span<const float> a, std::span<const float> b) {
 std::vector<float> copy(std::span<const float> logits) { return {logits.begin(), logits.end()}; }
 
 /// Logits after prefilling `prompt` and then decoding each of `decoded`, one vector per step.
-std::vector<std::vector<float>> runSteps(const bundle::Bundle &bundle, std::span<const int32_t> prompt,
-                                         std::span<const int32_t> decoded, SessionOptions options = {}) {
+std::vector<std::vector<float>> runSteps(const bundle::Bundle &bundle,
+                                         std::span<const int32_t> prompt,
+                                         std::span<const int32_t> decoded,
+                                         SessionOptions options = {}) {
   Session session(bundle, options);
   std::vector<std::vector<float>> steps = {copy(session.prefill(prompt))};
   for (int32_t token : decoded)
@@ -103,19 +105,20 @@ TEST_P(SessionModelTest, DecodeMatchesPrefillOfOneMoreToken) {
     decodeSession.prefill(std::span(tokens).first(n));
     const std::vector<float> decoded = copy(decodeSession.decode(tokens[n]));
     Session prefillSession(*bundle);
-    const std::vector<float> prefilled = copy(prefillSession.prefill(std::span(tokens).first(n + 1)));
+    const std::vector<float> prefilled =
+        copy(prefillSession.prefill(std::span(tokens).first(n + 1)));
     EXPECT_LT(relativeError(decoded, prefilled), kConsistencyTolerance) << "N = " << n;
     for (float v : decoded)
       ASSERT_TRUE(std::isfinite(v));
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    TinyModels, SessionModelTest,
-    ::testing::Combine(::testing::ValuesIn(modelCases()), ::testing::Bool()),
-    [](const auto &info) {
-      return std::get<0>(info.param).name + (std::get<1>(info.param) ? "_fused" : "_unfused");
-    });
+INSTANTIATE_TEST_SUITE_P(TinyModels, SessionModelTest,
+                         ::testing::Combine(::testing::ValuesIn(modelCases()), ::testing::Bool()),
+                         [](const auto &info) {
+                           return std::get<0>(info.param).name +
+                                  (std::get<1>(info.param) ? "_fused" : "_unfused");
+                         });
 
 class SessionTest : public ::testing::Test {
 protected:
@@ -211,8 +214,9 @@ TEST_F(SessionTest, ContextIsEnforcedWithoutTruncation) {
   const auto bundle = open({});
   Session session(*bundle, {.context = 8});
   const std::vector<int32_t> prompt = promptTokens(9, bundle->manifest().model.vocab, 11);
-  test::expectError([&] { session.prefill(prompt); },
-                    {"prompt of 9 tokens", "does not fit the context of 8", "nothing was truncated"});
+  test::expectError(
+      [&] { session.prefill(prompt); },
+      {"prompt of 9 tokens", "does not fit the context of 8", "nothing was truncated"});
   EXPECT_EQ(session.position(), 0u);
   session.prefill(std::span(prompt).first(7));
   session.decode(prompt[7]);
@@ -220,8 +224,12 @@ TEST_F(SessionTest, ContextIsEnforcedWithoutTruncation) {
   test::expectError([&] { session.prefill(std::span(prompt).first(1)); }, {"0 free"});
   test::expectError([&] { Session(*bundle, {.context = 4096}); },
                     {"context 4096", "exceeds the model's context length 2048"});
-  test::expectError([&] { session.reset(); session.prefill(std::vector<int32_t>{-1}); },
-                    {"token id -1", "outside the vocabulary"});
+  test::expectError(
+      [&] {
+        session.reset();
+        session.prefill(std::vector<int32_t>{-1});
+      },
+      {"token id -1", "outside the vocabulary"});
 }
 
 } // namespace

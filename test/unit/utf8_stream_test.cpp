@@ -18,7 +18,7 @@ TEST(Utf8Stream, HoldsBackSplitCharacters) {
       // Nothing printed may end inside a character.
       if (!first.empty()) {
         const auto last = static_cast<unsigned char>(first.back());
-        EXPECT_TRUE(last < 0x80 || (last & 0xC0) == 0x80 ) << "cut " << cut;
+        EXPECT_TRUE(last < 0x80 || (last & 0xC0) == 0x80) << "cut " << cut;
         EXPECT_EQ(text.compare(0, first.size(), first), 0);
       }
     }

@@ -18,8 +18,7 @@ constexpr uint64_t kMinRowsPerThread = 4;
 class RmsNormLaunch final : public CpuLaunch {
 public:
   explicit RmsNormLaunch(const LaunchBinding &b)
-      : x_(b.buffer("x")), out_(b.buffer("out")),
-        weight_(dequantizeWeight(b.weight("weight"))),
+      : x_(b.buffer("x")), out_(b.buffer("out")), weight_(dequantizeWeight(b.weight("weight"))),
         eps_(static_cast<float>(b.number("eps"))), dim_(static_cast<uint64_t>(b.dim("dim"))) {}
 
   void run(const RunContext &context) override {
@@ -44,8 +43,8 @@ class AddRmsNormLaunch final : public CpuLaunch {
 public:
   explicit AddRmsNormLaunch(const LaunchBinding &b)
       : a_(b.buffer("a")), b_(b.buffer("b")), sum_(b.buffer("sum")), out_(b.buffer("out")),
-        weight_(dequantizeWeight(b.weight("weight"))),
-        eps_(static_cast<float>(b.number("eps"))), dim_(static_cast<uint64_t>(b.dim("dim"))) {}
+        weight_(dequantizeWeight(b.weight("weight"))), eps_(static_cast<float>(b.number("eps"))),
+        dim_(static_cast<uint64_t>(b.dim("dim"))) {}
 
   void run(const RunContext &context) override {
     const uint64_t rows = out_.rowsAt(context.seq);

@@ -48,9 +48,9 @@ private:
 class RopeKvAppendLaunch final : public CpuLaunch {
 public:
   explicit RopeKvAppendLaunch(const LaunchBinding &b)
-      : q_(b.buffer("q")), k_(b.buffer("k")), v_(b.buffer("v")),
-        positions_(b.buffer("positions")), kCache_(b.buffer("k_cache")),
-        vCache_(b.buffer("v_cache")), heads_(static_cast<uint64_t>(b.dim("heads"))),
+      : q_(b.buffer("q")), k_(b.buffer("k")), v_(b.buffer("v")), positions_(b.buffer("positions")),
+        kCache_(b.buffer("k_cache")), vCache_(b.buffer("v_cache")),
+        heads_(static_cast<uint64_t>(b.dim("heads"))),
         kvHeads_(static_cast<uint64_t>(b.dim("kv_heads"))),
         headDim_(static_cast<uint64_t>(b.dim("head_dim"))),
         table_(headDim_, b.number("theta"), b.ropeFreqs()), label_(b.label()) {}

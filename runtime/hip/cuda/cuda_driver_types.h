@@ -58,8 +58,5 @@ inline constexpr unsigned CU_EVENT_DEFAULT = 0;
 inline constexpr CUstreamCaptureMode CU_STREAM_CAPTURE_MODE_GLOBAL = 0;
 inline constexpr CUstreamCaptureMode CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 inline constexpr CUstreamCaptureMode CU_STREAM_CAPTURE_MODE_RELAXED = 2;
-inline constexpr unsigned CU_MEMHOSTALLOC_PORTABLE = 0x01;
-inline constexpr unsigned CU_MEMHOSTALLOC_DEVICEMAP = 0x02;
-inline constexpr unsigned CU_MEMHOSTALLOC_WRITECOMBINED = 0x04;
 
 } // namespace greta::cuda

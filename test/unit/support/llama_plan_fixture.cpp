@@ -131,8 +131,9 @@ public:
         kvCols_(int64_t{m.kvHeads} * m.headDim) {}
 
   void build() {
-    b_.launch("embedding", {{"dim", int64_t{m_.dim}}},
-              {{"tokens", "tokens"}, {"table", weightRef(bundle::kTokenEmbeddingTensor)}, {"out", "x"}});
+    b_.launch(
+        "embedding", {{"dim", int64_t{m_.dim}}},
+        {{"tokens", "tokens"}, {"table", weightRef(bundle::kTokenEmbeddingTensor)}, {"out", "x"}});
     for (uint32_t layer = 0; layer < m_.layers; ++layer)
       options_.fuse ? fusedLayer(layer) : unfusedLayer(layer);
     size_t normLaunch;
@@ -141,17 +142,17 @@ public:
       normLaunch = b_.plan().launches.size() - 1; // the last add_rms_norm wrote xn
       finalNorm = "xn";
     } else {
-      normLaunch = b_.launch("rms_norm", b_.normParams(),
-                             {{"x", "x"}, {"weight", weightRef("output_norm.weight")}, {"out", "x_final"}});
+      normLaunch =
+          b_.launch("rms_norm", b_.normParams(),
+                    {{"x", "x"}, {"weight", weightRef("output_norm.weight")}, {"out", "x_final"}});
       finalNorm = "x_final";
     }
     audit(finalNorm, kFinalNormPoint, m_.dim, /*isLogits=*/false, normLaunch);
     const std::string output =
         std::string(m_.tiedEmbeddings ? bundle::kTokenEmbeddingTensor : bundle::kOutputTensor);
-    const size_t headLaunch =
-        b_.launch("lm_head",
-                  {{"k", int64_t{m_.dim}}, {"n", int64_t{m_.vocab}}, {"quant", b_.typeOf(output)}},
-                  {{"x", finalNorm}, {"weight", weightRef(output)}, {"out", "logits"}});
+    const size_t headLaunch = b_.launch(
+        "lm_head", {{"k", int64_t{m_.dim}}, {"n", int64_t{m_.vocab}}, {"quant", b_.typeOf(output)}},
+        {{"x", finalNorm}, {"weight", weightRef(output)}, {"out", "logits"}});
     audit("logits", kLmHeadPoint, m_.vocab, /*isLogits=*/true, headLaunch);
   }
 
@@ -173,10 +174,14 @@ private:
 
   void attention(uint32_t layer) {
     b_.launch("attention",
-              {{"heads", int64_t{m_.heads}}, {"kv_heads", int64_t{m_.kvHeads}},
+              {{"heads", int64_t{m_.heads}},
+               {"kv_heads", int64_t{m_.kvHeads}},
                {"head_dim", int64_t{m_.headDim}}},
-              {{"q", "q"}, {"k_cache", cache(layer, "k")}, {"v_cache", cache(layer, "v")},
-               {"positions", "positions"}, {"out", "att"}});
+              {{"q", "q"},
+               {"k_cache", cache(layer, "k")},
+               {"v_cache", cache(layer, "v")},
+               {"positions", "positions"},
+               {"out", "att"}});
   }
 
   void unfusedLayer(uint32_t layer) {
@@ -186,8 +191,11 @@ private:
     b_.launch("rope", b_.ropeParams(m_.heads), {{"x", "q"}, {"positions", "positions"}});
     b_.launch("rope", b_.ropeParams(m_.kvHeads), {{"x", "k"}, {"positions", "positions"}});
     b_.launch("kv_append", {{"kv_heads", int64_t{m_.kvHeads}}, {"head_dim", int64_t{m_.headDim}}},
-              {{"k", "k"}, {"v", "v"}, {"positions", "positions"},
-               {"k_cache", cache(layer, "k")}, {"v_cache", cache(layer, "v")}});
+              {{"k", "k"},
+               {"v", "v"},
+               {"positions", "positions"},
+               {"k_cache", cache(layer, "k")},
+               {"v_cache", cache(layer, "v")}});
     attention(layer);
     matmul(layerWeight(layer, "attn_output"), "att", "o", qCols_, m_.dim);
     b_.launch("add", {{"n", int64_t{m_.dim}}}, {{"a", "x"}, {"b", "o"}, {"out", "x"}});
@@ -208,8 +216,12 @@ private:
     Params rope = b_.ropeParams(m_.heads);
     rope["kv_heads"] = int64_t{m_.kvHeads};
     b_.launch("rope_kv_append", std::move(rope),
-              {{"q", "q"}, {"k", "k"}, {"v", "v"}, {"positions", "positions"},
-               {"k_cache", cache(layer, "k")}, {"v_cache", cache(layer, "v")}});
+              {{"q", "q"},
+               {"k", "k"},
+               {"v", "v"},
+               {"positions", "positions"},
+               {"k_cache", cache(layer, "k")},
+               {"v_cache", cache(layer, "v")}});
     attention(layer);
     const std::string attnOutput = layerWeight(layer, "attn_output");
     Params residual = b_.matmulParams(attnOutput, qCols_, m_.dim);
@@ -224,8 +236,11 @@ private:
       params["prologue"] = std::string(bundle::kPrologueRmsNorm);
       params["eps"] = m_.rmsEps;
       b_.launch("matmul_gate_up", std::move(params),
-                {{"x", "x"}, {"gate", weightRef(gate)}, {"up", weightRef(up)},
-                 {"norm", weightRef(layerWeight(layer, "ffn_norm"))}, {"out", "g"}});
+                {{"x", "x"},
+                 {"gate", weightRef(gate)},
+                 {"up", weightRef(up)},
+                 {"norm", weightRef(layerWeight(layer, "ffn_norm"))},
+                 {"out", "g"}});
     } else { // the compiler fuses gate and up only when one kernel can read both
       b_.launch("rms_norm", b_.normParams(),
                 {{"x", "x"}, {"weight", weightRef(layerWeight(layer, "ffn_norm"))}, {"out", "xn"}});
@@ -234,8 +249,9 @@ private:
     matmul(layerWeight(layer, "ffn_down"), "g", "o", m_.ffn, m_.dim);
     const std::string nextNorm =
         layer + 1 < m_.layers ? layerWeight(layer + 1, "attn_norm") : "output_norm.weight";
-    b_.launch("add_rms_norm", b_.normParams(),
-              {{"a", "x"}, {"b", "o"}, {"weight", weightRef(nextNorm)}, {"sum", "x"}, {"out", "xn"}});
+    b_.launch(
+        "add_rms_norm", b_.normParams(),
+        {{"a", "x"}, {"b", "o"}, {"weight", weightRef(nextNorm)}, {"sum", "x"}, {"out", "xn"}});
   }
 
   void gateUpSeparately(uint32_t layer, const std::string &input) {
@@ -254,8 +270,7 @@ private:
              size_t producer) {
     if (!options_.audits)
       return;
-    b_.launch("audit_stats",
-              {{"n", n}, {"point", std::string(point)}, {"is_logits", isLogits}},
+    b_.launch("audit_stats", {{"n", n}, {"point", std::string(point)}, {"is_logits", isLogits}},
               {{"x", buffer}, {"stats", fmt::format("audit.{}", point)}});
     b_.plan().audits.push_back({std::string(point), buffer, RowExtent::last(), producer});
   }

@@ -29,7 +29,8 @@ struct LlamaPlanOptions {
 };
 
 /// The BundleSpec of the Llama model in `ggufPath`, as the compiler would build it.
-bundle::BundleSpec buildLlamaPlan(const std::string &ggufPath, const LlamaPlanOptions &options = {});
+bundle::BundleSpec buildLlamaPlan(const std::string &ggufPath,
+                                  const LlamaPlanOptions &options = {});
 
 /// Builds the plan and writes the bundle to `dir`; returns `dir`.
 std::string writeLlamaBundle(const std::string &ggufPath, const std::string &dir,

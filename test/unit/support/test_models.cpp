@@ -49,7 +49,8 @@ std::string tinyModel(synth::QuantMix mix, const std::string &key,
                       const std::function<void(synth::ModelShape &)> &reshape) {
   ModelCache &cache = modelCache();
   std::lock_guard lock(cache.mutex);
-  const std::string name = fmt::format("tiny-{}{}.gguf", synth::nameOf(mix), key.empty() ? "" : "-" + key);
+  const std::string name =
+      fmt::format("tiny-{}{}.gguf", synth::nameOf(mix), key.empty() ? "" : "-" + key);
   if (auto it = cache.paths.find(name); it != cache.paths.end())
     return it->second;
   synth::SynthOptions options;

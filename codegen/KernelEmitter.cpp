@@ -1,0 +1,467 @@
+//===- KernelEmitter.cpp - gk.kernel → HIP C++ source ---------------------===//
+//
+// Reads a gk.kernel's family, route, quant, tiles, params and bodies, turns them into the
+// values and flags of its template, and expands it. Each family lists the constants it bakes;
+// every constant comes with a comment that says what it is, and appears once, at the top of
+// the source.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/KernelEmitter.h"
+
+#include "codegen/BodyEmitter.h"
+#include "codegen/KernelABI.h"
+#include "codegen/QuantFormats.h"
+#include "codegen/TemplateExpander.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <cstdio>
+
+using namespace mlir;
+using mlir::gk::KernelFamily;
+using mlir::gk::KernelRoute;
+
+namespace greta::codegen {
+namespace {
+
+/// One baked constant: `constexpr <type> <name> = <value>; // <comment>`.
+struct Constant {
+  std::string type;
+  std::string name;
+  std::string value;
+  std::string comment;
+};
+
+/// The block arguments of the fused bodies, as the emitted functions name them.
+constexpr llvm::StringRef kPrologueArgs[] = {"x", "gamma", "inv_rms"};
+constexpr llvm::StringRef kResidualEpilogueArgs[] = {"acc", "residual"};
+constexpr llvm::StringRef kGateUpEpilogueArgs[] = {"gate", "up"};
+
+/// Double-precision literal that reads back exactly (RoPE theta).
+std::string formatDoubleLiteral(double value) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%.17g", value);
+  std::string literal = text;
+  if (literal.find_first_of(".en") == std::string::npos)
+    literal += ".0";
+  return literal;
+}
+
+bool usesWeightMatrix(KernelFamily family) {
+  return family == KernelFamily::Matmul || family == KernelFamily::MatmulGateUp ||
+         family == KernelFamily::LmHead;
+}
+
+/// Builds the template values of one kernel; reports problems on the op.
+class KernelWriter {
+public:
+  KernelWriter(gk::KernelOp kernel, const TargetDesc &target)
+      : kernel_(kernel), target_(target), family_(kernel.getFamily()),
+        hasPrologue_(!kernel.getPrologue().empty()), hasEpilogue_(!kernel.getEpilogue().empty()) {}
+
+  FailureOr<EmittedKernel> emit() {
+    EmittedKernel out;
+    out.name = kernel_.getSymName().str();
+    out.entry = toIdentifier(out.name);
+    out.fileName = out.name + ".hip";
+    out.templatePath = getTemplatePath(family_, kernel_.getRoute());
+    out.paramFields = getParamFields(family_, hasPrologue_, hasEpilogue_);
+
+    FailureOr<int64_t> block = blockThreads();
+    if (failed(block))
+      return failure();
+    out.blockThreads = *block;
+    constant("int", "kBlock", std::to_string(*block), "threads per block (1-D)");
+    if (failed(familyConstants()))
+      return failure();
+    if (failed(bodies()))
+      return failure();
+    if (failed(quantDecoder()))
+      return failure();
+
+    values_.values["ENTRY"] = out.entry;
+    values_.values["BANNER"] = banner(out);
+    values_.values["CONSTANTS"] = formatConstants();
+    values_.values["PARAMS"] = paramsStruct();
+    std::string error;
+    std::optional<std::string> source = expandTemplate(out.templatePath, values_, error);
+    if (!source)
+      return kernel_.emitOpError("cannot be emitted: ") << error, failure();
+    out.source = std::move(*source);
+    return out;
+  }
+
+private:
+  //===--- Params of the op ------------------------------------------------===//
+
+  Attribute param(StringRef name) {
+    DictionaryAttr params = kernel_.getParamsAttr();
+    return params ? params.get(name) : Attribute();
+  }
+
+  FailureOr<int64_t> intParam(StringRef name) {
+    auto value = dyn_cast_or_null<IntegerAttr>(param(name));
+    if (!value || value.getInt() <= 0)
+      return kernel_.emitOpError("needs a positive integer params.")
+                 << name << " to be emitted as a "
+                 << gk::stringifyKernelFamily(family_) << " kernel",
+             failure();
+    return value.getInt();
+  }
+
+  FailureOr<double> floatParam(StringRef name) {
+    auto value = dyn_cast_or_null<FloatAttr>(param(name));
+    if (!value || !(value.getValueAsDouble() > 0) || !std::isfinite(value.getValueAsDouble()))
+      return kernel_.emitOpError("needs a positive float params.")
+                 << name << " to be emitted as a "
+                 << gk::stringifyKernelFamily(family_) << " kernel",
+             failure();
+    return value.getValueAsDouble();
+  }
+
+  FailureOr<int64_t> blockThreads() {
+    if (!param("block"))
+      return kernel_.emitOpError("needs params.block (threads per block), set by "
+                                 "greta-lower-to-kernels"),
+             failure();
+    FailureOr<int64_t> block = intParam("block");
+    if (failed(block))
+      return failure();
+    if (*block % kBlockGranule != 0 || *block > 1024)
+      return kernel_.emitOpError("params.block = ")
+                 << *block << " must be a multiple of " << kBlockGranule
+                 << " (whole warps at width 32 and 64) and at most 1024",
+             failure();
+    return *block;
+  }
+
+  //===--- Constants -------------------------------------------------------===//
+
+  void constant(StringRef type, StringRef name, std::string value, StringRef comment) {
+    constants_.push_back({type.str(), name.str(), std::move(value), comment.str()});
+  }
+
+  LogicalResult intConstant(StringRef param, StringRef name, StringRef comment) {
+    FailureOr<int64_t> value = intParam(param);
+    if (failed(value))
+      return failure();
+    constant("int", name, std::to_string(*value), comment);
+    ints_[name] = *value;
+    return success();
+  }
+
+  LogicalResult floatConstant(StringRef param, StringRef name, StringRef comment) {
+    FailureOr<double> value = floatParam(param);
+    if (failed(value))
+      return failure();
+    constant("float", name, formatFloatLiteral(static_cast<float>(*value)), comment);
+    return success();
+  }
+
+  /// Row stride of a weight matrix whose rows hold `elements` values.
+  LogicalResult rowBytesConstant(int64_t elements) {
+    mlir::greta::QuantType quant = *kernel_.getQuant();
+    std::optional<int64_t> bytes = getRowBytes(quant, elements);
+    if (!bytes || elements % kChunkElements != 0)
+      return kernel_.emitOpError("weight rows of ")
+                 << elements << " values are not whole " << getQuantFormat(quant).ggmlName
+                 << " blocks of " << kChunkElements << "-value chunks",
+             failure();
+    constant("i64", "kRowBytes", std::to_string(*bytes),
+             ("bytes per weight row (" + getQuantFormat(quant).ggmlName + ", layout " +
+              (quant == mlir::greta::QuantType::F16 ? "ggml or f16_rows" : "ggml") + ")")
+                 .str());
+    return success();
+  }
+
+  LogicalResult familyConstants() {
+    constant("int", "kChunk", std::to_string(kChunkElements),
+             "values decoded at once (every block is whole chunks)");
+    switch (family_) {
+    case KernelFamily::Embedding:
+      if (failed(intConstant("dim", "kDim", "values per row")) ||
+          failed(intConstant("vocab", "kVocab", "table rows (token ids)")))
+        return failure();
+      return rowBytesConstant(ints_["kDim"]);
+    case KernelFamily::RmsNorm:
+    case KernelFamily::AddRmsNorm:
+      if (failed(intConstant("dim", "kDim", "values per row")))
+        return failure();
+      return floatConstant("eps", "kEps", "RMSNorm epsilon");
+    case KernelFamily::Matmul:
+    case KernelFamily::MatmulGateUp:
+    case KernelFamily::LmHead:
+      return matmulConstants();
+    case KernelFamily::Rope:
+      if (failed(intConstant("heads", "kHeads", "heads per row")) ||
+          failed(intConstant("head_dim", "kHeadDim", "values per head")))
+        return failure();
+      return thetaConstant();
+    case KernelFamily::KVAppend:
+      if (failed(intConstant("kv_heads", "kKVHeads", "key/value heads per row")))
+        return failure();
+      return intConstant("head_dim", "kHeadDim", "values per head");
+    case KernelFamily::RopeKVAppend:
+      if (failed(intConstant("heads", "kHeads", "query heads per row")) ||
+          failed(intConstant("kv_heads", "kKVHeads", "key/value heads per row")) ||
+          failed(intConstant("head_dim", "kHeadDim", "values per head")))
+        return failure();
+      return thetaConstant();
+    case KernelFamily::Attention:
+      return attentionConstants();
+    case KernelFamily::SiluMul:
+    case KernelFamily::Add:
+      return intConstant("n", "kN", "values per row");
+    case KernelFamily::AuditStats: {
+      if (failed(intConstant("n", "kN", "values in the audited row")))
+        return failure();
+      auto isLogits = dyn_cast_or_null<BoolAttr>(param("is_logits"));
+      constant("bool", "kIsLogits", isLogits && isLogits.getValue() ? "true" : "false",
+               "the row is logits: record the top two");
+      return success();
+    }
+    }
+    llvm_unreachable("unknown KernelFamily");
+  }
+
+  LogicalResult thetaConstant() {
+    FailureOr<double> theta = floatParam("theta");
+    if (failed(theta))
+      return failure();
+    constant("double", "kTheta", formatDoubleLiteral(*theta), "RoPE base frequency");
+    values_.flags["HAS_FREQS"] = static_cast<bool>(param("freqs"));
+    return success();
+  }
+
+  LogicalResult matmulConstants() {
+    if (failed(intConstant("k", "kK", "reduction length: values per weight row")) ||
+        failed(intConstant("n", "kN", "output columns: weight rows")))
+      return failure();
+    if (failed(rowBytesConstant(ints_["kK"])))
+      return failure();
+    if (hasPrologue_ && failed(floatConstant("eps", "kEps", "epsilon of the fused RMSNorm")))
+      return failure();
+    gk::TilesAttr tiles = kernel_.getEffectiveTiles();
+    if (*kernel_.getRoute() == KernelRoute::Gemv) {
+      constant("int", "kTileN", std::to_string(tiles.getTileN()), "output columns per block");
+      constant("int", "kSplitK", std::to_string(tiles.getSplitK()),
+               "blocks sharing one column's reduction");
+    } else {
+      constant("int", "kTileM", std::to_string(tiles.getTileM()), "rows (tokens) per block");
+      constant("int", "kTileN", std::to_string(tiles.getTileN()), "output columns per block");
+      constant("int", "kTileK", std::to_string(tiles.getTileK()),
+               "reduction values per shared-memory stage");
+      int64_t shared = (tiles.getTileM() + tiles.getTileN() *
+                                               (family_ == KernelFamily::MatmulGateUp ? 2 : 1)) *
+                           (tiles.getTileK() + 1) * 4 +
+                       tiles.getTileM() * 4;
+      if (shared > kPortableSharedMemoryBytes)
+        return kernel_.emitOpError("gemm tiles need ")
+                   << shared << " bytes of shared memory; the templates stay within "
+                   << kPortableSharedMemoryBytes,
+               failure();
+    }
+    return success();
+  }
+
+  LogicalResult attentionConstants() {
+    if (failed(intConstant("heads", "kHeads", "query heads per row")) ||
+        failed(intConstant("kv_heads", "kKVHeads", "key/value heads")) ||
+        failed(intConstant("head_dim", "kHeadDim", "values per head")))
+      return failure();
+    if (failed(floatConstant("scale", "kScale", "score scale (1 / sqrt(head_dim))")))
+      return failure();
+    gk::TilesAttr tiles = kernel_.getEffectiveTiles();
+    if (tiles.getSplitK() > 1)
+      return kernel_.emitOpError("split_k = ")
+                 << tiles.getSplitK()
+                 << ": the split_kv template splits the KV range across the warps of one "
+                    "block; a split across blocks is not emitted yet (use split_k = 1)",
+             failure();
+    if (*kernel_.getRoute() == KernelRoute::Flash) {
+      constant("int", "kTileM", std::to_string(tiles.getTileM()), "query rows per block");
+      constant("int", "kTileN", std::to_string(tiles.getTileN()), "keys per shared-memory tile");
+      int64_t shared = 2 * tiles.getTileN() * ints_["kHeadDim"] * 4;
+      if (shared > kPortableSharedMemoryBytes)
+        return kernel_.emitOpError("flash tiles need ")
+                   << shared << " bytes of shared memory for K and V; the templates stay within "
+                   << kPortableSharedMemoryBytes,
+               failure();
+    }
+    return success();
+  }
+
+  std::string formatConstants() {
+    size_t width = 0;
+    for (const Constant &c : constants_)
+      width = std::max(width, c.type.size() + c.name.size() + c.value.size());
+    std::string text = "// Constants baked in from the IR.\n";
+    for (const Constant &c : constants_) {
+      std::string line = "constexpr " + c.type + " " + c.name + " = " + c.value + ";";
+      size_t used = c.type.size() + c.name.size() + c.value.size();
+      text += line + std::string(width - used + 1, ' ') + "// " + c.comment + "\n";
+    }
+    return text;
+  }
+
+  //===--- Bodies, flags, quant --------------------------------------------===//
+
+  LogicalResult bodies() {
+    values_.flags["PROLOGUE"] = hasPrologue_;
+    bool gateUp = family_ == KernelFamily::MatmulGateUp;
+    values_.flags["GATE_UP"] = gateUp;
+    values_.flags["RESIDUAL"] = hasEpilogue_ && !gateUp;
+    values_.flags["PLAIN_OUTPUT"] = !hasEpilogue_;
+    values_.flags["SPLIT_K"] = kernel_.getEffectiveTiles().getSplitK() > 1;
+    values_.flags["LAST_ROW"] = family_ == KernelFamily::LmHead;
+    if (!values_.flags.count("HAS_FREQS"))
+      values_.flags["HAS_FREQS"] = false;
+    std::string text;
+    if (hasPrologue_) {
+      FailureOr<std::string> fn = emitBodyFunction(kernel_.getPrologue(), "prologue",
+                                                   kPrologueArgs);
+      if (failed(fn))
+        return failure();
+      text += "/// The fused prologue (gk.kernel prologue region): applied to each input value "
+              "x, with the\n/// norm weight gamma at its column and the row's 1/rms.\n" +
+              *fn;
+    }
+    if (hasEpilogue_) {
+      FailureOr<std::string> fn = emitBodyFunction(
+          kernel_.getEpilogue(), "epilogue",
+          gateUp ? ArrayRef<StringRef>(kGateUpEpilogueArgs) : ArrayRef<StringRef>(kResidualEpilogueArgs));
+      if (failed(fn))
+        return failure();
+      if (!text.empty())
+        text += "\n";
+      text += gateUp ? "/// The fused epilogue (gk.kernel epilogue region): combines the gate "
+                       "and up accumulators.\n"
+                     : "/// The fused epilogue (gk.kernel epilogue region): combines the "
+                       "accumulator with the residual.\n";
+      text += *fn;
+    }
+    values_.values["BODIES"] = text.empty() ? "// No fused bodies.\n" : text;
+    return success();
+  }
+
+  LogicalResult quantDecoder() {
+    std::optional<mlir::greta::QuantType> quant = kernel_.getQuant();
+    if (!quant) {
+      values_.values["QUANT"] = "";
+      return success();
+    }
+    const QuantFormat &format = getQuantFormat(*quant);
+    std::string error;
+    std::optional<std::string> text =
+        expandTemplate(("quant/" + format.snippet).str(), values_, error);
+    if (!text)
+      return kernel_.emitOpError("cannot be emitted: ") << error, failure();
+    values_.values["QUANT"] = *text;
+    return success();
+  }
+
+  //===--- Params struct and banner ----------------------------------------===//
+
+  static StringRef describe(const KernelArg &arg) {
+    switch (arg.data) {
+    case ArgData::F32Rows: return "f32 rows";
+    case ArgData::I32Rows: return "i32, one per row";
+    case ArgData::WeightBytes: return "weight matrix, storage layout";
+    case ArgData::NormWeight: return "f32 vector weight";
+    case ArgData::KVCache: return "KV cache, ctx rows";
+    case ArgData::AuditRecord: return "audit record";
+    }
+    llvm_unreachable("unknown ArgData");
+  }
+
+  std::string paramsStruct() {
+    struct Field {
+      std::string type, name, comment;
+    };
+    std::vector<Field> fields;
+    for (const KernelArg &arg : getKernelArgs(family_, hasPrologue_, hasEpilogue_))
+      fields.push_back({getFieldType(arg), arg.name.str(), describe(arg).str()});
+    if (hasRopeFreqsField(family_))
+      fields.push_back({"const float *", "freqs",
+                        "frequency divisors (params.freqs), or null for none"});
+    fields.push_back({"i32 ", "rows", "rows this launch processes"});
+    fields.push_back({"i32 ", "ctx", "rows of the KV caches (0 when the family has none)"});
+    size_t width = 0;
+    for (const Field &f : fields)
+      width = std::max(width, f.type.size() + f.name.size());
+    std::string text = "/// The launch arguments, passed by value (manifest param_fields: " +
+                       getParamFields(family_, hasPrologue_, hasEpilogue_) +
+                       ").\n/// Buffer pointers point at the first row the launch uses.\n"
+                       "struct Params {\n";
+    for (const Field &f : fields)
+      text += "  " + f.type + f.name + ";" +
+              std::string(width - f.type.size() - f.name.size() + 1, ' ') + "///< " +
+              f.comment + "\n";
+    return text + "};";
+  }
+
+  std::string banner(const EmittedKernel &out) {
+    std::string family = gk::stringifyKernelFamily(family_).str();
+    std::string what = "family " + family;
+    if (std::optional<KernelRoute> route = kernel_.getRoute())
+      what += ", route " + gk::stringifyKernelRoute(*route).str();
+    if (std::optional<mlir::greta::QuantType> quant = kernel_.getQuant())
+      what += ", weights " + getQuantFormat(*quant).ggmlName.str();
+    std::string fused;
+    if (hasPrologue_)
+      fused += "prologue (input x · 1/rms · gamma, from the IR)";
+    if (hasEpilogue_)
+      fused += std::string(fused.empty() ? "" : " and ") +
+               (family_ == KernelFamily::MatmulGateUp ? "epilogue silu(gate) · up"
+                                                      : "epilogue acc + residual") +
+               " (from the IR)";
+    std::string text = "//===- " + out.fileName + " - generated by greta-compile (emit-hip) -===//\n";
+    text += "//\n// gk.kernel @" + out.name + ": " + what + ".\n";
+    if (!fused.empty())
+      text += "// Fused: " + fused + ".\n";
+    text += "// Made from codegen/templates/" + out.templatePath + ".hip with tiles of " +
+            target_.name.str() + "; " + std::to_string(out.blockThreads) +
+            " threads per block.\n";
+    text += "// Entry: extern \"C\" __global__ void " + out.entry +
+            "(const Params p). Do not edit: recompile the model.\n//\n";
+    text += "//===" + std::string(70, '-') + "===//";
+    return text;
+  }
+
+  gk::KernelOp kernel_;
+  const TargetDesc &target_;
+  KernelFamily family_;
+  bool hasPrologue_;
+  bool hasEpilogue_;
+  std::vector<Constant> constants_;
+  llvm::StringMap<int64_t> ints_;
+  TemplateValues values_;
+};
+
+} // namespace
+
+std::string getTemplatePath(KernelFamily family, std::optional<KernelRoute> route) {
+  if (usesWeightMatrix(family))
+    return route == KernelRoute::Gemm ? "matmul_gemm" : "matmul_gemv";
+  if (family == KernelFamily::Attention)
+    return route == KernelRoute::Flash ? "attention_flash" : "attention_split_kv";
+  return gk::stringifyKernelFamily(family).str();
+}
+
+std::string toIdentifier(llvm::StringRef name) {
+  std::string id;
+  for (char c : name)
+    id += llvm::isAlnum(c) || c == '_' ? c : '_';
+  if (id.empty() || llvm::isDigit(id.front()))
+    id.insert(id.begin(), '_');
+  return id;
+}
+
+FailureOr<EmittedKernel> emitKernel(gk::KernelOp kernel, const TargetDesc &target) {
+  return KernelWriter(kernel, target).emit();
+}
+
+} // namespace greta::codegen
