@@ -178,8 +178,9 @@ private:
   }
 
   LogicalResult familyConstants() {
-    constant("int", "kChunk", std::to_string(kChunkElements),
-             "values decoded at once (every block is whole chunks)");
+    if (kernel_.getQuant())
+      constant("int", "kChunk", std::to_string(kChunkElements),
+               "weight values decoded at once (every block is whole chunks)");
     switch (family_) {
     case KernelFamily::Embedding:
       if (failed(intConstant("dim", "kDim", "values per row")) ||
@@ -304,6 +305,7 @@ private:
       size_t used = c.type.size() + c.name.size() + c.value.size();
       text += line + std::string(width - used + 1, ' ') + "// " + c.comment + "\n";
     }
+    text.pop_back(); // the template places the line break
     return text;
   }
 
@@ -343,7 +345,9 @@ private:
                        "accumulator with the residual.\n";
       text += *fn;
     }
-    values_.values["BODIES"] = text.empty() ? "// No fused bodies.\n" : text;
+    values_.values["BODIES"] = llvm::StringRef(text.empty() ? "// No fused bodies.\n" : text)
+                                   .rtrim('\n')
+                                   .str();
     return success();
   }
 
@@ -359,7 +363,7 @@ private:
         expandTemplate(("quant/" + format.snippet).str(), values_, error);
     if (!text)
       return kernel_.emitOpError("cannot be emitted: ") << error, failure();
-    values_.values["QUANT"] = *text;
+    values_.values["QUANT"] = llvm::StringRef(*text).rtrim('\n').str();
     return success();
   }
 

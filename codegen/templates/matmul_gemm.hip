@@ -26,7 +26,6 @@ constexpr int kThreadsM = kBlock / kThreadsN;
 constexpr int kMicroM = kTileM / kThreadsM;
 constexpr int kMicroN = kTileN / kThreadsN;
 constexpr int kChunksPerStage = kTileK / kChunk;
-constexpr int kWarps = kBlock / kWarpSize;
 static_assert(kBlock % kThreadsN == 0 && kTileM % kThreadsM == 0 && kTileN % kThreadsN == 0,
               "the block's threads cover the tile in whole micro-tiles");
 static_assert(kK % kTileK == 0 && kTileK % kChunk == 0, "K stages are whole chunks");
@@ -54,6 +53,7 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
 
 {{#PROLOGUE}}
   // 1/rms of each row of the tile, one warp per row (squares summed in double).
+  constexpr int kWarps = kBlock / kWarpSize;
   for (int r = warp_id(); r < kTileM; r += kWarps) {
     double sumSquares = 0.0;
     if (row0 + r < rows) {

@@ -1,1 +1,976 @@
-// placeholder: being written by another helper
+//===- LowerToKernels.cpp - greta phase functions → gk kernels and plans ---===//
+//
+// Walks each phase function in program order and turns every op into one launch of a kernel
+// family (docs/bundle-format.md), creating the kernels (deduplicated), the buffers (reused by
+// liveness) and the ordered plan. The op → family mapping is one switch (lowerOp); the kernel
+// shapes come from the op and the tiles from the target table (codegen/Targets.h).
+//
+// This is a conversion of a whole function into a different kind of program (a flat launch
+// list over named buffers), not a local rewrite, so it is a walk with explicit state rather
+// than a set of rewrite patterns.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Transforms/Passes.h"
+
+#include "dialects/graph/IR/GretaVerify.h"
+
+#include "codegen/QuantFormats.h"
+#include "codegen/Targets.h"
+
+#include "mlir/IR/AffineExpr.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Debug.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <map>
+
+#define DEBUG_TYPE "greta-lower-to-kernels"
+
+namespace mlir::greta {
+#define GEN_PASS_DEF_LOWERTOKERNELS
+#include "compiler/Transforms/Passes.h.inc"
+} // namespace mlir::greta
+
+using namespace mlir;
+using namespace mlir::greta;
+using gk::BufferKind;
+using gk::KernelFamily;
+using gk::KernelRoute;
+namespace cg = ::greta::codegen;
+namespace checks = mlir::greta::checks;
+using cg::TargetDesc;
+
+namespace {
+
+/// The input buffers the runtime fills (runtime/bundle/manifest.h kTokensBuffer, ...).
+constexpr StringLiteral kTokensBuffer = "tokens";
+constexpr StringLiteral kPositionsBuffer = "positions";
+constexpr StringLiteral kLogitsBuffer = "logits";
+/// Bytes of an audit record (runtime/bundle/audit_record.h kAuditRecordBytes).
+constexpr int64_t kAuditRecordBytes = 64;
+/// A quantized product's tile_k is a multiple of this (the gk.kernel verifier's rule).
+constexpr int64_t kMinQuantTileK = 32;
+/// The gemm route for one row (lm_head): the fewest rows the thread layout tiles (256 / 16).
+constexpr int64_t kOneRowGemmTileM = 16;
+/// Keys per flash tile at most: more buys nothing once a tile fills the warps' registers.
+constexpr int64_t kMaxFlashKeysPerTile = 64;
+
+/// How many rows a buffer has: the phase's sequence length, or a fixed count.
+struct RowForm {
+  bool seq = true;
+  int64_t count = 0; ///< fixed rows (seq == false)
+
+  friend bool operator<(const RowForm &a, const RowForm &b) {
+    return std::tie(a.seq, a.count) < std::tie(b.seq, b.count);
+  }
+  friend bool operator==(const RowForm &a, const RowForm &b) {
+    return a.seq == b.seq && a.count == b.count;
+  }
+};
+
+/// What a kernel is made of; equal specs share one gk.kernel.
+struct KernelSpec {
+  KernelFamily family;
+  std::optional<KernelRoute> route;
+  std::optional<QuantType> quant;
+  std::optional<gk::TilesAttr> tiles;
+  SmallVector<NamedAttribute> params;
+  SmallVector<BufferKind> argKinds;
+  /// Fused bodies: an RMSNorm prologue; a residual-add or SiLU·mul epilogue.
+  bool normPrologue = false;
+  MatmulEpilogue epilogue = MatmulEpilogue::None;
+  /// Name parts after the phase and family ("q4_k", "4096x4096").
+  SmallVector<std::string> nameParts;
+};
+
+/// Builds the fused bodies as arith/math regions.
+class BodyBuilder {
+public:
+  explicit BodyBuilder(OpBuilder &builder, Location loc) : b_(builder), loc_(loc) {}
+
+  /// (x, gamma, inv_rms) -> x * inv_rms * gamma: the RMSNorm applied per input value.
+  void normPrologue(Region &region) {
+    Block *block = entry(region, gk::kPrologueArgs);
+    Value scaled = b_.create<arith::MulFOp>(loc_, block->getArgument(0), block->getArgument(2));
+    Value y = b_.create<arith::MulFOp>(loc_, scaled, block->getArgument(1));
+    b_.create<gk::YieldOp>(loc_, y);
+  }
+
+  /// (acc, residual) -> acc + residual.
+  void residualEpilogue(Region &region) {
+    Block *block = entry(region, gk::kEpilogueArgs);
+    Value y = b_.create<arith::AddFOp>(loc_, block->getArgument(0), block->getArgument(1));
+    b_.create<gk::YieldOp>(loc_, y);
+  }
+
+  /// (gate, up) -> gate / (1 + exp(-gate)) * up: SiLU of the gate times up.
+  void siluMulEpilogue(Region &region) {
+    Block *block = entry(region, gk::kEpilogueArgs);
+    Value gate = block->getArgument(0);
+    Value one = b_.create<arith::ConstantOp>(loc_, b_.getF32FloatAttr(1.0f));
+    Value negated = b_.create<arith::NegFOp>(loc_, gate);
+    Value exp = b_.create<math::ExpOp>(loc_, negated);
+    Value denominator = b_.create<arith::AddFOp>(loc_, exp, one);
+    Value silu = b_.create<arith::DivFOp>(loc_, gate, denominator);
+    Value y = b_.create<arith::MulFOp>(loc_, silu, block->getArgument(1));
+    b_.create<gk::YieldOp>(loc_, y);
+  }
+
+private:
+  Block *entry(Region &region, unsigned arity) {
+    Block *block = b_.createBlock(&region);
+    for (unsigned i = 0; i < arity; ++i)
+      block->addArgument(b_.getF32Type(), loc_);
+    b_.setInsertionPointToStart(block);
+    return block;
+  }
+
+  OpBuilder &b_;
+  Location loc_;
+};
+
+/// Module-wide state: buffers and kernels are shared by the phases.
+class ModuleLowering {
+public:
+  ModuleLowering(ModuleOp module, const TargetDesc &target)
+      : module_(module), target_(target), builder_(module.getContext()),
+        symbols_(module) {
+    builder_.setInsertionPointToEnd(module.getBody());
+  }
+
+  LogicalResult lowerPhase(func::FuncOp func, Phase phase);
+  /// Orders the new symbols: buffers, then kernels, then plans (prefill, decode).
+  void finish();
+
+private:
+  friend class PhaseLowering;
+
+  MLIRContext *ctx() { return module_.getContext(); }
+
+  /// The buffer named `name`, created on first use.
+  StringRef getOrCreateBuffer(StringRef name, BufferKind kind, std::optional<RowForm> rows,
+                              int64_t cols, Type elementType, std::optional<int64_t> bytes,
+                              FlatSymbolRefAttr source = {}) {
+    if (buffers_.count(name))
+      return buffers_.find(name)->first();
+    AffineMapAttr shape;
+    TypeAttr type;
+    if (rows) {
+      AffineExpr rowExpr = rows->seq ? getAffineDimExpr(0, ctx())
+                                     : getAffineConstantExpr(rows->count, ctx());
+      SmallVector<AffineExpr> dims = {rowExpr};
+      if (cols > 0)
+        dims.push_back(getAffineConstantExpr(cols, ctx()));
+      shape = AffineMapAttr::get(AffineMap::get(1, 0, dims, ctx()));
+      type = TypeAttr::get(elementType);
+    }
+    auto buffer = builder_.create<gk::BufferOp>(module_.getLoc(), builder_.getStringAttr(name),
+                                       gk::BufferKindAttr::get(ctx(), kind), shape, type,
+                                       bytes ? builder_.getI64IntegerAttr(*bytes) : IntegerAttr(),
+                                       source);
+    newBuffers_.push_back(buffer);
+    return buffers_.try_emplace(name, buffer).first->first();
+  }
+
+  /// A KV buffer: `ctx` rows (a symbol) of `cols` values.
+  StringRef getOrCreateCacheBuffer(StringRef name, int64_t cols, Type elementType) {
+    if (buffers_.count(name))
+      return buffers_.find(name)->first();
+    AffineMap shape = AffineMap::get(
+        1, 1, {getAffineSymbolExpr(0, ctx()), getAffineConstantExpr(cols, ctx())}, ctx());
+    auto buffer = builder_.create<gk::BufferOp>(module_.getLoc(), builder_.getStringAttr(name),
+                                       gk::BufferKindAttr::get(ctx(), BufferKind::KV),
+                                       AffineMapAttr::get(shape), TypeAttr::get(elementType),
+                                       IntegerAttr(), FlatSymbolRefAttr());
+    newBuffers_.push_back(buffer);
+    return buffers_.try_emplace(name, buffer).first->first();
+  }
+
+  /// The weight buffer of the greta.weight `ref`: its bytes in the layout the kernels read.
+  FailureOr<StringRef> getWeightBuffer(Operation *user, FlatSymbolRefAttr ref) {
+    auto weight = symbols_.lookup<WeightOp>(ref.getValue());
+    if (!weight)
+      return user->emitOpError("names ") << ref << ", which is not a greta.weight", failure();
+    WeightType type = weight.getType();
+    QuantType stored = deviceQuant(weight);
+    std::optional<int64_t> rowBytes =
+        cg::getRowBytes(stored, type.getRowLength());
+    if (!rowBytes)
+      return weight.emitOpError("rows of ")
+                 << type.getRowLength() << " values are not whole "
+                 << stringifyQuantType(stored) << " blocks",
+             failure();
+    std::string name = ("w." + ref.getValue()).str();
+    return getOrCreateBuffer(name, BufferKind::Weight, std::nullopt, 0, Type(),
+                             *rowBytes * type.getNumRows(), ref);
+  }
+
+  /// The type kernels read a weight as: f16 under the fp16 policy, else its GGUF type.
+  static QuantType deviceQuant(WeightOp weight) {
+    return weight.getEffectivePolicy() == WeightPolicy::Fp16 ? QuantType::F16
+                                                             : weight.getType().getQuant();
+  }
+
+  /// The kernel for `spec` in `phase`, created on first use.
+  gk::KernelOp getOrCreateKernel(Phase phase, const KernelSpec &spec, Location loc);
+
+  ModuleOp module_;
+  const TargetDesc &target_;
+  OpBuilder builder_;
+  SymbolTable symbols_;
+  llvm::StringMap<gk::BufferOp> buffers_;
+  std::map<std::string, gk::KernelOp> kernelsByKey_;
+  llvm::StringSet<> kernelNames_;
+  SmallVector<gk::BufferOp> newBuffers_;
+  SmallVector<gk::KernelOp> newKernels_;
+  SmallVector<gk::PlanOp> newPlans_;
+  /// Activation buffers per (cols, rows), in creation order: the pool both phases draw from.
+  std::map<std::pair<int64_t, RowForm>, SmallVector<std::string>> activationsByShape_;
+};
+
+/// The key that makes two kernels the same.
+std::string kernelKey(MLIRContext *ctx, Phase phase, const KernelSpec &spec) {
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  os << stringifyPhase(phase) << "|" << gk::stringifyKernelFamily(spec.family) << "|"
+     << (spec.route ? gk::stringifyKernelRoute(*spec.route) : "") << "|"
+     << (spec.quant ? stringifyQuantType(*spec.quant) : "") << "|";
+  if (spec.tiles)
+    os << *spec.tiles;
+  os << "|" << DictionaryAttr::get(ctx, spec.params)
+     << "|" << gk::formatKinds(spec.argKinds) << "|" << spec.normPrologue << "|"
+     << stringifyMatmulEpilogue(spec.epilogue);
+  return key;
+}
+
+gk::KernelOp ModuleLowering::getOrCreateKernel(Phase phase, const KernelSpec &spec,
+                                               Location loc) {
+  std::string key = kernelKey(ctx(), phase, spec);
+  if (auto it = kernelsByKey_.find(key); it != kernelsByKey_.end())
+    return it->second;
+
+  std::string base = (stringifyPhase(phase) + "_" + gk::stringifyKernelFamily(spec.family)).str();
+  for (const std::string &part : spec.nameParts)
+    base += "_" + part;
+  std::string name = base;
+  for (int suffix = 1; kernelNames_.count(name) || symbols_.lookup(name); ++suffix)
+    name = base + "_" + std::to_string(suffix);
+  kernelNames_.insert(name);
+
+  SmallVector<Attribute> kinds = llvm::map_to_vector(spec.argKinds, [&](BufferKind kind) {
+    return static_cast<Attribute>(gk::BufferKindAttr::get(ctx(), kind));
+  });
+  auto kernel = builder_.create<gk::KernelOp>(
+      loc, builder_.getStringAttr(name),
+      gk::KernelFamilyAttr::get(ctx(), spec.family), builder_.getArrayAttr(kinds),
+      spec.route ? gk::KernelRouteAttr::get(ctx(), *spec.route) : gk::KernelRouteAttr(),
+      spec.quant ? QuantTypeAttr::get(ctx(), *spec.quant) : QuantTypeAttr(),
+      spec.tiles.value_or(gk::TilesAttr()), DictionaryAttr::get(ctx(), spec.params));
+  {
+    OpBuilder::InsertionGuard guard(builder_);
+    BodyBuilder bodies(builder_, loc);
+    if (spec.normPrologue)
+      bodies.normPrologue(kernel.getPrologue());
+    if (spec.epilogue == MatmulEpilogue::ResidualAdd)
+      bodies.residualEpilogue(kernel.getEpilogue());
+    else if (spec.epilogue == MatmulEpilogue::SiluMul)
+      bodies.siluMulEpilogue(kernel.getEpilogue());
+  }
+  newKernels_.push_back(kernel);
+  kernelsByKey_.emplace(std::move(key), kernel);
+  return kernel;
+}
+
+/// Where a buffer kind sorts among the module's buffers: what the runtime fills first,
+/// weights last.
+static int bufferKindRank(BufferKind kind) {
+  switch (kind) {
+  case BufferKind::Input: return 0;
+  case BufferKind::Activation: return 1;
+  case BufferKind::Logits: return 2;
+  case BufferKind::KV: return 3;
+  case BufferKind::Audit: return 4;
+  case BufferKind::Weight: return 5;
+  }
+  llvm_unreachable("unknown BufferKind");
+}
+
+void ModuleLowering::finish() {
+  Block *body = module_.getBody();
+  llvm::stable_sort(newBuffers_, [](gk::BufferOp a, gk::BufferOp b) {
+    return bufferKindRank(a.getKind()) < bufferKindRank(b.getKind());
+  });
+  for (gk::BufferOp buffer : newBuffers_)
+    buffer->moveBefore(body, body->end());
+  for (gk::KernelOp kernel : newKernels_)
+    kernel->moveBefore(body, body->end());
+  for (gk::PlanOp plan : newPlans_)
+    plan->moveBefore(body, body->end());
+}
+
+/// One phase: value → buffer assignment with liveness, and the launches in order.
+class PhaseLowering {
+public:
+  PhaseLowering(ModuleLowering &module, func::FuncOp func, Phase phase)
+      : m_(module), func_(func), phase_(phase), b_(module.builder_) {}
+
+  LogicalResult run();
+
+private:
+  MLIRContext *ctx() { return m_.ctx(); }
+  bool isDecode() const { return phase_ == Phase::Decode; }
+
+  //===--- Values and buffers ------------------------------------------------===//
+
+  /// The rows of an activation value: its first dimension, as the bundle records rows.
+  RowForm rowsOf(Value value) {
+    int64_t rows = checks::getDim(value.getType(), 0);
+    if (ShapedType::isDynamic(rows) || (isDecode() && rows == 1))
+      return RowForm{true, 0};
+    return RowForm{false, rows};
+  }
+  int64_t colsOf(Value value) { return checks::getDim(value.getType(), 1); }
+
+  /// The grid expression of a launch's rows.
+  AffineExpr rowsExpr(const RowForm &rows) {
+    return rows.seq ? getAffineDimExpr(0, ctx()) : getAffineConstantExpr(rows.count, ctx());
+  }
+
+  StringRef bufferOf(Value value) { return buffer_.lookup(value); }
+
+  /// A free activation buffer for `value`'s shape (or a new one), now holding `value`.
+  StringRef allocate(Value value) {
+    auto shape = std::make_pair(colsOf(value), rowsOf(value));
+    SmallVector<std::string> &pool = m_.activationsByShape_[shape];
+    for (const std::string &name : pool)
+      if (!busy_.contains(name)) {
+        return assign(value, name);
+      }
+    std::string name = shape.second.seq
+                           ? llvm::formatv("act.{0}.{1}", shape.first, pool.size()).str()
+                           : llvm::formatv("row{0}.{1}.{2}", shape.second.count, shape.first,
+                                           pool.size())
+                                 .str();
+    pool.push_back(name);
+    m_.getOrCreateBuffer(name, BufferKind::Activation, shape.second, shape.first,
+                         b_.getF32Type(), std::nullopt);
+    return assign(value, name);
+  }
+
+  /// `value` now lives in `name` (in place, or in a buffer it takes over).
+  StringRef assign(Value value, StringRef name) {
+    auto it = m_.buffers_.find(name);
+    StringRef stored = it->first();
+    buffer_[value] = stored;
+    busy_.insert(stored);
+    ++liveValues_[stored];
+    return stored;
+  }
+
+  /// Allocates `result`, taking `operand`'s buffer when `operand` dies at `op` and nothing
+  /// else holds it (the family may write its output over that input).
+  StringRef allocateOver(Value result, Operation *op, ArrayRef<Value> candidates) {
+    for (Value operand : candidates) {
+      StringRef name = bufferOf(operand);
+      if (name.empty() || pinned_.contains(name) || liveValues_.lookup(name) != 1 ||
+          lastUse_.lookup(operand) != op || colsOf(operand) != colsOf(result) ||
+          !(rowsOf(operand) == rowsOf(result)) || m_.buffers_[name].getKind() !=
+                                                       BufferKind::Activation)
+        continue;
+      if (llvm::count(op->getOperands(), operand) > 1)
+        continue;
+      // An audited result keeps the input it came from: the audit's CPU probe recomputes it.
+      if (llvm::any_of(result.getUsers(), [](Operation *user) { return isa<AuditOp>(user); }))
+        continue;
+      return assign(result, name);
+    }
+    return allocate(result);
+  }
+
+  /// After `op`: releases the buffers of operands it was the last user of, and of results
+  /// nothing uses.
+  void release(Operation *op) {
+    llvm::SmallDenseSet<Value> seen;
+    auto drop = [&](Value value) {
+      StringRef name = bufferOf(value);
+      if (name.empty() || !seen.insert(value).second)
+        return;
+      if (--liveValues_[name] == 0 && !pinned_.contains(name))
+        busy_.erase(name);
+    };
+    for (Value operand : op->getOperands())
+      if (lastUse_.lookup(operand) == op)
+        drop(operand);
+    for (Value result : op->getResults())
+      if (result.use_empty())
+        drop(result);
+  }
+
+  //===--- Kernels and launches ----------------------------------------------===//
+
+  NamedAttribute intParam(StringRef name, int64_t value) {
+    return b_.getNamedAttr(name, b_.getI64IntegerAttr(value));
+  }
+  NamedAttribute floatParam(StringRef name, float value) {
+    return b_.getNamedAttr(name, b_.getF32FloatAttr(value));
+  }
+
+  /// Appends a launch (or audit launch) of the kernel `spec` on `buffers`.
+  void launch(Operation *op, KernelSpec spec, int64_t block, ArrayRef<StringRef> buffers,
+              ArrayRef<AffineExpr> grid) {
+    spec.params.push_back(intParam("block", block));
+    llvm::sort(spec.params, [](NamedAttribute a, NamedAttribute b) {
+      return a.getName().strref() < b.getName().strref();
+    });
+    spec.argKinds.clear();
+    for (StringRef buffer : buffers)
+      spec.argKinds.push_back(m_.buffers_[buffer].getKind());
+    gk::KernelOp kernel = m_.getOrCreateKernel(phase_, spec, op->getLoc());
+    SmallVector<Attribute> refs = llvm::map_to_vector(buffers, [&](StringRef name) {
+      return static_cast<Attribute>(FlatSymbolRefAttr::get(ctx(), name));
+    });
+    AffineMapAttr map = AffineMapAttr::get(AffineMap::get(1, 0, grid, ctx()));
+    OpBuilder::InsertionGuard guard(b_);
+    b_.setInsertionPointToEnd(&plan_.getBody().front());
+    if (auto audit = dyn_cast<AuditOp>(op))
+      b_.create<gk::AuditLaunchOp>(op->getLoc(), audit.getPointAttr(),
+                                FlatSymbolRefAttr::get(kernel), b_.getArrayAttr(refs),
+                                audit.getLayerAttr(), map);
+    else
+      b_.create<gk::LaunchOp>(op->getLoc(), FlatSymbolRefAttr::get(kernel),
+                           b_.getArrayAttr(refs), map);
+  }
+
+  FailureOr<StringRef> weight(Operation *op, FlatSymbolRefAttr ref) {
+    return m_.getWeightBuffer(op, ref);
+  }
+
+  /// A vector weight (norm gamma, rope freqs): kernels read it as f32.
+  FailureOr<StringRef> vectorWeight(Operation *op, FlatSymbolRefAttr ref) {
+    auto weightOp = m_.symbols_.lookup<WeightOp>(ref.getValue());
+    if (weightOp && ModuleLowering::deviceQuant(weightOp) != QuantType::F32)
+      return op->emitOpError("reads the vector weight ")
+                 << ref << " as "
+                 << stringifyQuantType(ModuleLowering::deviceQuant(weightOp))
+                 << "; the kernels read vector weights (norms, rope_freqs) as f32",
+             failure();
+    return weight(op, ref);
+  }
+
+  FailureOr<std::pair<StringRef, StringRef>> cacheBuffers(Operation *op, FlatSymbolRefAttr ref) {
+    auto cache = m_.symbols_.lookup<KVCacheOp>(ref.getValue());
+    if (!cache)
+      return op->emitOpError("names ") << ref << ", which is not a greta.kv_cache", failure();
+    KVCacheType type = cache.getType();
+    StringRef k = m_.getOrCreateCacheBuffer((ref.getValue() + ".k").str(), type.getRowLength(),
+                                            type.getDtype());
+    StringRef v = m_.getOrCreateCacheBuffer((ref.getValue() + ".v").str(), type.getRowLength(),
+                                            type.getDtype());
+    return std::make_pair(k, v);
+  }
+
+  /// Fails when `value` (updated in place by `op`) is used after `op`.
+  LogicalResult requireLastUse(Operation *op, Value value, StringRef what) {
+    if (lastUse_.lookup(value) == op)
+      return success();
+    return op->emitOpError("updates its ")
+           << what << " in place, but the value is used again later (greta-lower-to-kernels "
+                      "has no copy launch; rotate a value no other op reads)",
+           failure();
+  }
+
+  LogicalResult lowerOp(Operation *op);
+  LogicalResult lowerEmbedding(EmbeddingOp op);
+  LogicalResult lowerRmsNorm(RmsNormOp op);
+  LogicalResult lowerAddRmsNorm(AddRmsNormOp op);
+  LogicalResult lowerMatmul(MatmulOp op);
+  LogicalResult lowerLmHead(LmHeadOp op);
+  LogicalResult lowerRope(RopeOp op);
+  LogicalResult lowerKVAppend(KVAppendOp op);
+  LogicalResult lowerRopeKVAppend(RopeKVAppendOp op);
+  LogicalResult lowerAttention(AttentionOp op);
+  LogicalResult lowerElementwise(Operation *op, KernelFamily family, Value lhs, Value rhs);
+  LogicalResult lowerAudit(AuditOp op);
+
+  /// Tiles and block of a matrix product of `k` x `n` in this phase.
+  FailureOr<std::pair<gk::TilesAttr, int64_t>> matrixTiles(Operation *op, KernelRoute route,
+                                                           QuantType quant, int64_t k,
+                                                           int64_t n, bool oneRow);
+
+  ModuleLowering &m_;
+  func::FuncOp func_;
+  Phase phase_;
+  OpBuilder &b_;
+  gk::PlanOp plan_;
+  DenseMap<Value, StringRef> buffer_;
+  DenseMap<Value, Operation *> lastUse_;
+  llvm::StringMap<int> liveValues_;
+  llvm::StringSet<> busy_;
+  llvm::StringSet<> pinned_;
+};
+
+LogicalResult PhaseLowering::run() {
+  Block &body = func_.getBody().front();
+  if (func_.getNumArguments() != 2)
+    return func_.emitOpError("phase function takes (tokens, positions); it has ")
+               << func_.getNumArguments() << " arguments",
+           failure();
+  for (Operation &op : body)
+    for (Value operand : op.getOperands())
+      lastUse_[operand] = &op;
+
+  // Inputs are the runtime's buffers; they live for the whole phase.
+  StringRef tokens = m_.getOrCreateBuffer(kTokensBuffer, BufferKind::Input, RowForm{true, 0}, 0,
+                                          b_.getI32Type(), std::nullopt);
+  StringRef positions = m_.getOrCreateBuffer(kPositionsBuffer, BufferKind::Input,
+                                             RowForm{true, 0}, 0, b_.getI32Type(), std::nullopt);
+  assign(func_.getArgument(0), tokens);
+  assign(func_.getArgument(1), positions);
+  pinned_.insert(tokens);
+  pinned_.insert(positions);
+
+  // Values that must survive the phase: what it returns and what it audits.
+  Operation *terminator = body.getTerminator();
+  auto pinIfPresent = [&](Value value) {
+    if (StringRef name = bufferOf(value); !name.empty())
+      pinned_.insert(name);
+  };
+
+  {
+    OpBuilder::InsertionGuard guard(b_);
+    b_.setInsertionPointToEnd(m_.module_.getBody());
+    plan_ = b_.create<gk::PlanOp>(func_.getLoc(), b_.getStringAttr(stringifyPhase(phase_)));
+    b_.createBlock(&plan_.getBody());
+  }
+  m_.newPlans_.push_back(plan_);
+
+  for (Operation &op : body.without_terminator()) {
+    if (failed(lowerOp(&op)))
+      return failure();
+    for (Value result : op.getResults())
+      if (llvm::is_contained(terminator->getOperands(), result))
+        pinIfPresent(result);
+    release(&op);
+  }
+  for (Value returned : terminator->getOperands())
+    if (bufferOf(returned) != kLogitsBuffer)
+      return terminator->emitOpError("returns a value that is not the logits of a "
+                                     "greta.lm_head; a phase returns its logits"),
+             failure();
+  return success();
+}
+
+LogicalResult PhaseLowering::lowerOp(Operation *op) {
+  if (auto embedding = dyn_cast<EmbeddingOp>(op))
+    return lowerEmbedding(embedding);
+  if (auto norm = dyn_cast<RmsNormOp>(op))
+    return lowerRmsNorm(norm);
+  if (auto addNorm = dyn_cast<AddRmsNormOp>(op))
+    return lowerAddRmsNorm(addNorm);
+  if (auto matmul = dyn_cast<MatmulOp>(op))
+    return lowerMatmul(matmul);
+  if (auto head = dyn_cast<LmHeadOp>(op))
+    return lowerLmHead(head);
+  if (auto rope = dyn_cast<RopeOp>(op))
+    return lowerRope(rope);
+  if (auto append = dyn_cast<KVAppendOp>(op))
+    return lowerKVAppend(append);
+  if (auto ropeAppend = dyn_cast<RopeKVAppendOp>(op))
+    return lowerRopeKVAppend(ropeAppend);
+  if (auto attention = dyn_cast<AttentionOp>(op))
+    return lowerAttention(attention);
+  if (auto siluMul = dyn_cast<SiluMulOp>(op))
+    return lowerElementwise(op, KernelFamily::SiluMul, siluMul.getGate(), siluMul.getUp());
+  if (auto add = dyn_cast<AddOp>(op))
+    return lowerElementwise(op, KernelFamily::Add, add.getLhs(), add.getRhs());
+  if (auto audit = dyn_cast<AuditOp>(op))
+    return lowerAudit(audit);
+  return op->emitOpError("has no kernel family in greta-lower-to-kernels (a phase function "
+                         "holds greta ops only)"),
+         failure();
+}
+
+LogicalResult PhaseLowering::lowerEmbedding(EmbeddingOp op) {
+  auto weightOp = m_.symbols_.lookup<WeightOp>(op.getWeight());
+  FailureOr<StringRef> table = weight(op, op.getWeightAttr());
+  if (!weightOp || failed(table))
+    return failure();
+  QuantType quant = ModuleLowering::deviceQuant(weightOp);
+  int64_t dim = weightOp.getType().getRowLength();
+  StringRef out = allocate(op.getResult());
+  KernelSpec spec{KernelFamily::Embedding, std::nullopt, quant, std::nullopt,
+                  {intParam("dim", dim), intParam("vocab", weightOp.getType().getNumRows())},
+                  {}, false, MatmulEpilogue::None,
+                  {stringifyQuantType(quant).str(), "d" + std::to_string(dim)}};
+  launch(op, spec, m_.target_.rowThreads, {bufferOf(op.getTokens()), *table, out},
+         {rowsExpr(rowsOf(op.getResult()))});
+  return success();
+}
+
+LogicalResult PhaseLowering::lowerRmsNorm(RmsNormOp op) {
+  FailureOr<StringRef> gamma = vectorWeight(op, op.getWeightAttr());
+  if (failed(gamma))
+    return failure();
+  StringRef x = bufferOf(op.getInput());
+  StringRef out = allocateOver(op.getResult(), op, {op.getInput()});
+  int64_t dim = colsOf(op.getInput());
+  KernelSpec spec{KernelFamily::RmsNorm, std::nullopt, std::nullopt, std::nullopt,
+                  {intParam("dim", dim), floatParam("eps", op.getEps().convertToFloat())},
+                  {}, false, MatmulEpilogue::None, {"d" + std::to_string(dim)}};
+  launch(op, spec, m_.target_.rowThreads, {x, *gamma, out}, {rowsExpr(rowsOf(op.getResult()))});
+  return success();
+}
+
+LogicalResult PhaseLowering::lowerAddRmsNorm(AddRmsNormOp op) {
+  FailureOr<StringRef> gamma = vectorWeight(op, op.getWeightAttr());
+  if (failed(gamma))
+    return failure();
+  StringRef a = bufferOf(op.getLhs()), bIn = bufferOf(op.getRhs());
+  StringRef sum = allocateOver(op.getSum(), op, {op.getLhs(), op.getRhs()});
+  StringRef out = allocate(op.getNormed());
+  int64_t dim = colsOf(op.getLhs());
+  KernelSpec spec{KernelFamily::AddRmsNorm, std::nullopt, std::nullopt, std::nullopt,
+                  {intParam("dim", dim), floatParam("eps", op.getEps().convertToFloat())},
+                  {}, false, MatmulEpilogue::None, {"d" + std::to_string(dim)}};
+  launch(op, spec, m_.target_.rowThreads, {a, bIn, *gamma, sum, out},
+         {rowsExpr(rowsOf(op.getNormed()))});
+  return success();
+}
+
+FailureOr<std::pair<gk::TilesAttr, int64_t>>
+PhaseLowering::matrixTiles(Operation *op, KernelRoute route, QuantType quant, int64_t k,
+                           int64_t n, bool oneRow) {
+  const auto &format = cg::getQuantFormat(quant);
+  if (route == KernelRoute::Gemv) {
+    const auto &gemv = m_.target_.gemv;
+    if (k % cg::kChunkElements != 0)
+      return op->emitOpError("reduces over K = ")
+                 << k << ", not a multiple of " << cg::kChunkElements
+                 << " (the kernels decode weights in chunks of that many values)",
+             failure();
+    // Split K across blocks when one row's columns alone cannot fill the device.
+    int64_t blocks = llvm::divideCeil(n, gemv.tileN);
+    int64_t chunks = k / cg::kChunkElements;
+    int64_t splitK = 1;
+    while (oneRow && blocks * splitK < gemv.minBlocksBeforeSplit && splitK * 2 <= gemv.maxSplitK &&
+           chunks % (splitK * 2) == 0)
+      splitK *= 2;
+    int64_t tileK = std::max<int64_t>(kMinQuantTileK, format.blockElements);
+    return std::make_pair(gk::TilesAttr::get(ctx(), 1, gemv.tileN, tileK, splitK), gemv.threads);
+  }
+  const auto &gemm = m_.target_.gemm;
+  if (k % gemm.tileK != 0)
+    return op->emitOpError("reduces over K = ")
+               << k << ", not a multiple of the gemm route's tile_k = " << gemm.tileK
+               << " (" << m_.target_.name << ")",
+           failure();
+  int64_t tileM = oneRow ? kOneRowGemmTileM : gemm.tileM;
+  return std::make_pair(gk::TilesAttr::get(ctx(), tileM, gemm.tileN, gemm.tileK, 1),
+                        gemm.threads);
+}
+
+/// "4096x14336"
+static std::string matrixName(int64_t k, int64_t n) {
+  return std::to_string(k) + "x" + std::to_string(n);
+}
+
+LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
+  auto weightOp = m_.symbols_.lookup<WeightOp>(op.getWeight());
+  FailureOr<StringRef> w = weight(op, op.getWeightAttr());
+  if (!weightOp || failed(w))
+    return failure();
+  if (!op.getRoute())
+    return op.emitOpError("has no route; run greta-select-routes before lowering"), failure();
+  KernelRoute route = *op.getRoute() == Route::Gemv ? KernelRoute::Gemv : KernelRoute::Gemm;
+  QuantType quant = ModuleLowering::deviceQuant(weightOp);
+  int64_t k = colsOf(op.getInput()), n = colsOf(op.getResult());
+  bool gateUp = op.getEpilogue() == MatmulEpilogue::SiluMul;
+  RowForm rows = rowsOf(op.getResult());
+  bool oneRow = !rows.seq ? rows.count == 1 : isDecode();
+
+  SmallVector<StringRef> buffers = {bufferOf(op.getInput()), *w};
+  if (gateUp) {
+    auto upOp = m_.symbols_.lookup<WeightOp>(*op.getUpWeight());
+    FailureOr<StringRef> up = weight(op, op.getUpWeightAttr());
+    if (!upOp || failed(up))
+      return failure();
+    if (ModuleLowering::deviceQuant(upOp) != quant)
+      return op.emitOpError("fuses gate (")
+                 << stringifyQuantType(quant) << ") and up ("
+                 << stringifyQuantType(ModuleLowering::deviceQuant(upOp))
+                 << ") weights of different types; one matmul_gate_up kernel reads one type",
+             failure();
+    buffers.push_back(*up);
+  }
+  StringRef out = op.getResidual() ? allocateOver(op.getResult(), op, {op.getResidual()})
+                                   : allocate(op.getResult());
+  buffers.push_back(out);
+
+  KernelSpec spec{gateUp ? KernelFamily::MatmulGateUp : KernelFamily::Matmul, route, quant,
+                  std::nullopt, {intParam("k", k), intParam("n", n)}, {},
+                  op.hasNormPrologue(), op.getEpilogue(),
+                  {stringifyQuantType(quant).str(), matrixName(k, n)}};
+  if (op.hasNormPrologue()) {
+    FailureOr<StringRef> gamma = vectorWeight(op, op.getNormWeightAttr());
+    if (failed(gamma))
+      return failure();
+    buffers.push_back(*gamma);
+    spec.params.push_back(floatParam("eps", op.getNormEps()->convertToFloat()));
+    spec.nameParts.push_back("norm");
+  }
+  if (op.getResidual()) {
+    buffers.push_back(bufferOf(op.getResidual()));
+    spec.nameParts.push_back("residual");
+  }
+  FailureOr<std::pair<gk::TilesAttr, int64_t>> tiles =
+      matrixTiles(op, route, quant, k, n, oneRow);
+  if (failed(tiles))
+    return failure();
+  spec.tiles = tiles->first;
+  SmallVector<AffineExpr> grid;
+  if (route == KernelRoute::Gemv)
+    grid = {getAffineConstantExpr(llvm::divideCeil(n, tiles->first.getTileN()), ctx()),
+            rowsExpr(rows), getAffineConstantExpr(tiles->first.getSplitK(), ctx())};
+  else
+    grid = {getAffineConstantExpr(llvm::divideCeil(n, tiles->first.getTileN()), ctx()),
+            rowsExpr(rows).ceilDiv(tiles->first.getTileM())};
+  launch(op, spec, tiles->second, buffers, grid);
+  return success();
+}
+
+LogicalResult PhaseLowering::lowerLmHead(LmHeadOp op) {
+  auto weightOp = m_.symbols_.lookup<WeightOp>(op.getWeight());
+  FailureOr<StringRef> w = weight(op, op.getWeightAttr());
+  if (!weightOp || failed(w))
+    return failure();
+  if (!op.getRoute())
+    return op.emitOpError("has no route; run greta-select-routes before lowering"), failure();
+  int64_t resultRows = checks::getDim(op.getLogits().getType(), 0);
+  if (resultRows != 1)
+    return op.emitOpError("projects ")
+               << (ShapedType::isDynamic(resultRows) ? "every row" : "several rows")
+               << "; the bundle's lm_head writes the last row's logits (mark it last_only)",
+           failure();
+  KernelRoute route = *op.getRoute() == Route::Gemv ? KernelRoute::Gemv : KernelRoute::Gemm;
+  QuantType quant = ModuleLowering::deviceQuant(weightOp);
+  int64_t k = colsOf(op.getInput()), n = colsOf(op.getLogits());
+  StringRef logits = m_.getOrCreateBuffer(kLogitsBuffer, BufferKind::Logits, RowForm{false, 1}, n,
+                                          b_.getF32Type(), std::nullopt);
+  assign(op.getLogits(), logits);
+  FailureOr<std::pair<gk::TilesAttr, int64_t>> tiles =
+      matrixTiles(op, route, quant, k, n, /*oneRow=*/true);
+  if (failed(tiles))
+    return failure();
+  KernelSpec spec{KernelFamily::LmHead, route, quant, tiles->first,
+                  {intParam("k", k), intParam("n", n)}, {}, false, MatmulEpilogue::None,
+                  {stringifyQuantType(quant).str(), matrixName(k, n)}};
+  SmallVector<AffineExpr> grid = {
+      getAffineConstantExpr(llvm::divideCeil(n, tiles->first.getTileN()), ctx()),
+      getAffineConstantExpr(1, ctx())};
+  if (route == KernelRoute::Gemv)
+    grid.push_back(getAffineConstantExpr(tiles->first.getSplitK(), ctx()));
+  launch(op, spec, tiles->second, {bufferOf(op.getInput()), *w, logits}, grid);
+  return success();
+}
+
+/// RoPE params shared by rope and rope_kv_append.
+static void addRopeParams(OpBuilder &b, KernelSpec &spec, int64_t headDim, float theta,
+                          std::optional<FlatSymbolRefAttr> freqs) {
+  spec.params.push_back(b.getNamedAttr("head_dim", b.getI64IntegerAttr(headDim)));
+  spec.params.push_back(b.getNamedAttr("theta", b.getF32FloatAttr(theta)));
+  if (freqs && *freqs)
+    spec.params.push_back(b.getNamedAttr("freqs", *freqs));
+}
+
+LogicalResult PhaseLowering::lowerRope(RopeOp op) {
+  if (failed(requireLastUse(op, op.getInput(), "input")))
+    return failure();
+  if (op.getFreqs() && failed(vectorWeight(op, op.getFreqsAttr())))
+    return failure();
+  StringRef x = bufferOf(op.getInput());
+  assign(op.getResult(), x);
+  KernelSpec spec{KernelFamily::Rope, std::nullopt, std::nullopt, std::nullopt,
+                  {intParam("heads", op.getHeads())}, {}, false, MatmulEpilogue::None,
+                  {"h" + std::to_string(op.getHeads())}};
+  addRopeParams(b_, spec, op.getHeadDim(), op.getTheta().convertToFloat(),
+                op.getFreqs() ? std::optional(op.getFreqsAttr()) : std::nullopt);
+  launch(op, spec, m_.target_.rowThreads, {x, bufferOf(op.getPositions())},
+         {rowsExpr(rowsOf(op.getInput()))});
+  return success();
+}
+
+LogicalResult PhaseLowering::lowerKVAppend(KVAppendOp op) {
+  FailureOr<std::pair<StringRef, StringRef>> caches = cacheBuffers(op, op.getCacheAttr());
+  if (failed(caches))
+    return failure();
+  auto type = m_.symbols_.lookup<KVCacheOp>(op.getCache()).getType();
+  KernelSpec spec{KernelFamily::KVAppend, std::nullopt, std::nullopt, std::nullopt,
+                  {intParam("kv_heads", type.getKvHeads()), intParam("head_dim", type.getHeadDim())},
+                  {}, false, MatmulEpilogue::None, {"kv" + std::to_string(type.getRowLength())}};
+  launch(op, spec, m_.target_.rowThreads,
+         {bufferOf(op.getKey()), bufferOf(op.getValue()), bufferOf(op.getPositions()),
+          caches->first, caches->second},
+         {rowsExpr(rowsOf(op.getKey()))});
+  return success();
+}
+
+LogicalResult PhaseLowering::lowerRopeKVAppend(RopeKVAppendOp op) {
+  if (failed(requireLastUse(op, op.getQuery(), "query")) ||
+      failed(requireLastUse(op, op.getKey(), "key")))
+    return failure();
+  if (op.getFreqs() && failed(vectorWeight(op, op.getFreqsAttr())))
+    return failure();
+  FailureOr<std::pair<StringRef, StringRef>> caches = cacheBuffers(op, op.getCacheAttr());
+  if (failed(caches))
+    return failure();
+  auto type = m_.symbols_.lookup<KVCacheOp>(op.getCache()).getType();
+  StringRef q = bufferOf(op.getQuery());
+  assign(op.getRotatedQuery(), q);
+  KernelSpec spec{KernelFamily::RopeKVAppend, std::nullopt, std::nullopt, std::nullopt,
+                  {intParam("heads", op.getHeads()), intParam("kv_heads", type.getKvHeads())},
+                  {}, false, MatmulEpilogue::None,
+                  {"h" + std::to_string(op.getHeads()) + "kv" + std::to_string(type.getKvHeads())}};
+  addRopeParams(b_, spec, type.getHeadDim(), op.getTheta().convertToFloat(),
+                op.getFreqs() ? std::optional(op.getFreqsAttr()) : std::nullopt);
+  launch(op, spec, m_.target_.rowThreads,
+         {q, bufferOf(op.getKey()), bufferOf(op.getValue()), bufferOf(op.getPositions()),
+          caches->first, caches->second},
+         {rowsExpr(rowsOf(op.getQuery()))});
+  return success();
+}
+
+LogicalResult PhaseLowering::lowerAttention(AttentionOp op) {
+  if (!op.getCausal())
+    return op.emitOpError("is not causal; the bundle's attention family is causal"), failure();
+  FailureOr<std::pair<StringRef, StringRef>> caches = cacheBuffers(op, op.getCacheAttr());
+  if (failed(caches))
+    return failure();
+  auto type = m_.symbols_.lookup<KVCacheOp>(op.getCache()).getType();
+  int64_t headDim = type.getHeadDim();
+  float defaultScale = 1.0f / std::sqrt(static_cast<float>(headDim));
+  if (op.getScale() && op.getScale()->convertToFloat() != defaultScale)
+    return op.emitOpError("scales scores by ")
+               << op.getScale()->convertToFloat() << "; the bundle's attention family scales by "
+               << "1/sqrt(head_dim) = " << defaultScale,
+           failure();
+  StringRef out = allocate(op.getResult());
+  RowForm rows = rowsOf(op.getResult());
+  KernelRoute route = isDecode() ? KernelRoute::SplitKV : KernelRoute::Flash;
+  const auto &tiles = m_.target_.attention;
+  KernelSpec spec{KernelFamily::Attention, route, std::nullopt, std::nullopt,
+                  {intParam("heads", op.getHeads()), intParam("kv_heads", op.getKvHeads()),
+                   intParam("head_dim", headDim), floatParam("scale", defaultScale)},
+                  {}, false, MatmulEpilogue::None,
+                  {"h" + std::to_string(op.getHeads()) + "kv" + std::to_string(op.getKvHeads()) +
+                   "d" + std::to_string(headDim)}};
+  SmallVector<AffineExpr> grid;
+  int64_t block;
+  if (route == KernelRoute::Flash) {
+    int64_t keysPerTile =
+        std::min<int64_t>(kMaxFlashKeysPerTile, tiles.flashKVBytes / (2 * 4 * headDim));
+    if (keysPerTile < 1)
+      return op.emitOpError("head_dim ")
+                 << headDim << " leaves no room for one key in a flash tile of "
+                 << tiles.flashKVBytes << " bytes",
+             failure();
+    spec.tiles = gk::TilesAttr::get(ctx(), tiles.flashTileM, keysPerTile, 1, 1);
+    grid = {rowsExpr(rows).ceilDiv(tiles.flashTileM), getAffineConstantExpr(op.getHeads(), ctx())};
+    block = tiles.flashThreads;
+  } else {
+    grid = {getAffineConstantExpr(op.getHeads(), ctx()), rowsExpr(rows)};
+    block = tiles.splitKVThreads;
+  }
+  launch(op, spec, block,
+         {bufferOf(op.getQuery()), caches->first, caches->second, bufferOf(op.getPositions()),
+          out},
+         grid);
+  return success();
+}
+
+LogicalResult PhaseLowering::lowerElementwise(Operation *op, KernelFamily family, Value lhs,
+                                              Value rhs) {
+  Value result = op->getResult(0);
+  StringRef a = bufferOf(lhs), bIn = bufferOf(rhs);
+  StringRef out = allocateOver(result, op, {lhs, rhs});
+  int64_t n = colsOf(result);
+  KernelSpec spec{family, std::nullopt, std::nullopt, std::nullopt, {intParam("n", n)}, {},
+                  false, MatmulEpilogue::None, {"n" + std::to_string(n)}};
+  int64_t block = m_.target_.elementwiseThreads;
+  launch(op, spec, block, {a, bIn, out},
+         {getAffineConstantExpr(llvm::divideCeil(n, block), ctx()), rowsExpr(rowsOf(result))});
+  return success();
+}
+
+LogicalResult PhaseLowering::lowerAudit(AuditOp op) {
+  StringRef x = bufferOf(op.getInput());
+  assign(op.getResult(), x);
+  pinned_.insert(x);
+  std::string point = op.getPoint() == AuditPoint::LayerOutput
+                          ? llvm::formatv("layer.{0}.output", *op.getLayer()).str()
+                          : stringifyAuditPoint(op.getPoint()).str();
+  StringRef record = m_.getOrCreateBuffer("audit." + point, BufferKind::Audit, std::nullopt, 0,
+                                          Type(), kAuditRecordBytes);
+  bool isLogits = m_.buffers_[x].getKind() == BufferKind::Logits;
+  KernelSpec spec{KernelFamily::AuditStats, std::nullopt, std::nullopt, std::nullopt,
+                  {intParam("n", colsOf(op.getInput())),
+                   b_.getNamedAttr("point", b_.getStringAttr(point)),
+                   b_.getNamedAttr("is_logits", b_.getBoolAttr(isLogits))},
+                  {}, false, MatmulEpilogue::None, {}};
+  std::string pointName = point;
+  std::replace(pointName.begin(), pointName.end(), '.', '_');
+  spec.nameParts.push_back(pointName);
+  launch(op, spec, m_.target_.rowThreads, {x, record}, {getAffineConstantExpr(1, ctx())});
+  return success();
+}
+
+LogicalResult ModuleLowering::lowerPhase(func::FuncOp func, Phase phase) {
+  return PhaseLowering(*this, func, phase).run();
+}
+
+struct LowerToKernelsPass final
+    : mlir::greta::impl::LowerToKernelsBase<LowerToKernelsPass> {
+  using LowerToKernelsBase::LowerToKernelsBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    const TargetDesc *target = cg::findTarget(this->target);
+    if (!target) {
+      module.emitError() << "greta-lower-to-kernels: unknown target '" << this->target
+                         << "' (known: " << cg::targetNames() << ")";
+      return signalPassFailure();
+    }
+    // Prefill first: the plans (and the kernels' order) read like the program runs.
+    SmallVector<std::pair<func::FuncOp, Phase>> phases;
+    for (auto func : module.getOps<func::FuncOp>()) {
+      auto phase = func->getAttrOfType<PhaseAttr>(GretaDialect::kPhaseAttrName);
+      if (!phase) {
+        func.emitOpError("has no greta.phase; run greta-specialize-phases (and "
+                         "greta-select-routes) before greta-lower-to-kernels");
+        return signalPassFailure();
+      }
+      phases.emplace_back(func, phase.getValue());
+    }
+    llvm::stable_sort(phases, [](auto a, auto b) { return a.second < b.second; });
+    ModuleLowering lowering(module, *target);
+    for (auto [func, phase] : phases)
+      if (failed(lowering.lowerPhase(func, phase)))
+        return signalPassFailure();
+    lowering.finish();
+    for (auto [func, phase] : phases)
+      func.erase();
+    for (auto cache : llvm::make_early_inc_range(module.getOps<KVCacheOp>()))
+      cache.erase();
+    LLVM_DEBUG(llvm::dbgs() << "lowered " << phases.size() << " phases for "
+                            << target->name << "\n");
+  }
+};
+
+} // namespace

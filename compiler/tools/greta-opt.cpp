@@ -24,6 +24,8 @@ int main(int argc, char **argv) {
   mlir::greta::registerInsertAudit();
   mlir::greta::registerFuse();
   mlir::greta::registerSelectRoutes();
+  mlir::greta::registerLowerToKernels();
+  mlir::greta::registerEmitHip();
   mlir::DialectRegistry registry;
   registry.insert<mlir::greta::GretaDialect, mlir::gk::GKDialect, mlir::arith::ArithDialect,
                   mlir::func::FuncDialect, mlir::math::MathDialect, mlir::tensor::TensorDialect>();

@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
+
 namespace greta::hip {
 namespace {
 
@@ -86,6 +89,13 @@ float Event::elapsedMilliseconds(const Event &start, const Event &stop) {
 
 Module::Module(const HipApi &api, std::span<const uint8_t> code, std::string name)
     : name_(std::move(name)) {
+  // CUBINs and AMD code objects are ELF files. Anything else would reach the driver's PTX JIT,
+  // which reads a NUL-terminated string: past the end of a buffer that has no NUL.
+  constexpr std::array<uint8_t, 4> kElfMagic = {0x7f, 'E', 'L', 'F'};
+  if (code.size() < kElfMagic.size() || !std::equal(kElfMagic.begin(), kElfMagic.end(), code.begin()))
+    fail("kernel '{}': its code object ({} bytes) is not an ELF file (a CUBIN or an AMD code "
+         "object); refusing to load it",
+         name_, code.size());
   hipModule_t module = nullptr;
   try {
     GRETA_HIP_CHECK(api, hipModuleLoadData(&module, code.data()));

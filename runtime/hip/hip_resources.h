@@ -120,7 +120,8 @@ private:
 class Module {
 public:
   Module() = default;
-  /// Loads `code`; `name` (the kernel source's name) is used in error messages.
+  /// Loads `code`, which must be an ELF file (CUBIN or AMD code object; anything else is
+  /// refused before the driver sees it); `name` (the kernel's) is used in error messages.
   Module(const HipApi &api, std::span<const uint8_t> code, std::string name);
   /// The `extern "C"` entry point `entry`. Throws naming the module and the entry when absent.
   hipFunction_t function(const char *entry) const;

@@ -264,5 +264,22 @@ TEST(GraphExec, CaptureInstantiatesAndReleases) {
   EXPECT_EQ(gExecsDestroyed, 1);
 }
 
+// Tests that a code object that is not ELF never reaches the driver.
+TEST(Module, NonElfCodeIsRefusedBeforeTheDriver) {
+  HipApi api = fakeApi();
+  api.hipModuleLoadData = [](hipModule_t *, const void *) -> hipError_t {
+    ADD_FAILURE() << "the driver was called";
+    return hipErrorInvalidImage;
+  };
+  std::vector<uint8_t> ptxLike = {'.', 'v', 'e', 'r', 's', 'i', 'o', 'n'};
+  try {
+    Module module(api, ptxLike, "greta_test_kernel");
+    FAIL() << "no exception";
+  } catch (const Error &error) {
+    EXPECT_CONTAINS(error.what(), "kernel 'greta_test_kernel': its code object (8 bytes) is not an "
+                                  "ELF file");
+  }
+}
+
 } // namespace
 } // namespace greta::hip
