@@ -93,7 +93,7 @@ mlir::LogicalResult runPipeline(mlir::ModuleOp module, llvm::ArrayRef<Stage> sta
     stage.addPasses(pm);
     auto start = std::chrono::steady_clock::now();
     if (mlir::failed(pm.run(module)))
-      return mlir::failure();
+      return mlir::emitError(module.getLoc()) << "stage " << stage.name << " failed";
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (mlir::failed(afterStage(stage, index, seconds)))
@@ -102,7 +102,16 @@ mlir::LogicalResult runPipeline(mlir::ModuleOp module, llvm::ArrayRef<Stage> sta
   return mlir::success();
 }
 
-mlir::LogicalResult dumpStage(mlir::ModuleOp module, const Stage &stage, llvm::StringRef dir,
+std::string renderStage(mlir::ModuleOp module, const Stage &stage) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "// GRETA stage " << stage.name << ": " << stage.description << "\n";
+  module->print(os);
+  os << "\n";
+  return text;
+}
+
+mlir::LogicalResult dumpStage(llvm::StringRef text, const Stage &stage, llvm::StringRef dir,
                               std::string *error) {
   if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
     *error = (dir + ": cannot create the IR dump directory: " + ec.message()).str();
@@ -116,9 +125,7 @@ mlir::LogicalResult dumpStage(mlir::ModuleOp module, const Stage &stage, llvm::S
     *error = (path + ": cannot write: " + ec.message()).str();
     return mlir::failure();
   }
-  os << "// GRETA stage " << stage.name << ": " << stage.description << "\n";
-  module->print(os);
-  os << "\n";
+  os << text;
   os.close();
   if (os.has_error()) {
     *error = (path + ": write failed: " + os.error().message()).str();

@@ -65,13 +65,18 @@ using StageCallback =
 
 /// Runs stages 1..`last` (stage 0 is the import that made `module`) on `module`, each in its own
 /// pass manager configured from MLIR's command-line pass-manager options; `afterStage` is also
-/// called for stage 0. Diagnostics go to the context's handler.
+/// called for stage 0. Diagnostics go to the context's handler, ending with one that names the
+/// stage that failed.
 mlir::LogicalResult runPipeline(mlir::ModuleOp module, llvm::ArrayRef<Stage> stages, size_t last,
                                 StageCallback afterStage);
 
-/// Writes `module` to DIR/<stage>.mlir (creating DIR), headed by a comment naming the stage and
-/// its passes. On failure sets `*error` to a message naming the file.
-mlir::LogicalResult dumpStage(mlir::ModuleOp module, const Stage &stage, llvm::StringRef dir,
+/// The IR of `module` after `stage`, headed by a comment naming the stage and its passes: the
+/// text of DIR/<stage>.mlir and of the bundle's ir/<stage>.mlir.
+std::string renderStage(mlir::ModuleOp module, const Stage &stage);
+
+/// Writes `text` (renderStage's) to DIR/<stage>.mlir, creating DIR. On failure sets `*error` to
+/// a message naming the file.
+mlir::LogicalResult dumpStage(llvm::StringRef text, const Stage &stage, llvm::StringRef dir,
                               std::string *error);
 
 } // namespace greta

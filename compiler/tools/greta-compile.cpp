@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Targets.h"
+#include "compiler/Bundle/BundleWriter.h"
 #include "compiler/Import/ImportGguf.h"
 #include "compiler/Pipeline.h"
 #include "compiler/Transforms/Passes.h"
@@ -31,6 +32,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <map>
 
 namespace cl = llvm::cl;
 
@@ -187,16 +189,22 @@ int run() {
   double importSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
+  // With --dump-ir every stage's IR goes to DIR and into the bundle's ir/ (emit-hip leaves the
+  // IR unchanged; its output is the kernels in DIR/06-emit-hip/).
+  std::map<std::string, std::string> irFiles;
   auto afterStage = [&](const greta::Stage &stage, size_t index,
                         double seconds) -> mlir::LogicalResult {
     progress.stage(stage, index, stages.size(), index == 0 ? importSeconds : seconds);
-    if (!dumpDir.empty() && !llvm::StringRef(stage.name).ends_with("emit-hip") &&
-        mlir::failed(greta::dumpStage(*module, stage, dumpDir, &error)))
+    if (dumpDir.empty() || llvm::StringRef(stage.name).ends_with("emit-hip"))
+      return mlir::success();
+    std::string text = greta::renderStage(*module, stage);
+    if (mlir::failed(greta::dumpStage(text, stage, dumpDir, &error)))
       return mlir::failure();
+    irFiles[stage.name + ".mlir"] = std::move(text);
     return mlir::success();
   };
   if (mlir::failed(greta::runPipeline(*module, stages, last, afterStage)))
-    return fail(error.empty() ? "stage failed (see the diagnostics above)" : error);
+    return error.empty() ? 1 : fail(error); // the diagnostics said what failed
 
   if (!stopAfter.empty()) {
     std::string path = outputPath.empty() ? "-" : outputPath.getValue();
@@ -209,10 +217,26 @@ int run() {
     return 0;
   }
 
-  // === Bundle (compiler/Bundle, written alongside): greta::writeBundleFromModule(*module,
-  // options) goes here once it exists. ===
-  return fail("writing bundles is not integrated yet (compiler/Bundle); use --stop-after-stage or "
-              "--dump-ir");
+  greta::BundleOptions bundle;
+  bundle.outputDir = outputPath;
+  bundle.sourceGguf = inputPath;
+  bundle.weights = weights == WeightsMode::Embed ? greta::bundle::WeightMode::Embed
+                                                 : greta::bundle::WeightMode::External;
+  bundle.audit = options.audit;
+  bundle.fuse = options.fuse;
+  bundle.forcedRoutes = options.forceRoutes;
+  bundle.fp16Weights = options.fp16Weights;
+  bundle.targets = options.targets;
+  bundle.irFiles = std::move(irFiles);
+  progress.note("writing " + outputPath);
+  auto writeStart = std::chrono::steady_clock::now();
+  if (mlir::failed(greta::writeBundleFromModule(*module, bundle)))
+    return 1; // the diagnostics said what failed
+  auto end = std::chrono::steady_clock::now();
+  progress.note(llvm::formatv("wrote {0} in {1:f2} s ({2:f2} s in all)", outputPath,
+                              std::chrono::duration<double>(end - writeStart).count(),
+                              std::chrono::duration<double>(end - start).count()));
+  return 0;
 }
 
 } // namespace

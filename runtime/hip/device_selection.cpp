@@ -5,7 +5,8 @@
 namespace greta::hip {
 namespace {
 
-/// `text` on one line: line breaks and the indentation after them become "; ".
+/// `text` on one line: a line break and the indentation after it become "; " (or " " after a
+/// colon that introduces a list).
 std::string oneLine(std::string_view text) {
   std::string line;
   bool broke = false;
@@ -17,7 +18,7 @@ std::string oneLine(std::string_view text) {
     if (broke && c == ' ')
       continue;
     if (broke && !line.empty())
-      line += "; ";
+      line += line.back() == ':' ? " " : "; ";
     broke = false;
     line += c;
   }

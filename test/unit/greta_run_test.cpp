@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sys/wait.h>
@@ -61,9 +62,13 @@ protected:
     dir_ = nullptr;
   }
 
-  /// Runs greta-run with `args` (the bundle first) and `input` on stdin.
+  /// Runs greta-run on the shared bundle with `args` and `input` on stdin.
   RunResult run(const std::vector<std::string> &args, const std::string &input = "") {
-    std::string command = quote(std::string(GRETA_BIN_DIR) + "/greta-run") + " " + quote(bundle_);
+    return runOn(bundle_, args, input);
+  }
+  RunResult runOn(const std::string &bundle, const std::vector<std::string> &args,
+                  const std::string &input = "") {
+    std::string command = quote(std::string(GRETA_BIN_DIR) + "/greta-run") + " " + quote(bundle);
     for (const std::string &arg : args)
       command += " " + quote(arg);
     const std::string in = dir_->file("stdin.txt"), out = dir_->file("stdout.txt"),
@@ -166,9 +171,25 @@ TEST_F(GretaRunTest, UserErrorsAreClear) {
   r = run({"-p", "x", "--device", "hip"});
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_NE(r.err.find("HIP backend is not built yet"), std::string::npos) << r.err;
-  const std::string command =
-      std::string(GRETA_BIN_DIR) + "/greta-run /nonexistent.greta -p x 2>/dev/null";
-  EXPECT_NE(std::system(command.c_str()), 0);
+  r = runOn("/nonexistent.greta", {"-p", "x"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("not a bundle directory"), std::string::npos) << r.err;
+}
+
+// Tests that --verify catches weights damaged after compilation, which a plain run would use.
+TEST_F(GretaRunTest, VerifyRefusesDamagedWeights) {
+  const std::string damaged = dir_->file("damaged.greta");
+  std::filesystem::copy(bundle_, damaged, std::filesystem::copy_options::recursive);
+  {
+    std::fstream weights(damaged + "/weights.bin", std::ios::in | std::ios::out | std::ios::binary);
+    weights.seekp(4096);
+    weights.put('\x7f');
+  }
+  EXPECT_EQ(runOn(damaged, {"-p", "x", "-n", "1"}).exitCode, 0);
+  const RunResult r = runOn(damaged, {"-p", "x", "-n", "1", "--verify"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("checksum"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("modified or damaged"), std::string::npos) << r.err;
 }
 
 } // namespace

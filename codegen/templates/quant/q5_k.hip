@@ -12,8 +12,8 @@ constexpr int kKSubBlock = 32;
 /// The six-bit scale and min of sub-block `s` (the packing of Q4_K).
 __device__ __forceinline__ void unpack_scale_min(const u8 *packed, int s, int &scale, int &min) {
   if (s < 4) {
-    scale = packed[s] & 63;
-    min = packed[s + 4] & 63;
+    scale = packed[s] & 0x3f;
+    min = packed[s + 4] & 0x3f;
   } else {
     scale = (packed[s + 4] & 0x0f) | ((packed[s - 4] >> 6) << 4);
     min = (packed[s + 4] >> 4) | ((packed[s] >> 6) << 4);

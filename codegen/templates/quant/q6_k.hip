@@ -10,6 +10,7 @@ constexpr int kQ6_KScalesOffset = 192;
 constexpr int kQ6_KScaleOffset = 208;
 constexpr int kQ6_KSubBlock = 16;
 constexpr int kQ6_KHalf = 128;
+constexpr int kQ6_KGroup = 32; // values per (half, group): one byte column of ql and qh
 constexpr int kQ6_KZero = 32;
 
 /// Elements [kChunk * chunk, kChunk * (chunk + 1)) of a row.
@@ -19,13 +20,13 @@ __device__ __forceinline__ void dequant_chunk(const u8 *row, int chunk, float (&
   const u8 *block = row + static_cast<i64>(chunk / kChunksPerBlock) * kQuantBlockBytes;
   const int first = chunk % kChunksPerBlock * kChunk;
   const int h = first / kQ6_KHalf;
-  const int g = first % kQ6_KHalf / 32;
-  const int l = first % 32;
+  const int g = first % kQ6_KHalf / kQ6_KGroup;
+  const int l = first % kQ6_KGroup;
   const float d = half_bits_to_float(load_u16(block + kQ6_KScaleOffset));
   const i8 *scales = reinterpret_cast<const i8 *>(block + kQ6_KScalesOffset);
   const float factor = d * static_cast<float>(scales[first / kQ6_KSubBlock]);
-  const u8 *ql = block + 64 * h + 32 * (g & 1) + l;
-  const u8 *qh = block + kQ6_KHighBitsOffset + 32 * h + l;
+  const u8 *ql = block + 2 * kQ6_KGroup * h + kQ6_KGroup * (g & 1) + l;
+  const u8 *qh = block + kQ6_KHighBitsOffset + kQ6_KGroup * h + l;
   const int lowShift = (g >> 1) * 4;
   const int highShift = 2 * g;
 #pragma unroll

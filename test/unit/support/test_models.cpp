@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -34,8 +35,10 @@ ModelCache &modelCache() {
 
 TempDir::TempDir() {
   const ::testing::TestInfo *info = ::testing::UnitTest::GetInstance()->current_test_info();
-  path_ = fs::temp_directory_path() /
-          fmt::format("greta-{}-{}-{}", info ? info->name() : "test", ::getpid(), nextDir++);
+  // Parameterised test names hold '/', which would nest the directory.
+  std::string name = info ? info->name() : "test";
+  std::replace(name.begin(), name.end(), '/', '_');
+  path_ = fs::temp_directory_path() / fmt::format("greta-{}-{}-{}", name, ::getpid(), nextDir++);
   fs::remove_all(path_);
   fs::create_directories(path_);
 }
