@@ -20,12 +20,7 @@ int main(int argc, char **argv) {
   // MLIR's generic passes (canonicalize, cse, symbol-dce, ...), which GRETA's pipeline also runs.
   mlir::registerTransformsPasses();
   // GRETA's pipeline passes (greta-specialize-phases, ..., greta-emit-hip).
-  mlir::greta::registerSpecializePhases();
-  mlir::greta::registerInsertAudit();
-  mlir::greta::registerFuse();
-  mlir::greta::registerSelectRoutes();
-  mlir::greta::registerLowerToKernels();
-  mlir::greta::registerEmitHip();
+  mlir::greta::registerGretaPasses();
   mlir::DialectRegistry registry;
   registry.insert<mlir::greta::GretaDialect, mlir::gk::GKDialect, mlir::arith::ArithDialect,
                   mlir::func::FuncDialect, mlir::math::MathDialect, mlir::tensor::TensorDialect>();
