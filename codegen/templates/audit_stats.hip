@@ -5,7 +5,10 @@ using namespace greta;
 
 {{CONSTANTS}}
 
-/// The record of runtime/bundle/audit_record.h, byte for byte (little-endian, 64 bytes).
+/// Bytes of the record (runtime/bundle/audit_record.h kAuditRecordBytes).
+constexpr int kAuditRecordBytes = 64;
+
+/// The record of runtime/bundle/audit_record.h, byte for byte (little-endian).
 struct AuditRecord {
   u64 hash;           ///< FNV-1a 64 over the float32 bit patterns of the row, in order
   double sum_squares; ///< sum of x², in double
@@ -21,7 +24,7 @@ struct AuditRecord {
   u32 is_logits;
   u32 reserved[2];
 };
-static_assert(sizeof(AuditRecord) == 64, "the record is part of the bundle format");
+static_assert(sizeof(AuditRecord) == kAuditRecordBytes, "the record is part of the bundle format");
 
 {{PARAMS}}
 

@@ -79,8 +79,8 @@ struct EmitHipPass final : mlir::greta::impl::EmitHipBase<EmitHipPass> {
       if (failed(emitted))
         return signalPassFailure();
       if (outputDir.empty()) {
-        llvm::outs() << "// ----- gk.kernel @" << emitted->name << " (" << emitted->fileName
-                     << ") -----\n"
+        llvm::outs() << "// ===== gk.kernel @" << emitted->name << " (" << emitted->fileName
+                     << ") =====\n"
                      << emitted->source;
         continue;
       }

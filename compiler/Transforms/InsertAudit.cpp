@@ -60,8 +60,8 @@ static Value lmHeadHidden(LmHeadOp head) {
   return input;
 }
 
-/// True for a value made by an FFN's down projection (plain or fused): a matmul whose input is
-/// the SwiGLU product.
+/// The FFN down projection (plain or fused) that made `value`: a matmul whose input is the
+/// SwiGLU product. Null for any other value.
 static MatmulOp getDownProjection(Value value) {
   auto matmul = value.getDefiningOp<MatmulOp>();
   if (!matmul || matmul.getUpWeight())

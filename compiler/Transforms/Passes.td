@@ -157,13 +157,13 @@ def EmitHip : Pass<"greta-emit-hip", "::mlir::ModuleOp"> {
     codegen/templates, with the kernel's constants baked in and its fused bodies written out
     (`arith.mulf` → `a * b`, `math.exp` → `expf`). With `output-dir` the sources are written
     there; without, they are printed to stdout, each after a line
-    `// ----- gk.kernel @NAME (NAME.hip) -----` (what the lit tests check). `target` lists the
+    `// ===== gk.kernel @NAME (NAME.hip) =====` (what the lit tests check). `target` lists the
     targets the bundle is for (`cpu`, `sm_90`, `gfx942`, `gfx90a`); every name must be known,
     and the first GPU one is named in the banners. The IR is left unchanged.
 
     ```c++
     // greta-opt --greta-emit-hip
-    // ----- gk.kernel @decode_matmul_q4_k_64x64_norm (decode_matmul_q4_k_64x64_norm.hip) -----
+    // ===== gk.kernel @decode_matmul_q8_0_64x64_norm (decode_matmul_q8_0_64x64_norm.hip) =====
     __device__ __forceinline__ float prologue(float x, float gamma, float inv_rms) {
       const float t0 = x * inv_rms;
       const float t1 = t0 * gamma;

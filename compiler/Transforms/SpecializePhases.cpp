@@ -93,11 +93,17 @@ static func::FuncOp clonePhase(func::FuncOp forward, Phase phase, OpBuilder &bui
     retypeFunction(clone, [](Type type) { return withRows(type, 1); });
     return clone;
   }
-  // Prefill keeps the dynamic sequence; only the last row's logits are produced.
-  clone.walk([&](LmHeadOp head) {
-    head.setLastOnly(true);
-    Value logits = head.getLogits();
-    logits.setType(withRows(logits.getType(), 1));
+  // Prefill keeps the dynamic sequence; only the last row's logits are produced, and audits
+  // (pass-throughs) of them follow the new type.
+  clone.walk([&](Operation *op) {
+    if (auto head = dyn_cast<LmHeadOp>(op)) {
+      head.setLastOnly(true);
+      Value logits = head.getLogits();
+      logits.setType(withRows(logits.getType(), 1));
+    } else if (auto audit = dyn_cast<AuditOp>(op)) {
+      Value result = audit.getResult();
+      result.setType(audit.getInput().getType());
+    }
   });
   retypeFunction(clone, [](Type type) { return type; });
   return clone;
@@ -132,9 +138,8 @@ struct SpecializePhasesPass final
 
     OpBuilder builder(forward);
     for (Phase phase : {Phase::Prefill, Phase::Decode}) {
-      func::FuncOp clone = clonePhase(forward, phase, builder);
+      [[maybe_unused]] func::FuncOp clone = clonePhase(forward, phase, builder);
       LLVM_DEBUG(llvm::dbgs() << "specialised @" << clone.getSymName() << "\n");
-      (void)clone;
     }
     forward.erase();
   }

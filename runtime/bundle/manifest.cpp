@@ -111,6 +111,14 @@ uint64_t bytesOf(BufferDType dtype) {
   return 1;
 }
 
+std::optional<std::pair<std::string, std::string>> parseRouteChoice(std::string_view text) {
+  const size_t equals = text.find('=');
+  if (equals == std::string_view::npos || equals == 0 || equals + 1 == text.size() ||
+      text.find('=', equals + 1) != std::string_view::npos)
+    return std::nullopt;
+  return std::pair{std::string(text.substr(0, equals)), std::string(text.substr(equals + 1))};
+}
+
 std::optional<std::string_view> weightRefName(std::string_view argValue) {
   if (argValue.starts_with('@'))
     return argValue.substr(1);

@@ -162,6 +162,21 @@ struct AuditPoint {
   std::string buffer;
   RowExtent rows = RowExtent::last();
   uint64_t launchIndex = 0;
+  /// Optional: the buffer that holds the audited op's input after `launchIndex` (final_rmsnorm:
+  /// the pre-norm hidden state the CPU probe starts from). Empty: the runtime takes it from the
+  /// launch's own arguments (rms_norm `x`, add_rms_norm `sum`).
+  std::string input{};
+};
+
+/// The audit point after the final RMSNorm, and the one after the LM head.
+inline constexpr std::string_view kFinalRmsNormPoint = "final_rmsnorm";
+inline constexpr std::string_view kLmHeadPoint = "lm_head";
+
+/// Another launch list for a phase, the same computation with one op on another route; chosen
+/// at run time with --force-route OP=ROUTE. Its audits list the same points as the phase's.
+struct PhaseAlternative {
+  std::vector<Launch> launches;
+  std::vector<AuditPoint> audits;
 };
 
 /// A phase's token count: "dynamic" (prefill: 1 ≤ seq ≤ context − position) or fixed (decode: 1).
@@ -175,6 +190,9 @@ struct PhasePlan {
   std::string logits = "logits";
   std::vector<Launch> launches;
   std::vector<AuditPoint> audits;
+  /// Keyed "OP=ROUTE" (OP a kernel family with routes, e.g. "lm_head=gemv"): in every launch of
+  /// family OP the alternative uses ROUTE. Usually empty.
+  std::map<std::string, PhaseAlternative> alternatives{};
 };
 
 enum class PhaseKind { Prefill, Decode };
@@ -213,6 +231,9 @@ std::optional<BufferKind> parseBufferKind(std::string_view text);
 std::optional<BufferDType> parseBufferDType(std::string_view text);
 /// Bytes of one element of `dtype`.
 uint64_t bytesOf(BufferDType dtype);
+
+/// "lm_head=gemv" → {"lm_head", "gemv"}; nullopt unless both sides are non-empty.
+std::optional<std::pair<std::string, std::string>> parseRouteChoice(std::string_view text);
 
 /// A weight reference in launch args: "@name" → "name"; nullopt for a buffer name.
 std::optional<std::string_view> weightRefName(std::string_view argValue);

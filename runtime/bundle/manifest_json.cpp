@@ -324,7 +324,18 @@ AuditPoint parseAudit(const JsonField &f) {
   if (auto rows = f.optional("rows"))
     a.rows = parseRowExtent(*rows);
   a.launchIndex = f["launch_index"].unsignedInt(kMaxUInt32);
+  if (auto input = f.optional("input"))
+    a.input = input->name();
   return a;
+}
+
+PhaseAlternative parseAlternative(const JsonField &f) {
+  PhaseAlternative alternative;
+  for (const JsonField &launch : f["launches"].elements())
+    alternative.launches.push_back(parseLaunch(launch));
+  for (const JsonField &audit : f["audits"].elements())
+    alternative.audits.push_back(parseAudit(audit));
+  return alternative;
 }
 
 PhasePlan parsePhase(const JsonField &f) {
@@ -345,6 +356,9 @@ PhasePlan parsePhase(const JsonField &f) {
   if (auto audits = f.optional("audits"))
     for (const JsonField &audit : audits->elements())
       p.audits.push_back(parseAudit(audit));
+  if (auto alternatives = f.optional("alternatives"))
+    for (const auto &[key, alternative] : alternatives->members())
+      p.alternatives[key] = parseAlternative(alternative);
   return p;
 }
 
@@ -454,12 +468,9 @@ OrderedJson kernelJson(const KernelSpec &k) {
   return j;
 }
 
-OrderedJson phaseJson(const PhasePlan &p) {
-  OrderedJson j;
-  j["seq"] = p.seq.dynamic ? OrderedJson("dynamic") : OrderedJson(p.seq.fixed);
-  j["logits"] = p.logits;
-  j["launches"] = OrderedJson::array();
-  for (const Launch &l : p.launches) {
+OrderedJson launchesJson(const std::vector<Launch> &launches) {
+  OrderedJson j = OrderedJson::array();
+  for (const Launch &l : launches) {
     OrderedJson launch;
     launch["kernel"] = l.kernel;
     launch["args"] = OrderedJson::object();
@@ -468,14 +479,37 @@ OrderedJson phaseJson(const PhasePlan &p) {
     launch["grid"] = OrderedJson::array();
     for (const GridDim &g : l.grid)
       launch["grid"].push_back({{"mul", g.mul}, {"add", g.add}, {"div", g.div}});
-    j["launches"].push_back(std::move(launch));
+    j.push_back(std::move(launch));
   }
-  j["audits"] = OrderedJson::array();
-  for (const AuditPoint &a : p.audits)
-    j["audits"].push_back({{"point", a.point},
-                           {"buffer", a.buffer},
-                           {"rows", rowExtentJson(a.rows)},
-                           {"launch_index", a.launchIndex}});
+  return j;
+}
+
+OrderedJson auditsJson(const std::vector<AuditPoint> &audits) {
+  OrderedJson j = OrderedJson::array();
+  for (const AuditPoint &a : audits) {
+    OrderedJson audit = {{"point", a.point},
+                         {"buffer", a.buffer},
+                         {"rows", rowExtentJson(a.rows)},
+                         {"launch_index", a.launchIndex}};
+    if (!a.input.empty())
+      audit["input"] = a.input;
+    j.push_back(std::move(audit));
+  }
+  return j;
+}
+
+OrderedJson phaseJson(const PhasePlan &p) {
+  OrderedJson j;
+  j["seq"] = p.seq.dynamic ? OrderedJson("dynamic") : OrderedJson(p.seq.fixed);
+  j["logits"] = p.logits;
+  j["launches"] = launchesJson(p.launches);
+  j["audits"] = auditsJson(p.audits);
+  if (!p.alternatives.empty()) {
+    j["alternatives"] = OrderedJson::object();
+    for (const auto &[key, alternative] : p.alternatives)
+      j["alternatives"][key] = {{"launches", launchesJson(alternative.launches)},
+                                {"audits", auditsJson(alternative.audits)}};
+  }
   return j;
 }
 

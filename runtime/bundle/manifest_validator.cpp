@@ -493,6 +493,98 @@ private:
   std::set<std::string> &written_;
 };
 
+/// Checks a launch list and its audit points, as a phase with `plan.seq` and `plan.logits` runs
+/// them; `where` is "label: phases.NAME" (or an alternative inside it).
+void validateLaunches(const Manifest &m, const PhasePlan &plan, const std::string &where) {
+  if (plan.launches.empty())
+    fail("{}.launches: a phase needs at least one launch", where);
+  std::set<std::string> written;
+  for (const BufferSpec &b : m.buffers)
+    if (b.kind == BufferKind::Input || b.kind == BufferKind::Kv)
+      written.insert(b.name);
+  // written after launch i, for the audit points.
+  std::vector<std::set<std::string>> writtenAfter;
+  LaunchChecker checker(m, plan, written);
+  for (size_t i = 0; i < plan.launches.size(); ++i) {
+    checker.check(plan.launches[i], fmt::format("{}.launches[{}]", where, i));
+    writtenAfter.push_back(written);
+  }
+  if (!written.count(plan.logits))
+    fail("{}.logits: no launch of the phase writes buffer '{}'", where, plan.logits);
+
+  std::set<std::string_view> points;
+  for (size_t i = 0; i < plan.audits.size(); ++i) {
+    const AuditPoint &a = plan.audits[i];
+    const std::string at = fmt::format("{}.audits[{}] '{}'", where, i, a.point);
+    if (!points.insert(a.point).second)
+      fail("{}: audit point listed twice", at);
+    const BufferSpec *audited = m.findBuffer(a.buffer);
+    if (!audited)
+      fail("{}: no buffer named '{}'", at, a.buffer);
+    if (a.launchIndex >= plan.launches.size())
+      fail("{}: launch_index {} is past the {} launches", at, a.launchIndex, plan.launches.size());
+    if (!writtenAfter[a.launchIndex].count(a.buffer))
+      fail("{}: buffer '{}' is not written by launch {} or earlier", at, a.buffer, a.launchIndex);
+    if (a.input.empty())
+      continue;
+    const BufferSpec *input = m.findBuffer(a.input);
+    if (!input)
+      fail("{}: input: no buffer named '{}'", at, a.input);
+    if (input->dtype != BufferDType::F32 || input->cols != audited->cols)
+      fail("{}: input buffer '{}' is {} with {} cols; it must be f32 with the audited buffer's {} "
+           "cols",
+           at, a.input, nameOf(input->dtype), input->cols, audited->cols);
+    if (!writtenAfter[a.launchIndex].count(a.input))
+      fail("{}: input buffer '{}' is not written by launch {} or earlier", at, a.input,
+           a.launchIndex);
+  }
+}
+
+/// An alternative "OP=ROUTE": a launch list of its own in which every OP launch takes ROUTE, with
+/// the phase's audit points.
+void validateAlternative(const Manifest &m, const PhasePlan &phase, const std::string &key,
+                         const PhaseAlternative &alternative, const std::string &where) {
+  const std::string at = fmt::format("{}.alternatives['{}']", where, key);
+  auto choice = parseRouteChoice(key);
+  const FamilySpec *family = choice ? findFamily(choice->first) : nullptr;
+  if (!family || family->routes.empty())
+    fail("{}: the key must be OP=ROUTE with OP a kernel family that has routes (matmul, "
+         "matmul_gate_up, lm_head, attention)",
+         at);
+  const auto &[op, route] = *choice;
+  if (std::find(family->routes.begin(), family->routes.end(), route) == family->routes.end())
+    fail("{}: family {} has no route '{}' (routes: {})", at, op, route,
+         fmt::join(family->routes, ", "));
+  auto routesOf = [&](const std::vector<Launch> &launches) {
+    std::set<std::string> routes;
+    for (const Launch &launch : launches)
+      if (const KernelSpec *kernel = m.findKernel(launch.kernel); kernel && kernel->family == op)
+        routes.insert(kernel->route);
+    return routes;
+  };
+  PhasePlan plan;
+  plan.seq = phase.seq;
+  plan.logits = phase.logits;
+  plan.launches = alternative.launches;
+  plan.audits = alternative.audits;
+  validateLaunches(m, plan, at);
+  if (routesOf(alternative.launches) != std::set<std::string>{route})
+    fail("{}: its {} launches take routes [{}]; an alternative for {} must run every {} launch "
+         "on route {}",
+         at, op, fmt::join(routesOf(alternative.launches), ", "), key, op, route);
+  if (routesOf(phase.launches) == std::set<std::string>{route})
+    fail("{}: the phase's own {} launches already take route {}", at, op, route);
+  std::set<std::string> phasePoints, alternativePoints;
+  for (const AuditPoint &a : phase.audits)
+    phasePoints.insert(a.point);
+  for (const AuditPoint &a : alternative.audits)
+    alternativePoints.insert(a.point);
+  if (phasePoints != alternativePoints)
+    fail("{}: audits list points [{}], the phase lists [{}]; forcing a route must keep every "
+         "audit point",
+         at, fmt::join(alternativePoints, ", "), fmt::join(phasePoints, ", "));
+}
+
 void validatePhase(const Manifest &m, PhaseKind kind, const std::string &label) {
   const PhasePlan &phase = m.phase(kind);
   const std::string where = fmt::format("{}: phases.{}", label, nameOf(kind));
@@ -506,36 +598,9 @@ void validatePhase(const Manifest &m, PhaseKind kind, const std::string &label) 
   if (logits->cols != m.model.vocab || rowsInPhase(logits->rows, phase.seq) != RowExtent::fixed(1))
     fail("{}.logits: buffer '{}' must have rows 1 and cols = model.vocab {}, has rows {} cols {}",
          where, logits->name, m.model.vocab, formatRowExtent(logits->rows), logits->cols);
-  if (phase.launches.empty())
-    fail("{}.launches: a phase needs at least one launch", where);
-
-  std::set<std::string> written;
-  for (const BufferSpec &b : m.buffers)
-    if (b.kind == BufferKind::Input || b.kind == BufferKind::Kv)
-      written.insert(b.name);
-  // written after launch i, for the audit points.
-  std::vector<std::set<std::string>> writtenAfter;
-  LaunchChecker checker(m, phase, written);
-  for (size_t i = 0; i < phase.launches.size(); ++i) {
-    checker.check(phase.launches[i], fmt::format("{}.launches[{}]", where, i));
-    writtenAfter.push_back(written);
-  }
-  if (!written.count(phase.logits))
-    fail("{}.logits: no launch of the phase writes buffer '{}'", where, phase.logits);
-
-  std::set<std::string_view> points;
-  for (size_t i = 0; i < phase.audits.size(); ++i) {
-    const AuditPoint &a = phase.audits[i];
-    const std::string at = fmt::format("{}.audits[{}] '{}'", where, i, a.point);
-    if (!points.insert(a.point).second)
-      fail("{}: audit point listed twice", at);
-    if (!m.findBuffer(a.buffer))
-      fail("{}: no buffer named '{}'", at, a.buffer);
-    if (a.launchIndex >= phase.launches.size())
-      fail("{}: launch_index {} is past the {} launches", at, a.launchIndex, phase.launches.size());
-    if (!writtenAfter[a.launchIndex].count(a.buffer))
-      fail("{}: buffer '{}' is not written by launch {} or earlier", at, a.buffer, a.launchIndex);
-  }
+  validateLaunches(m, phase, where);
+  for (const auto &[key, alternative] : phase.alternatives)
+    validateAlternative(m, phase, key, alternative, where);
 }
 
 const ParamValue &requireParam(const KernelSpec &kernel, std::string_view name) {

@@ -71,7 +71,7 @@ CpuBuffer &CpuProgram::buffer(std::string_view name) {
 
 CpuProgram::PreparedPhase CpuProgram::prepare(bundle::PhaseKind kind) {
   const bundle::Manifest &m = bundle_.manifest();
-  const bundle::PhasePlan &plan = m.phase(kind);
+  const bundle::PhasePlan &plan = this->plan(kind);
   PreparedPhase phase;
   for (size_t i = 0; i < plan.launches.size(); ++i) {
     const bundle::Launch &launch = plan.launches[i];
@@ -80,11 +80,18 @@ CpuProgram::PreparedPhase CpuProgram::prepare(bundle::PhaseKind kind) {
                           fmt::format("{}: phases.{}.launches[{}] (kernel '{}', family {})",
                                       bundle_.dir(), nameOf(kind), i, kernel.name, kernel.family),
                           [this](std::string_view name) { return viewWeight(bundle_, name); });
+    std::map<std::string, WeightView> &weights = phase.weights.emplace_back();
     for (const auto &[arg, value] : launch.args) {
-      if (auto weight = bundle::weightRefName(value))
-        binding.bindWeight(arg, viewWeight(bundle_, *weight));
-      else
+      if (auto name = bundle::weightRefName(value)) {
+        WeightView weight = viewWeight(bundle_, *name);
+        if (options_.substitute)
+          if (auto other = options_.substitute(kind, i, arg, weight))
+            weight = std::move(*other);
+        weights[arg] = weight;
+        binding.bindWeight(arg, std::move(weight));
+      } else {
         binding.bindBuffer(arg, &buffer(value));
+      }
     }
     CpuLaunchFactory factory = findCpuFactory(kernel.family);
     if (!factory)
@@ -107,14 +114,42 @@ std::span<int32_t> CpuProgram::positions() {
   return {b.i32(), static_cast<size_t>(b.rowsAllocated())};
 }
 
-void CpuProgram::run(bundle::PhaseKind kind, uint64_t seq) {
+void CpuProgram::run(bundle::PhaseKind kind, uint64_t seq, const LaunchObserver &observer) {
   const bool prefill = kind == bundle::PhaseKind::Prefill;
   if (seq == 0 || (prefill && seq > options_.maxBatch) || (!prefill && seq != 1))
     fail("{}: {} run of {} tokens (prefill takes 1..{}, decode 1)", bundle_.dir(), nameOf(kind),
          seq, options_.maxBatch);
   const RunContext context{seq, &pool_};
-  for (const std::unique_ptr<CpuLaunch> &launch : (prefill ? prefill_ : decode_).launches)
-    launch->run(context);
+  const std::vector<std::unique_ptr<CpuLaunch>> &launches = (prefill ? prefill_ : decode_).launches;
+  for (size_t i = 0; i < launches.size(); ++i) {
+    launches[i]->run(context);
+    if (observer)
+      observer(i);
+  }
+}
+
+const bundle::PhasePlan &CpuProgram::plan(bundle::PhaseKind kind) const {
+  const bundle::PhasePlan *given =
+      kind == bundle::PhaseKind::Prefill ? options_.prefillPlan : options_.decodePlan;
+  return given ? *given : bundle_.manifest().phase(kind);
+}
+
+std::span<const float> CpuProgram::lastRow(std::string_view name, uint64_t seq) {
+  CpuBuffer &b = buffer(name);
+  if (b.spec().dtype != bundle::BufferDType::F32)
+    fail("{}: buffer '{}' is {}, not f32", bundle_.dir(), name, nameOf(b.spec().dtype));
+  return {b.lastRows(seq, 1), static_cast<size_t>(b.cols())};
+}
+
+std::optional<WeightView> CpuProgram::boundWeight(bundle::PhaseKind kind, size_t launchIndex,
+                                                  const std::string &arg) const {
+  const PreparedPhase &phase = kind == bundle::PhaseKind::Prefill ? prefill_ : decode_;
+  if (launchIndex >= phase.weights.size())
+    return std::nullopt;
+  auto it = phase.weights[launchIndex].find(arg);
+  if (it == phase.weights[launchIndex].end())
+    return std::nullopt;
+  return it->second;
 }
 
 std::span<const float> CpuProgram::logits(bundle::PhaseKind kind) {
@@ -123,7 +158,7 @@ std::span<const float> CpuProgram::logits(bundle::PhaseKind kind) {
 }
 
 std::vector<AuditResult> CpuProgram::audits(bundle::PhaseKind kind) {
-  const bundle::PhasePlan &plan = bundle_.manifest().phase(kind);
+  const bundle::PhasePlan &plan = this->plan(kind);
   std::vector<AuditResult> results;
   for (const auto &[index, stats] :
        (kind == bundle::PhaseKind::Prefill ? prefill_ : decode_).auditLaunches) {

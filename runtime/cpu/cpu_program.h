@@ -16,8 +16,10 @@
 #include "runtime/cpu/thread_pool.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,11 +30,25 @@ class Bundle;
 
 namespace greta::cpu {
 
+/// Lets a caller hand a launch another weight than the bundle's (the engine's fault injection,
+/// tests only): called for each weight argument as launches are prepared; nullopt keeps the
+/// bundle's. The returned view's bytes must outlive the program.
+using WeightSubstitute = std::function<std::optional<WeightView>(
+    bundle::PhaseKind phase, size_t launchIndex, const std::string &arg, const WeightView &weight)>;
+
 struct CpuProgramOptions {
   uint64_t context = 0;  ///< rows of the KV caches (>= 1)
   uint64_t maxBatch = 0; ///< the most tokens one prefill run takes (>= 1)
   unsigned threads = 0;  ///< 0: one per hardware thread
+  /// Plans to run instead of the manifest's phases (a route alternative chosen at run time);
+  /// null: the manifest's. They must outlive the program and be validated like a phase.
+  const bundle::PhasePlan *prefillPlan = nullptr;
+  const bundle::PhasePlan *decodePlan = nullptr;
+  WeightSubstitute substitute{};
 };
+
+/// Called after each launch of a run with the launch's index (audit row captures).
+using LaunchObserver = std::function<void(size_t launchIndex)>;
 
 /// The record an audit_stats launch wrote in the last run of its phase.
 struct AuditResult {
@@ -53,8 +69,19 @@ public:
   std::span<int32_t> tokens();
   std::span<int32_t> positions();
 
-  /// Runs `phase` for `seq` tokens (prefill: 1..maxBatch; decode: 1).
-  void run(bundle::PhaseKind phase, uint64_t seq);
+  /// Runs `phase` for `seq` tokens (prefill: 1..maxBatch; decode: 1); `observer`, when set, is
+  /// called after every launch.
+  void run(bundle::PhaseKind phase, uint64_t seq, const LaunchObserver &observer = {});
+
+  /// The plan run for `phase`: the manifest's, or the one given in the options.
+  const bundle::PhasePlan &plan(bundle::PhaseKind phase) const;
+  /// The last row of f32 buffer `name` in a run of `seq` tokens, as it is now (read it from an
+  /// observer to see it right after a launch). Throws for an unknown or non-f32 buffer.
+  std::span<const float> lastRow(std::string_view name, uint64_t seq);
+  /// The weight launch `launchIndex` of `phase` reads as `arg` (after any substitution), or
+  /// nullopt when the launch has no such weight argument.
+  std::optional<WeightView> boundWeight(bundle::PhaseKind phase, size_t launchIndex,
+                                        const std::string &arg) const;
 
   /// The phase's logits buffer (one row of vocab values), as its last run left it.
   std::span<const float> logits(bundle::PhaseKind phase);
@@ -71,6 +98,7 @@ private:
   struct PreparedPhase {
     std::vector<std::unique_ptr<CpuLaunch>> launches;
     std::vector<std::pair<size_t, CpuBuffer *>> auditLaunches; // launch index, stats buffer
+    std::vector<std::map<std::string, WeightView>> weights;     // per launch, by argument
     CpuBuffer *logits = nullptr;
   };
 

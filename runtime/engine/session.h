@@ -3,7 +3,9 @@
 // A Session runs a bundle's plans: prefill(tokens) appends tokens at the current position and
 // returns the logits of the last one; decode(token) appends one token. Both execute the
 // manifest's launches in order through a backend program (today the CPU backend); the session
-// keeps only the position, and collects the audit records the plan's audit_stats launches wrote.
+// keeps the position and the tokens, and collects the audit records the plan's audit_stats
+// launches wrote (and, when asked, the audited rows themselves, for the CPU probe). Options pick
+// a route alternative the bundle carries (--force-route) and, for tests only, inject a fault.
 //
 // The KV cache holds `context` tokens (default: the model's context, capped at
 // kDefaultContextCap). A prompt that does not fit is an error, never a truncation. Prompts longer
@@ -17,9 +19,11 @@
 
 #include "runtime/bundle/audit_record.h"
 #include "runtime/bundle/bundle.h"
+#include "runtime/cpu/weight_view.h"
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,6 +33,8 @@ class CpuProgram;
 }
 
 namespace greta::engine {
+
+class FaultInjector;
 
 /// Default KV cache length when the user gives none: Llama-3.1's 131072-token context would take
 /// 16 GB of f32 KV cache for an 8B model; 4096 tokens is 512 MB.
@@ -40,6 +46,15 @@ struct SessionOptions {
   uint64_t context = 0;  ///< 0: min(model context, kDefaultContextCap); at most the model's
   uint64_t maxBatch = 0; ///< 0: min(context, kDefaultMaxBatch)
   unsigned threads = 0;  ///< 0: one per hardware thread
+  /// "OP=ROUTE" choices (--force-route lm_head=gemv): each phase runs the bundle's alternative
+  /// with that route where its own plan takes another (route_selection.h).
+  std::vector<std::string> forceRoutes{};
+  /// TESTS ONLY: a fault to inject into the backend's weights (fault_injection.h); empty: none.
+  std::string injectFault{};
+  /// Keep, after each step, the last row of every audited buffer and of its input (the
+  /// pre-norm hidden state for final_rmsnorm): AuditRecord::output / input. The CPU probe,
+  /// --rms-verify and delta mode read them.
+  bool captureAuditRows = false;
 };
 
 /// One audit point's record from one step (ARCHITECTURE.md "Audit record").
@@ -51,6 +66,10 @@ struct AuditRecord {
   uint64_t posId = 0;       ///< position of the audited (last) token
   std::string point;        ///< final_rmsnorm, lm_head, …
   bundle::AuditStatsRecord stats;
+  /// With captureAuditRows: the audited buffer's last row right after the point's launch, and
+  /// the input's (empty when the point has none).
+  std::vector<float> output{};
+  std::vector<float> input{};
 };
 
 class Session {
@@ -77,16 +96,44 @@ public:
   /// The records written by the last prefill or decode (empty for bundles without audits).
   const std::vector<AuditRecord> &audits() const { return audits_; }
   const bundle::Bundle &bundle() const { return bundle_; }
+  const SessionOptions &options() const { return options_; }
+  /// Every token in the KV cache, in order (what a prefill of the same tokens would take).
+  const std::vector<int32_t> &tokens() const { return tokens_; }
+  /// The plan each phase runs: the manifest's, or an alternative chosen by forceRoutes.
+  const bundle::PhasePlan &plan(bundle::PhaseKind phase) const;
+  /// The weight that launch `launchIndex` of `phase` reads as `arg`, as the backend reads it
+  /// (after fault injection), or nullopt when there is none.
+  std::optional<cpu::WeightView> boundWeight(bundle::PhaseKind phase, size_t launchIndex,
+                                             const std::string &arg) const;
+  /// The buffer holding the input of audit point `point` of `plan` (its `input` field, else the
+  /// launch's own: rms_norm `x` unless normalised in place, add_rms_norm `sum`); "" when none.
+  static std::string auditInputBuffer(const bundle::Manifest &manifest,
+                                      const bundle::PhasePlan &plan,
+                                      const bundle::AuditPoint &point);
 
 private:
+  struct Capture {
+    size_t launchIndex = 0;
+    size_t record = 0; ///< index into audits_ order (the plan's audits order)
+    std::string output;
+    std::string input;
+  };
+
   void checkTokens(std::span<const int32_t> tokens) const;
   void collectAudits(bundle::PhaseKind phase, uint64_t seq);
+  void runPhase(bundle::PhaseKind phase, uint64_t seq);
 
   const bundle::Bundle &bundle_;
+  SessionOptions options_;
+  std::unique_ptr<bundle::PhasePlan> prefillPlan_; // null: the manifest's
+  std::unique_ptr<bundle::PhasePlan> decodePlan_;
+  std::unique_ptr<FaultInjector> faults_;
   std::unique_ptr<cpu::CpuProgram> program_;
   uint64_t position_ = 0;
   uint64_t decodeSteps_ = 0;
+  std::vector<int32_t> tokens_;
   std::vector<AuditRecord> audits_;
+  std::vector<AuditRecord> captured_; // rows captured during the current run, by audit index
 };
 
 } // namespace greta::engine

@@ -3,7 +3,9 @@
 // `greta-run MODEL.greta -p TEXT [-n N] [--chat] [-i] [--temp T] [--seed S] [--json] …` loads a
 // bundle, runs its prefill and decode plans on a backend, and streams the generated text to
 // stdout as it is produced. Speeds go to stderr at the end; --json prints one JSON object
-// instead (prompt ids, generated ids, text, timings) for tools and tests.
+// instead (prompt ids, generated ids, text, timings) for tools and tests. --audit-out writes the
+// audit JSONL (runtime/engine/audit_log.h), with the CPU probe, RMSNorm check and prefill/decode
+// delta on request; --force-route picks a route alternative the bundle carries.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/bundle/bundle.h"
@@ -21,6 +23,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -59,6 +63,9 @@ struct Flags {
   unsigned threads = 0;
   std::string weights;
   std::string auditOut;
+  engine::AuditTraceOptions audit;
+  std::vector<std::string> forceRoutes;
+  std::string injectFault; // tests only
 };
 
 /// Turns generated ids into text: streamed to stdout (unless quiet) and kept for --json.
@@ -142,10 +149,15 @@ class Runner {
 public:
   Runner(const Flags &flags, const bundle::Bundle &bundle)
       : flags_(flags), bundle_(bundle), tokenizer_(Tokenizer::fromGguf(bundle.tokenizerGguf())),
-        session_(bundle, {.context = flags.context, .threads = flags.threads}),
+        session_(bundle, {.context = flags.context,
+                          .threads = flags.threads,
+                          .forceRoutes = flags.forceRoutes,
+                          .injectFault = flags.injectFault,
+                          .captureAuditRows = !flags.auditOut.empty()}),
         sampler_(samplingParams(flags)), sink_(*tokenizer_, !flags.json) {
     if (!flags.auditOut.empty()) {
-      auditFile_.open(flags.auditOut);
+      tracer_ = std::make_unique<engine::AuditTracer>(session_, flags.audit);
+      auditFile_.open(flags.auditOut, std::ios::binary);
       if (!auditFile_)
         fail("--audit-out {}: cannot open for writing", flags.auditOut);
     }
@@ -174,6 +186,8 @@ public:
     }
 
     for (;;) {
+      if (tracer_)
+        tracer_->setPrompt(userText);
       const engine::GenerationResult result = turn(prompt);
       if (!flags_.interactive || result.stop == engine::StopReason::ContextFull)
         break;
@@ -221,10 +235,10 @@ private:
     options.stopTokens = stopTokensOf(*tokenizer_);
     engine::GenerationCallbacks callbacks;
     callbacks.onToken = [&](int32_t id) { sink_.add(id); };
-    if (auditFile_.is_open())
+    if (tracer_)
       callbacks.afterStep = [&] {
-        if (std::string line = engine::auditStepJson(session_.audits()); !line.empty())
-          auditFile_ << line << '\n';
+        if (std::string line = tracer_->stepJson(); !line.empty())
+          auditFile_ << line << '\n' << std::flush;
       };
     engine::GenerationResult result =
         engine::generate(session_, sampler_, prompt, options, history_, callbacks);
@@ -279,8 +293,25 @@ private:
   TextSink sink_;
   std::vector<int32_t> history_;
   Totals totals_;
+  std::unique_ptr<engine::AuditTracer> tracer_;
   std::ofstream auditFile_;
 };
+
+/// A boolean switch: "1", "true", "on", "yes" (any case) are on; "0", "false", "off", "no" and ""
+/// are off; anything else is an error naming the variable.
+bool envSwitch(const char *name) {
+  const char *value = std::getenv(name);
+  if (!value)
+    return false;
+  std::string text(value);
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (text == "1" || text == "true" || text == "on" || text == "yes")
+    return true;
+  if (text.empty() || text == "0" || text == "false" || text == "off" || text == "no")
+    return false;
+  fail("{}='{}' is not a switch (use 1 or 0)", name, value);
+}
 
 int run(int argc, char **argv) {
   CLI::App app{std::string(kDescription), "greta-run"};
@@ -322,8 +353,39 @@ int run(int argc, char **argv) {
   app.add_option("--weights", f.weights,
                  "external-weights bundles: the GGUF to read (default: the path in the bundle)");
   app.add_option("--audit-out", f.auditOut,
-                 "write the audit records of every step to this JSONL file");
+                 "write the audit records of every step to this JSONL file "
+                 "(GRETA_TRACE_PREFILL_DECODE_OUT)");
+  app.add_flag("--cpu-probe", f.audit.cpuProbe,
+               "recompute final RMSNorm + LM head on the CPU from the backend's hidden state with "
+               "the original weights; report agreement (GRETA_TRACE_LMHEAD_CPU_PROBE=1)");
+  app.add_flag("--rms-verify", f.audit.rmsVerify,
+               "recompute the final RMSNorm alone and compare (GRETA_TRACE_RMS_VERIFY=1)");
+  app.add_flag("--trace-delta", f.audit.delta,
+               "after each decode step at position N, prefill the same N+1 tokens and compare "
+               "every audit point (GRETA_TRACE_PREFILL_DECODE_DELTA=1)");
+  app.add_option("--force-route", f.forceRoutes,
+                 "run OP on ROUTE where the bundle carries that alternative, e.g. lm_head=gemv");
+  // TESTS ONLY, hidden from --help: corrupts one route's weights in the backend on purpose.
+  app.add_option("--inject-fault", f.injectFault)->group("");
+  app.add_option("--probe-weights", f.audit.weights.ggufPath,
+                 "the source GGUF the CPU probe reads original weights from when the bundle holds "
+                 "only repacked or f16 copies (default: --weights, else the bundle's source path)");
   CLI11_PARSE(app, argc, argv);
+
+  // ARCHITECTURE.md: the audit environment switches mean what the flags mean; a flag wins.
+  if (const char *out = std::getenv("GRETA_TRACE_PREFILL_DECODE_OUT"); out && f.auditOut.empty())
+    f.auditOut = out;
+  f.audit.cpuProbe = f.audit.cpuProbe || envSwitch("GRETA_TRACE_LMHEAD_CPU_PROBE");
+  f.audit.rmsVerify = f.audit.rmsVerify || envSwitch("GRETA_TRACE_RMS_VERIFY");
+  f.audit.delta = f.audit.delta || envSwitch("GRETA_TRACE_PREFILL_DECODE_DELTA");
+  if (f.audit.weights.ggufPath.empty())
+    f.audit.weights.ggufPath = f.weights;
+  if ((f.audit.cpuProbe || f.audit.rmsVerify || f.audit.delta) && f.auditOut.empty())
+    fail("--cpu-probe, --rms-verify and --trace-delta write their results into the audit "
+         "records: give --audit-out FILE (or GRETA_TRACE_PREFILL_DECODE_OUT=FILE)");
+  if (!f.injectFault.empty())
+    std::fprintf(stderr, "greta-run: TEST ONLY: injecting fault %s into the backend\n",
+                 f.injectFault.c_str());
 
   // ARCHITECTURE.md: environment switches mirror flags; the flag wins.
   if (const char *maxSeqLen = std::getenv("GRETA_MAX_SEQ_LEN"); maxSeqLen && f.context == 0) {

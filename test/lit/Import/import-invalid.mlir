@@ -19,6 +19,9 @@
 // RUN: cp %t.gguf %t.kv.gguf
 // RUN: %python %S/Inputs/gguf_patch.py %t.kv.gguf --set-u32 llama.attention.head_count_kv 3
 // RUN: not greta-compile %t.kv.gguf --stop-after-stage import 2>&1 | FileCheck %s --check-prefix=KVHEADS
+// RUN: cp %t.gguf %t.type.gguf
+// RUN: %python %S/Inputs/gguf_patch.py %t.type.gguf --set-type blk.0.attn_norm.weight 26
+// RUN: not greta-compile %t.type.gguf --stop-after-stage import 2>&1 | FileCheck %s --check-prefix=TYPE
 // RUN: not greta-compile %t.missing.gguf --stop-after-stage import 2>&1 | FileCheck %s --check-prefix=NOFILE
 // RUN: not greta-compile %s --stop-after-stage import 2>&1 | FileCheck %s --check-prefix=NOTGGUF
 
@@ -40,6 +43,10 @@
 
 // Tests that query heads that do not divide into KV-head groups are refused.
 // KVHEADS: greta-compile: error: {{.*}}.kv.gguf: llama.attention.head_count (4) is not a multiple of llama.attention.head_count_kv (3)
+
+// Tests that a tensor type GRETA cannot compute with (here I32, ggml type 26) is refused,
+// naming the tensor, its type and the supported ones.
+// TYPE: greta-compile: error: {{.*}}.type.gguf: tensor 'blk.0.attn_norm.weight' has type I32; GRETA computes with F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K
 
 // Tests that an unreadable or non-GGUF file is one clear error.
 // NOFILE: greta-compile: error: {{.*}}.missing.gguf: cannot open

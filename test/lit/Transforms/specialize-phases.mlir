@@ -112,3 +112,28 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
     return %logits : tensor<?x256xf32>
   }
 }
+
+// -----
+
+// Tests that audits already in @forward are specialised with what they audit: the prefill
+// logits audit takes the last-row type of the LM head's result.
+// CHECK-LABEL: greta.weight @token_embd : !greta.weight<64x256, q4_0>
+// CHECK: func.func @prefill
+// CHECK: %[[L:.*]] = greta.lm_head %{{.*}}, @token_embd last_only : tensor<?x64xf32> -> tensor<1x256xf32>
+// CHECK-NEXT: %[[LA:.*]] = greta.audit lm_head %[[L]] : tensor<1x256xf32>
+// CHECK-NEXT: return %[[LA]] : tensor<1x256xf32>
+// CHECK: func.func @decode
+// CHECK: greta.audit final_rmsnorm %{{.*}} : tensor<1x64xf32>
+// CHECK: greta.audit lm_head %{{.*}} : tensor<1x256xf32>
+module {
+  greta.weight @token_embd : !greta.weight<64x256, q4_0> {gguf_name = "token_embd.weight"}
+  greta.weight @output_norm : !greta.weight<64, f32> {gguf_name = "output_norm.weight"}
+  func.func @forward(%tokens: tensor<?xi32>, %pos: tensor<?xi32>) -> tensor<?x256xf32> {
+    %x = greta.embedding %tokens, @token_embd : tensor<?xi32> -> tensor<?x64xf32>
+    %f = greta.rms_norm %x, @output_norm eps = 1.0e-5 : tensor<?x64xf32>
+    %fa = greta.audit final_rmsnorm %f : tensor<?x64xf32>
+    %logits = greta.lm_head %fa, @token_embd : tensor<?x64xf32> -> tensor<?x256xf32>
+    %la = greta.audit lm_head %logits : tensor<?x256xf32>
+    return %la : tensor<?x256xf32>
+  }
+}

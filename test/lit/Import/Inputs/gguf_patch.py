@@ -7,6 +7,7 @@ tensor data stay valid and only the meaning changes:
   gguf_patch.py FILE --set-u32 KEY VALUE      a uint32 value
   gguf_patch.py FILE --rename NAME NEW        a metadata key or tensor name (same length)
   gguf_patch.py FILE --swap NAME1 NAME2       two tensor names of the same length
+  gguf_patch.py FILE --set-type TENSOR ID     a tensor's ggml type id (same bytes per row)
 """
 
 import argparse
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("--set-u32", nargs=2, metavar=("KEY", "VALUE"))
     parser.add_argument("--rename", nargs=2, metavar=("NAME", "NEW"))
     parser.add_argument("--swap", nargs=2, metavar=("NAME1", "NAME2"))
+    parser.add_argument("--set-type", nargs=2, metavar=("TENSOR", "ID"))
     args = parser.parse_args()
 
     with open(args.file, "rb") as f:
@@ -74,6 +76,13 @@ def main() -> None:
         b = find_once(blob, gguf_string(second), f"'{second}'")
         blob[a : a + len(gguf_string(second))] = gguf_string(second)
         blob[b : b + len(gguf_string(first))] = gguf_string(first)
+
+    if args.set_type:
+        name, type_id = args.set_type
+        # Tensor info: name, uint32 n_dims, n_dims uint64 dims, uint32 type, uint64 offset.
+        at = find_once(blob, gguf_string(name), f"tensor '{name}'") + len(gguf_string(name))
+        (n_dims,) = struct.unpack_from("<I", blob, at)
+        struct.pack_into("<I", blob, at + 4 + 8 * n_dims, int(type_id))
 
     with open(args.file, "wb") as f:
         f.write(blob)

@@ -1,0 +1,55 @@
+// RUN: greta-opt %s --split-input-file --verify-diagnostics --greta-emit-hip -o /dev/null
+// RUN: not greta-opt %s --split-input-file --greta-emit-hip=target=sm_12 -o /dev/null 2>&1 | FileCheck %s --check-prefix=TARGET
+
+// Tests that an unknown target is refused, naming the known ones.
+// TARGET: greta-emit-hip: unknown target 'sm_12' (known: sm_90, gfx942, gfx90a, cpu)
+
+// Tests that a kernel without a block size (set by greta-lower-to-kernels) is refused.
+// expected-error@+1 {{needs params.block (threads per block), set by greta-lower-to-kernels}}
+gk.kernel @norm rms_norm(activation, weight, activation) params {dim = 64 : i64, eps = 1.0e-5 : f32}
+
+// -----
+
+// Tests that a block size that is not whole warps at both widths is refused.
+// expected-error@+1 {{params.block = 96 must be a multiple of 64 (whole warps at width 32 and 64) and at most 1024}}
+gk.kernel @norm rms_norm(activation, weight, activation) params {block = 96 : i64, dim = 64 : i64, eps = 1.0e-5 : f32}
+
+// -----
+
+// Tests that a constant the template bakes in is required.
+// expected-error@+1 {{needs a positive integer params.k to be emitted as a matmul kernel}}
+gk.kernel @mm matmul(activation, weight, activation) route gemv quant q8_0 params {block = 256 : i64, n = 64 : i64}
+
+// -----
+
+// Tests that weight rows that are not whole blocks of the quant type are refused.
+// expected-error@+1 {{weight rows of 96 values are not whole Q4_K blocks of 8-value chunks}}
+gk.kernel @mm matmul(activation, weight, activation) route gemv quant q4_k
+    params {block = 256 : i64, k = 96 : i64, n = 64 : i64}
+
+// -----
+
+// Tests that a fused body op without a HIP C++ spelling is refused, on the op.
+gk.kernel @mm matmul(activation, weight, activation, activation) route gemv quant q8_0
+    params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
+    epilogue {
+    ^bb0(%acc: f32, %res: f32):
+      // expected-error@+1 {{has no HIP C++ spelling in the kernel emitter}}
+      %0 = math.atan %acc : f32
+      gk.yield %0 : f32
+    }
+
+// -----
+
+// Tests that GEMM tiles beyond the portable shared memory are refused.
+// expected-error@+1 {{gemm tiles need 134144 bytes of shared memory; the templates stay within 49152}}
+gk.kernel @mm matmul(activation, weight, activation) route gemm quant q8_0
+    tiles<tile_m = 256, tile_n = 256, tile_k = 64> params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
+
+// -----
+
+// Tests that split-KV attention across blocks (not emitted yet) is refused rather than
+// emitted wrong.
+// expected-error@+1 {{split_k = 4: the split_kv template splits the KV range across the warps of one block}}
+gk.kernel @attn attention(activation, kv, kv, input, activation) route split_kv tiles<split_k = 4>
+    params {block = 256 : i64, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f32}

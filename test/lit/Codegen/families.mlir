@@ -1,0 +1,123 @@
+// RUN: greta-opt %s --greta-emit-hip -o /dev/null | FileCheck %s
+
+// Tests that every family and route is emitted from its template, with its Params fields in
+// the gk.launch order (codegen/KernelABI.h) and its entry point named after the kernel.
+
+// CHECK-LABEL: // ===== gk.kernel @embedding (embedding.hip) =====
+// CHECK: Made from codegen/templates/embedding.hip
+// CHECK: manifest param_fields: tokens,table,out,rows,ctx
+// CHECK: GRETA_KERNEL(kBlock) embedding(const Params p) {
+gk.kernel @embedding embedding(input, weight, activation) quant q8_0
+    params {block = 256 : i64, dim = 64 : i64, vocab = 256 : i64}
+
+// CHECK-LABEL: // ===== gk.kernel @rms_norm (rms_norm.hip) =====
+// CHECK: Made from codegen/templates/rms_norm.hip
+// CHECK: manifest param_fields: x,weight,out,rows,ctx
+gk.kernel @rms_norm rms_norm(activation, weight, activation)
+    params {block = 256 : i64, dim = 64 : i64, eps = 1.0e-5 : f32}
+
+// CHECK-LABEL: // ===== gk.kernel @add_rms_norm (add_rms_norm.hip) =====
+// CHECK: Made from codegen/templates/add_rms_norm.hip
+// CHECK: manifest param_fields: a,b,weight,sum,out,rows,ctx
+// CHECK: p.sum[base + i] = value;
+gk.kernel @add_rms_norm add_rms_norm(activation, activation, weight, activation, activation)
+    params {block = 256 : i64, dim = 64 : i64, eps = 1.0e-5 : f32}
+
+// CHECK-LABEL: // ===== gk.kernel @matmul_gemv (matmul_gemv.hip) =====
+// CHECK: Made from codegen/templates/matmul_gemv.hip
+// CHECK: manifest param_fields: x,weight,out,rows,ctx
+// CHECK: const float invRms = 1.0f; // no prologue
+gk.kernel @matmul_gemv matmul(activation, weight, activation) route gemv quant q6_k
+    tiles<tile_n = 4, tile_k = 256> params {block = 256 : i64, k = 256 : i64, n = 64 : i64}
+
+// CHECK-LABEL: // ===== gk.kernel @matmul_gemm (matmul_gemm.hip) =====
+// CHECK: Made from codegen/templates/matmul_gemm.hip
+// CHECK: const int rows = p.rows;
+gk.kernel @matmul_gemm matmul(activation, weight, activation) route gemm quant q4_0
+    tiles<tile_m = 64, tile_n = 64, tile_k = 32> params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
+
+// CHECK-LABEL: // ===== gk.kernel @gate_up_gemv (gate_up_gemv.hip) =====
+// CHECK: Made from codegen/templates/matmul_gemv.hip
+// CHECK: manifest param_fields: x,gate,up,out,norm,rows,ctx
+// CHECK: accUp += uv[i] * xv;
+gk.kernel @gate_up_gemv matmul_gate_up(activation, weight, weight, activation, weight)
+    route gemv quant q8_0 tiles<tile_n = 4, tile_k = 32>
+    params {block = 256 : i64, k = 64 : i64, n = 128 : i64, eps = 1.0e-5 : f32}
+    prologue {
+    ^bb0(%x: f32, %g: f32, %r: f32):
+      %0 = arith.mulf %x, %r : f32
+      %1 = arith.mulf %0, %g : f32
+      gk.yield %1 : f32
+    } epilogue {
+    ^bb0(%g: f32, %u: f32):
+      %0 = arith.mulf %g, %u : f32
+      gk.yield %0 : f32
+    }
+
+// CHECK-LABEL: // ===== gk.kernel @rope (rope.hip) =====
+// CHECK: Made from codegen/templates/rope.hip
+// CHECK: manifest param_fields: x,positions,freqs,rows,ctx
+gk.kernel @rope rope(activation, input)
+    params {block = 256 : i64, heads = 4 : i64, head_dim = 16 : i64, theta = 1.0e4 : f32}
+
+// CHECK-LABEL: // ===== gk.kernel @kv_append (kv_append.hip) =====
+// CHECK: Made from codegen/templates/kv_append.hip
+// CHECK: manifest param_fields: k,v,positions,k_cache,v_cache,rows,ctx
+// CHECK: if (position < 0 || position >= p.ctx)
+gk.kernel @kv_append kv_append(activation, activation, input, kv, kv)
+    params {block = 256 : i64, kv_heads = 2 : i64, head_dim = 16 : i64}
+
+// CHECK-LABEL: // ===== gk.kernel @rope_kv_append (rope_kv_append.hip) =====
+// CHECK: Made from codegen/templates/rope_kv_append.hip
+// CHECK: manifest param_fields: q,k,v,positions,k_cache,v_cache,freqs,rows,ctx
+gk.kernel @rope_kv_append rope_kv_append(activation, activation, activation, input, kv, kv)
+    params {block = 256 : i64, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 16 : i64,
+            theta = 1.0e4 : f32}
+
+// CHECK-LABEL: // ===== gk.kernel @attention_split_kv (attention_split_kv.hip) =====
+// CHECK: Made from codegen/templates/attention_split_kv.hip
+// CHECK: constexpr float kScale = 0.25f;
+// CHECK: manifest param_fields: q,k_cache,v_cache,positions,out,rows,ctx
+// CHECK: const float score = warp_reduce_sum(partial) * kScale;
+gk.kernel @attention_split_kv attention(activation, kv, kv, input, activation) route split_kv
+    params {block = 256 : i64, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f32}
+
+// CHECK-LABEL: // ===== gk.kernel @attention_flash (attention_flash.hip) =====
+// CHECK: Made from codegen/templates/attention_flash.hip
+// CHECK: constexpr int kTileM = 32;
+// CHECK: constexpr int kTileN = 64;
+// CHECK: __shared__ float keys[kKVTile][kHeadDim];
+gk.kernel @attention_flash attention(activation, kv, kv, input, activation) route flash
+    tiles<tile_m = 32, tile_n = 64>
+    params {block = 256 : i64, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f32}
+
+// CHECK-LABEL: // ===== gk.kernel @silu_mul (silu_mul.hip) =====
+// CHECK: Made from codegen/templates/silu_mul.hip
+// CHECK: p.out[at] = gate / (1.0f + expf(-gate)) * p.up[at];
+gk.kernel @silu_mul silu_mul(activation, activation, activation) params {block = 256 : i64, n = 128 : i64}
+
+// CHECK-LABEL: // ===== gk.kernel @add (add.hip) =====
+// CHECK: Made from codegen/templates/add.hip
+// CHECK: p.out[at] = p.a[at] + p.b[at];
+gk.kernel @add add(activation, activation, activation) params {block = 256 : i64, n = 64 : i64}
+
+// The LM head reads the last row only: one output row whatever rows says.
+// CHECK-LABEL: // ===== gk.kernel @lm_head_gemv (lm_head_gemv.hip) =====
+// CHECK: Made from codegen/templates/matmul_gemv.hip
+// CHECK: if (s >= 1) // lm_head: x points at the last row; one output row
+gk.kernel @lm_head_gemv lm_head(activation, weight, logits) route gemv quant q6_k
+    tiles<tile_n = 4, tile_k = 256, split_k = 2> params {block = 256 : i64, k = 256 : i64, n = 512 : i64}
+
+// CHECK-LABEL: // ===== gk.kernel @lm_head_gemm (lm_head_gemm.hip) =====
+// CHECK: Made from codegen/templates/matmul_gemm.hip
+// CHECK: const int rows = 1; // lm_head: x points at the last row
+gk.kernel @lm_head_gemm lm_head(activation, weight, logits) route gemm quant f16
+    tiles<tile_m = 16, tile_n = 64, tile_k = 32> params {block = 256 : i64, k = 256 : i64, n = 512 : i64}
+
+// CHECK-LABEL: // ===== gk.kernel @audit_stats (audit_stats.hip) =====
+// CHECK: Made from codegen/templates/audit_stats.hip
+// CHECK: constexpr bool kIsLogits = false;
+// CHECK: manifest param_fields: x,stats,rows,ctx
+// CHECK: hash *= kFnvPrime;
+gk.kernel @audit_stats audit_stats(activation, audit)
+    params {block = 256 : i64, n = 64 : i64, point = "final_rmsnorm", is_logits = false}

@@ -1,0 +1,283 @@
+// RUN: greta-opt %s --split-input-file --greta-lower-to-kernels | FileCheck %s
+
+// Tests that a fused, routed decode layer becomes one kernel per distinct op (GEMV route with
+// tiles and split-K from the sm_90 row of the tile table), the buffers it needs, and an ordered
+// plan whose launches bind buffers in each family's argument order, with grids of the sequence
+// length.
+module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, kv_heads = 2,
+    ffn = 128, vocab = 256, context = 128, rope_theta = 1.0e4, eps = 1.0e-5, tied = false>} {
+  greta.weight @token_embd : !greta.weight<64x256, q8_0> {gguf_name = "token_embd.weight"}
+  greta.weight @attn_norm : !greta.weight<64, f32> {gguf_name = "blk.0.attn_norm.weight"}
+  greta.weight @wq : !greta.weight<64x64, q8_0> {gguf_name = "blk.0.attn_q.weight"}
+  greta.weight @wk : !greta.weight<64x32, q8_0> {gguf_name = "blk.0.attn_k.weight"}
+  greta.weight @wv : !greta.weight<64x32, q8_0> {gguf_name = "blk.0.attn_v.weight"}
+  greta.weight @wo : !greta.weight<64x64, q8_0> {gguf_name = "blk.0.attn_output.weight"}
+  greta.weight @ffn_norm : !greta.weight<64, f32> {gguf_name = "blk.0.ffn_norm.weight"}
+  greta.weight @gate : !greta.weight<64x128, q8_0> {gguf_name = "blk.0.ffn_gate.weight"}
+  greta.weight @up : !greta.weight<64x128, q8_0> {gguf_name = "blk.0.ffn_up.weight"}
+  greta.weight @down : !greta.weight<128x64, q8_0> {gguf_name = "blk.0.ffn_down.weight"}
+  greta.weight @output_norm : !greta.weight<64, f32> {gguf_name = "output_norm.weight"}
+  greta.weight @output : !greta.weight<64x256, q8_0> {gguf_name = "output.weight"}
+  greta.kv_cache @kv0 : !greta.kv<ctx = 128, kv_heads = 2, head_dim = 16, dtype = f32>
+
+  // CHECK-DAG: #[[ROWS:map[0-9]*]] = affine_map<(d0) -> (d0)>
+  // CHECK-DAG: #[[HIDDEN:map[0-9]*]] = affine_map<(d0) -> (d0, 64)>
+  // CHECK-DAG: #[[KV:map[0-9]*]] = affine_map<(d0)[s0] -> (s0, 32)>
+  // CHECK-DAG: #[[LOGITS:map[0-9]*]] = affine_map<(d0) -> (1, 256)>
+  // CHECK-DAG: #[[GEMV64:map[0-9]*]] = affine_map<(d0) -> (16, d0, 8)>
+  // CHECK-DAG: #[[GEMV128:map[0-9]*]] = affine_map<(d0) -> (32, d0, 8)>
+  // CHECK-DAG: #[[HEADS:map[0-9]*]] = affine_map<(d0) -> (4, d0)>
+  // CHECK-DAG: #[[LMHEAD:map[0-9]*]] = affine_map<(d0) -> (64, 1, 8)>
+  // CHECK-DAG: #[[ONE:map[0-9]*]] = affine_map<(d0) -> (1)>
+  // The phase function and the cache symbol are gone; the weights stay.
+  // CHECK-NOT: func.func
+  // CHECK-NOT: greta.kv_cache
+  // CHECK: gk.buffer @tokens input shape(#[[ROWS]], i32)
+  // CHECK-NEXT: gk.buffer @positions input shape(#[[ROWS]], i32)
+  // CHECK-NEXT: gk.buffer @act.64.0 activation shape(#[[HIDDEN]], f32)
+  // CHECK: gk.buffer @logits logits shape(#[[LOGITS]], f32)
+  // CHECK-NEXT: gk.buffer @kv0.k kv shape(#[[KV]], f32)
+  // CHECK-NEXT: gk.buffer @kv0.v kv shape(#[[KV]], f32)
+  // CHECK-NEXT: gk.buffer @audit.final_rmsnorm audit bytes(64)
+  // CHECK-NEXT: gk.buffer @audit.lm_head audit bytes(64)
+  // 64 rows of 64 Q8_0 values: 2 blocks of 34 bytes each.
+  // CHECK: gk.buffer @w.wq weight bytes(4352) source(@wq)
+  // CHECK: gk.kernel @decode_embedding_q8_0_d64 embedding(input, weight, activation) quant q8_0
+  // CHECK-SAME: params {block = 256 : i64, dim = 64 : i64, vocab = 256 : i64}
+  // CHECK: gk.kernel @decode_matmul_q8_0_64x64_norm matmul(activation, weight, activation, weight)
+  // CHECK-SAME: route gemv quant q8_0 tiles<tile_n = 4, tile_k = 32, split_k = 8>
+  // CHECK-SAME: params {block = 256 : i64, eps = 9.99999974E-6 : f32, k = 64 : i64, n = 64 : i64}
+  // CHECK-SAME: prologue {
+  // CHECK-NEXT: ^bb0(%[[X:.*]]: f32, %[[GAMMA:.*]]: f32, %[[INV:.*]]: f32):
+  // CHECK-NEXT: %[[T:.*]] = arith.mulf %[[X]], %[[INV]] : f32
+  // CHECK-NEXT: %[[Y:.*]] = arith.mulf %[[T]], %[[GAMMA]] : f32
+  // CHECK-NEXT: gk.yield %[[Y]] : f32
+  // K and V share one kernel: same quant, shape and prologue.
+  // CHECK: gk.kernel @decode_matmul_q8_0_64x32_norm matmul
+  // CHECK-NOT: gk.kernel @decode_matmul_q8_0_64x32_norm_1
+  // CHECK: gk.kernel @decode_rope_kv_append_h4kv2 rope_kv_append(activation, activation, activation, input, kv, kv)
+  // CHECK-SAME: params {block = 256 : i64, head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64, theta = 1.000000e+04 : f32}
+  // CHECK: gk.kernel @decode_attention_h4kv2d16 attention(activation, kv, kv, input, activation) route split_kv
+  // CHECK-SAME: scale = 2.500000e-01 : f32
+  // CHECK: gk.kernel @decode_matmul_q8_0_64x64_residual matmul(activation, weight, activation, activation)
+  // CHECK-NOT: prologue
+  // CHECK-SAME: epilogue {
+  // CHECK-NEXT: ^bb0(%[[ACC:.*]]: f32, %[[RES:.*]]: f32):
+  // CHECK-NEXT: %[[SUM:.*]] = arith.addf %[[ACC]], %[[RES]] : f32
+  // CHECK-NEXT: gk.yield %[[SUM]] : f32
+  // CHECK: gk.kernel @decode_matmul_gate_up_q8_0_64x128_norm matmul_gate_up(activation, weight, weight, activation, weight)
+  // CHECK: } epilogue {
+  // CHECK-NEXT: ^bb0(%[[G:.*]]: f32, %[[U:.*]]: f32):
+  // CHECK: math.exp
+  // CHECK: arith.divf %[[G]]
+  // CHECK: arith.mulf %{{.*}}, %[[U]] : f32
+  // CHECK: gk.kernel @decode_rms_norm_d64 rms_norm(activation, weight, activation)
+  // CHECK: gk.kernel @decode_audit_stats_final_rmsnorm audit_stats(activation, audit)
+  // CHECK-SAME: is_logits = false, n = 64 : i64, point = "final_rmsnorm"
+  // CHECK: gk.kernel @decode_lm_head_q8_0_64x256 lm_head(activation, weight, logits) route gemv quant q8_0
+  // CHECK: gk.kernel @decode_audit_stats_lm_head audit_stats(logits, audit)
+  // CHECK-SAME: is_logits = true, n = 256 : i64, point = "lm_head"
+
+  // CHECK-LABEL: gk.plan @decode {
+  // CHECK-NEXT: gk.launch @decode_embedding_q8_0_d64(@tokens, @w.token_embd, @[[X0:act.64.0]]) grid = #[[ROWS]]
+  // CHECK-NEXT: gk.launch @decode_matmul_q8_0_64x64_norm(@[[X0]], @w.wq, @[[Q:act.64.1]], @w.attn_norm) grid = #[[GEMV64]]
+  // CHECK-NEXT: gk.launch @decode_matmul_q8_0_64x32_norm(@[[X0]], @w.wk, @[[K:act.32.0]], @w.attn_norm)
+  // CHECK-NEXT: gk.launch @decode_matmul_q8_0_64x32_norm(@[[X0]], @w.wv, @[[V:act.32.1]], @w.attn_norm)
+  // CHECK-NEXT: gk.launch @decode_rope_kv_append_h4kv2(@[[Q]], @[[K]], @[[V]], @positions, @kv0.k, @kv0.v) grid = #[[ROWS]]
+  // CHECK-NEXT: gk.launch @decode_attention_h4kv2d16(@[[Q]], @kv0.k, @kv0.v, @positions, @[[A:act.64.2]]) grid = #[[HEADS]]
+  // The residual epilogue writes the sum over the residual stream, which dies there.
+  // CHECK-NEXT: gk.launch @decode_matmul_q8_0_64x64_residual(@[[A]], @w.wo, @[[X0]], @[[X0]]) grid = #[[GEMV64]]
+  // CHECK-NEXT: gk.launch @decode_matmul_gate_up_q8_0_64x128_norm(@[[X0]], @w.gate, @w.up, @[[GU:act.128.0]], @w.ffn_norm) grid = #[[GEMV128]]
+  // CHECK-NEXT: gk.launch @decode_matmul_q8_0_128x64_residual(@[[GU]], @w.down, @[[X0]], @[[X0]])
+  // The audited norm gets its own buffer: the hidden state it came from stays readable.
+  // CHECK-NEXT: gk.launch @decode_rms_norm_d64(@[[X0]], @w.output_norm, @[[F:act.64.[12]]]) grid = #[[ROWS]]
+  // CHECK-NEXT: gk.audit_launch final_rmsnorm @decode_audit_stats_final_rmsnorm(@[[F]], @audit.final_rmsnorm) grid = #[[ONE]]
+  // CHECK-NEXT: gk.launch @decode_lm_head_q8_0_64x256(@[[F]], @w.output, @logits) grid = #[[LMHEAD]]
+  // CHECK-NEXT: gk.audit_launch lm_head @decode_audit_stats_lm_head(@logits, @audit.lm_head) grid = #[[ONE]]
+  // CHECK-NEXT: }
+  func.func @decode(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) -> tensor<1x256xf32>
+      attributes {greta.phase = #greta<phase decode>} {
+    %x = greta.embedding %tokens, @token_embd : tensor<1xi32> -> tensor<1x64xf32>
+    %q = greta.matmul %x, @wq rms_norm(@attn_norm, eps = 1.0e-5) route gemv
+           : tensor<1x64xf32> -> tensor<1x64xf32>
+    %k = greta.matmul %x, @wk rms_norm(@attn_norm, eps = 1.0e-5) route gemv
+           : tensor<1x64xf32> -> tensor<1x32xf32>
+    %v = greta.matmul %x, @wv rms_norm(@attn_norm, eps = 1.0e-5) route gemv
+           : tensor<1x64xf32> -> tensor<1x32xf32>
+    %qr = greta.rope_kv_append %q, %k, %v, %pos into @kv0 heads = 4 theta = 1.0e4
+            : tensor<1x64xf32>, tensor<1x32xf32>, tensor<1xi32>
+    %a = greta.attention %qr, %pos from @kv0 heads = 4 kv_heads = 2 causal
+           : tensor<1x64xf32>, tensor<1xi32>
+    %h = greta.matmul %a, @wo residual_add(%x : tensor<1x64xf32>) route gemv
+           : tensor<1x64xf32> -> tensor<1x64xf32>
+    %gu = greta.matmul %h, @gate rms_norm(@ffn_norm, eps = 1.0e-5) silu_mul(@up) route gemv
+            : tensor<1x64xf32> -> tensor<1x128xf32>
+    %h2 = greta.matmul %gu, @down residual_add(%h : tensor<1x64xf32>) route gemv
+            : tensor<1x128xf32> -> tensor<1x64xf32>
+    %f = greta.rms_norm %h2, @output_norm eps = 1.0e-5 : tensor<1x64xf32>
+    %fa = greta.audit final_rmsnorm %f : tensor<1x64xf32>
+    %logits = greta.lm_head %fa, @output route gemv : tensor<1x64xf32> -> tensor<1x256xf32>
+    %la = greta.audit lm_head %logits : tensor<1x256xf32>
+    return %la : tensor<1x256xf32>
+  }
+}
+
+// -----
+
+// Tests that prefill lowers to the matrix-unit GEMM route with (tile_m x tile_n) tiles, flash
+// attention over query tiles, and an LM head on the last row only; grids divide the sequence
+// length by the row tiles. The plan precedes the decode plan, whose kernels are separate.
+module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, kv_heads = 2,
+    ffn = 128, vocab = 256, context = 128, rope_theta = 1.0e4, eps = 1.0e-5, tied = true>} {
+  greta.weight @token_embd : !greta.weight<64x256, q8_0> {gguf_name = "token_embd.weight"}
+  greta.weight @wq : !greta.weight<64x64, q8_0> {gguf_name = "blk.0.attn_q.weight"}
+  greta.weight @wk : !greta.weight<64x32, q8_0> {gguf_name = "blk.0.attn_k.weight"}
+  greta.weight @wv : !greta.weight<64x32, q8_0> {gguf_name = "blk.0.attn_v.weight"}
+  greta.weight @output_norm : !greta.weight<64, f32> {gguf_name = "output_norm.weight"}
+  greta.kv_cache @kv0 : !greta.kv<ctx = 128, kv_heads = 2, head_dim = 16, dtype = f32>
+
+  // CHECK-DAG: #[[ROWS:map[0-9]*]] = affine_map<(d0) -> (d0)>
+  // CHECK-DAG: #[[GEMM:map[0-9]*]] = affine_map<(d0) -> (1, d0 ceildiv 64)>
+  // CHECK-DAG: #[[FLASH:map[0-9]*]] = affine_map<(d0) -> (d0 ceildiv 32, 4)>
+  // CHECK-DAG: #[[LMHEAD:map[0-9]*]] = affine_map<(d0) -> (4, 1)>
+  // CHECK-DAG: #[[DECODE_GEMV:map[0-9]*]] = affine_map<(d0) -> (16, d0, 8)>
+  // CHECK: gk.kernel @prefill_matmul_q8_0_64x64 matmul(activation, weight, activation) route gemm quant q8_0
+  // CHECK-SAME: tiles<tile_m = 64, tile_n = 64, tile_k = 32>
+  // CHECK: gk.kernel @prefill_attention_h4kv2d16 attention(activation, kv, kv, input, activation) route flash
+  // CHECK-SAME: tiles<tile_m = 32, tile_n = 64>
+  // The LM head multiplies one row: the fewest rows a gemm tile has.
+  // CHECK: gk.kernel @prefill_lm_head_q8_0_64x256 lm_head(activation, weight, logits) route gemm quant q8_0
+  // CHECK-SAME: tiles<tile_m = 16, tile_n = 64, tile_k = 32>
+  // CHECK: gk.kernel @decode_matmul_q8_0_64x64 matmul(activation, weight, activation) route gemv
+  // CHECK-LABEL: gk.plan @prefill {
+  // CHECK-NEXT: gk.launch @prefill_embedding_q8_0_d64(@tokens, @w.token_embd, @[[X:act.64.0]]) grid = #[[ROWS]]
+  // CHECK-NEXT: gk.launch @prefill_matmul_q8_0_64x64(@[[X]], @w.wq, @[[Q:act.64.1]]) grid = #[[GEMM]]
+  // CHECK-NEXT: gk.launch @prefill_matmul_q8_0_64x32(@[[X]], @w.wk, @[[K:act.32.0]])
+  // CHECK-NEXT: gk.launch @prefill_matmul_q8_0_64x32(@[[X]], @w.wv, @[[V:act.32.1]])
+  // CHECK-NEXT: gk.launch @prefill_rope_kv_append_h4kv2(@[[Q]], @[[K]], @[[V]], @positions, @kv0.k, @kv0.v)
+  // CHECK-NEXT: gk.launch @prefill_attention_h4kv2d16(@[[Q]], @kv0.k, @kv0.v, @positions, @[[A:act.64.[02]]]) grid = #[[FLASH]]
+  // CHECK-NEXT: gk.launch @prefill_rms_norm_d64(@[[A]], @w.output_norm, @[[F:act.64.[0-9]]])
+  // CHECK-NEXT: gk.launch @prefill_lm_head_q8_0_64x256(@[[F]], @w.token_embd, @logits) grid = #[[LMHEAD]]
+  // CHECK-NEXT: }
+  // CHECK-LABEL: gk.plan @decode {
+  // CHECK: gk.launch @decode_matmul_q8_0_64x64(@act.64.0, @w.wq, @act.64.1) grid = #[[DECODE_GEMV]]
+  func.func @decode(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) -> tensor<1x256xf32>
+      attributes {greta.phase = #greta<phase decode>} {
+    %x = greta.embedding %tokens, @token_embd : tensor<1xi32> -> tensor<1x64xf32>
+    %q = greta.matmul %x, @wq route gemv : tensor<1x64xf32> -> tensor<1x64xf32>
+    %k = greta.matmul %x, @wk route gemv : tensor<1x64xf32> -> tensor<1x32xf32>
+    %v = greta.matmul %x, @wv route gemv : tensor<1x64xf32> -> tensor<1x32xf32>
+    %qr = greta.rope_kv_append %q, %k, %v, %pos into @kv0 heads = 4 theta = 1.0e4
+            : tensor<1x64xf32>, tensor<1x32xf32>, tensor<1xi32>
+    %a = greta.attention %qr, %pos from @kv0 heads = 4 kv_heads = 2 causal
+           : tensor<1x64xf32>, tensor<1xi32>
+    %f = greta.rms_norm %a, @output_norm eps = 1.0e-5 : tensor<1x64xf32>
+    %logits = greta.lm_head %f, @token_embd route gemv : tensor<1x64xf32> -> tensor<1x256xf32>
+    return %logits : tensor<1x256xf32>
+  }
+  func.func @prefill(%tokens: tensor<?xi32>, %pos: tensor<?xi32>) -> tensor<1x256xf32>
+      attributes {greta.phase = #greta<phase prefill>} {
+    %x = greta.embedding %tokens, @token_embd : tensor<?xi32> -> tensor<?x64xf32>
+    %q = greta.matmul %x, @wq route gemm : tensor<?x64xf32> -> tensor<?x64xf32>
+    %k = greta.matmul %x, @wk route gemm : tensor<?x64xf32> -> tensor<?x32xf32>
+    %v = greta.matmul %x, @wv route gemm : tensor<?x64xf32> -> tensor<?x32xf32>
+    %qr = greta.rope_kv_append %q, %k, %v, %pos into @kv0 heads = 4 theta = 1.0e4
+            : tensor<?x64xf32>, tensor<?x32xf32>, tensor<?xi32>
+    %a = greta.attention %qr, %pos from @kv0 heads = 4 kv_heads = 2 causal
+           : tensor<?x64xf32>, tensor<?xi32>
+    %f = greta.rms_norm %a, @output_norm eps = 1.0e-5 : tensor<?x64xf32>
+    %logits = greta.lm_head %f, @token_embd last_only route gemm
+                : tensor<?x64xf32> -> tensor<1x256xf32>
+    return %logits : tensor<1x256xf32>
+  }
+}
+
+// -----
+
+// Tests the unfused forms: an RMSNorm whose input dies writes over it, RoPE rotates in place
+// (its result is its input's buffer), kv_append binds both caches, and silu_mul and add write
+// over an operand that dies there. Values of different widths never share a buffer.
+module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, kv_heads = 2,
+    ffn = 128, vocab = 256, context = 128, rope_theta = 1.0e4, eps = 1.0e-5, tied = true>} {
+  greta.weight @token_embd : !greta.weight<64x256, f32> {gguf_name = "token_embd.weight"}
+  greta.weight @norm : !greta.weight<64, f32> {gguf_name = "blk.0.attn_norm.weight"}
+  greta.weight @wk : !greta.weight<64x32, f32> {gguf_name = "blk.0.attn_k.weight"}
+  greta.weight @gate : !greta.weight<64x128, f32> {gguf_name = "blk.0.ffn_gate.weight"}
+  greta.weight @up : !greta.weight<64x128, f32> {gguf_name = "blk.0.ffn_up.weight"}
+  greta.weight @down : !greta.weight<128x64, f32> {gguf_name = "blk.0.ffn_down.weight"}
+  greta.kv_cache @kv0 : !greta.kv<ctx = 128, kv_heads = 2, head_dim = 16, dtype = f32>
+
+  // CHECK-DAG: #[[ROWS:map[0-9]*]] = affine_map<(d0) -> (d0)>
+  // CHECK-DAG: #[[ELEMENTWISE:map[0-9]*]] = affine_map<(d0) -> (1, d0)>
+  // CHECK: gk.kernel @decode_rms_norm_d64 rms_norm(activation, weight, activation)
+  // CHECK: gk.kernel @decode_rope_h2 rope(activation, input)
+  // CHECK-SAME: params {block = 256 : i64, head_dim = 16 : i64, heads = 2 : i64, theta = 1.000000e+04 : f32}
+  // CHECK: gk.kernel @decode_kv_append_kv32 kv_append(activation, activation, input, kv, kv)
+  // CHECK-SAME: params {block = 256 : i64, head_dim = 16 : i64, kv_heads = 2 : i64}
+  // CHECK: gk.kernel @decode_silu_mul_n128 silu_mul(activation, activation, activation) params {block = 256 : i64, n = 128 : i64}
+  // CHECK: gk.kernel @decode_add_n64 add(activation, activation, activation) params {block = 256 : i64, n = 64 : i64}
+  // CHECK-LABEL: gk.plan @decode {
+  // CHECK-NEXT: gk.launch @decode_embedding_f32_d64(@tokens, @w.token_embd, @[[X:act.64.0]])
+  // CHECK-NEXT: gk.launch @decode_rms_norm_d64(@[[X]], @w.norm, @[[N:act.64.1]]) grid = #[[ROWS]]
+  // CHECK-NEXT: gk.launch @decode_matmul_f32_64x32(@[[N]], @w.wk, @[[K:act.32.0]])
+  // CHECK-NEXT: gk.launch @decode_rope_h2(@[[K]], @positions) grid = #[[ROWS]]
+  // CHECK-NEXT: gk.launch @decode_kv_append_kv32(@[[K]], @[[K]], @positions, @kv0.k, @kv0.v)
+  // CHECK-NEXT: gk.launch @decode_matmul_f32_64x128(@[[N]], @w.gate, @[[G:act.128.0]])
+  // CHECK-NEXT: gk.launch @decode_matmul_f32_64x128(@[[N]], @w.up, @[[U:act.128.1]])
+  // CHECK-NEXT: gk.launch @decode_silu_mul_n128(@[[G]], @[[U]], @[[G]]) grid = #[[ELEMENTWISE]]
+  // CHECK-NEXT: gk.launch @decode_matmul_f32_128x64(@[[G]], @w.down, @[[D:act.64.1]])
+  // CHECK-NEXT: gk.launch @decode_add_n64(@[[X]], @[[D]], @[[X]]) grid = #[[ELEMENTWISE]]
+  // The in-place norm: its input dies there.
+  // CHECK-NEXT: gk.launch @decode_rms_norm_d64(@[[X]], @w.norm, @[[X]])
+  func.func @decode(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) -> tensor<1x256xf32>
+      attributes {greta.phase = #greta<phase decode>} {
+    %x = greta.embedding %tokens, @token_embd : tensor<1xi32> -> tensor<1x64xf32>
+    %n = greta.rms_norm %x, @norm eps = 1.0e-5 : tensor<1x64xf32>
+    %k = greta.matmul %n, @wk route gemv : tensor<1x64xf32> -> tensor<1x32xf32>
+    %kr = greta.rope %k, %pos heads = 2 head_dim = 16 theta = 1.0e4 : tensor<1x32xf32>, tensor<1xi32>
+    greta.kv_append %kr, %kr, %pos into @kv0 : tensor<1x32xf32>, tensor<1xi32>
+    %g = greta.matmul %n, @gate route gemv : tensor<1x64xf32> -> tensor<1x128xf32>
+    %u = greta.matmul %n, @up route gemv : tensor<1x64xf32> -> tensor<1x128xf32>
+    %gu = greta.silu_mul %g, %u : tensor<1x128xf32>
+    %d = greta.matmul %gu, @down route gemv : tensor<1x128xf32> -> tensor<1x64xf32>
+    %h = greta.add %x, %d : tensor<1x64xf32>
+    %f = greta.rms_norm %h, @norm eps = 1.0e-5 : tensor<1x64xf32>
+    %logits = greta.lm_head %f, @token_embd route gemv : tensor<1x64xf32> -> tensor<1x256xf32>
+    return %logits : tensor<1x256xf32>
+  }
+}
+
+// -----
+
+// Tests that a weight under the fp16 policy is read as f16 (kernel quant f16, two bytes per
+// value), that a RoPE frequency vector is named in the kernel params, and that layer-output
+// audits get one record buffer per layer.
+module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, kv_heads = 2,
+    ffn = 128, vocab = 256, context = 128, rope_theta = 5.0e5, eps = 1.0e-5, tied = false>} {
+  greta.weight @token_embd : !greta.weight<64x256, q8_0> {gguf_name = "token_embd.weight"}
+  greta.weight @rope_freqs : !greta.weight<8, f32> {gguf_name = "rope_freqs.weight"}
+  greta.weight @wq : !greta.weight<64x64, q8_0> {gguf_name = "blk.0.attn_q.weight"}
+  greta.weight @output : !greta.weight<64x256, q8_0> {gguf_name = "output.weight", policy = #greta<policy fp16>}
+
+  // CHECK: gk.buffer @audit.layer.0.output audit bytes(64)
+  // 256 rows of 64 f16 values.
+  // CHECK: gk.buffer @w.output weight bytes(32768) source(@output)
+  // CHECK: gk.kernel @decode_rope_h4 rope(activation, input)
+  // CHECK-SAME: freqs = @rope_freqs
+  // CHECK: gk.kernel @decode_audit_stats_layer_0_output audit_stats(activation, audit)
+  // CHECK-SAME: point = "layer.0.output"
+  // CHECK: gk.kernel @decode_lm_head_f16_64x256 lm_head(activation, weight, logits) route gemv quant f16
+  // CHECK-LABEL: gk.plan @decode {
+  // CHECK: gk.audit_launch layer_output @decode_audit_stats_layer_0_output(@act.64.0, @audit.layer.0.output) layer 0
+  // CHECK-NEXT: gk.launch @decode_lm_head_f16_64x256(@act.64.0, @w.output, @logits)
+  func.func @decode(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) -> tensor<1x256xf32>
+      attributes {greta.phase = #greta<phase decode>} {
+    %x = greta.embedding %tokens, @token_embd : tensor<1xi32> -> tensor<1x64xf32>
+    %q = greta.matmul %x, @wq route gemv : tensor<1x64xf32> -> tensor<1x64xf32>
+    %qr = greta.rope %q, %pos heads = 4 head_dim = 16 theta = 5.0e5 freqs = @rope_freqs
+            : tensor<1x64xf32>, tensor<1xi32>
+    %h = greta.audit layer_output %x layer 0 : tensor<1x64xf32>
+    %logits = greta.lm_head %h, @output route gemv : tensor<1x64xf32> -> tensor<1x256xf32>
+    return %logits : tensor<1x256xf32>
+  }
+}
