@@ -2,8 +2,8 @@
 //
 // Walks each phase function in program order and turns every op into one launch of a kernel
 // family (docs/bundle-format.md), creating the kernels (deduplicated), the buffers (reused by
-// liveness) and the ordered plan. The op → family mapping is one switch (lowerOp); the kernel
-// shapes come from the op and the tiles from the target table (codegen/Targets.h).
+// liveness) and the ordered plan. lowerOp dispatches each op to its family's lowering; kernel
+// shapes come from the op and tiles from the target table (codegen/Targets.h).
 //
 // This is a conversion of a whole function into a different kind of program (a flat launch
 // list over named buffers), not a local rewrite, so it is a walk with explicit state rather
@@ -23,7 +23,6 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseSet.h"
-#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Debug.h"
@@ -60,7 +59,7 @@ constexpr int64_t kAuditRecordBytes = 64;
 constexpr int64_t kMinQuantTileK = 32;
 /// The gemm route for one row (lm_head): the fewest rows the thread layout tiles (256 / 16).
 constexpr int64_t kOneRowGemmTileM = 16;
-/// Keys per flash tile at most: more buys nothing once a tile fills the warps' registers.
+/// Keys per flash tile at most; below it, shared memory decides (two K/V tiles of head_dim).
 constexpr int64_t kMaxFlashKeysPerTile = 64;
 
 /// How many rows a buffer has: the phase's sequence length, or a fixed count.

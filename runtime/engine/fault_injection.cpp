@@ -1,11 +1,13 @@
 //===- fault_injection.cpp - Corrupt one route on purpose (TESTS ONLY) -----===//
 #include "runtime/engine/fault_injection.h"
 
+#include "runtime/engine/route_selection.h"
 #include "runtime/engine/weight_scales.h"
 #include "runtime/formats/quant.h"
 #include "runtime/support/error.h"
 
 #include <array>
+#include <utility>
 #include <cstring>
 
 namespace greta::engine {
@@ -17,25 +19,48 @@ constexpr std::array<std::pair<Fault, std::string_view>, 3> kFaultNames = {{
     {Fault::RmsNormWeights, "rms_norm.weights"},
 }};
 
-/// Block scale multipliers of the scales fault, by (row + block) mod 4: a sign flip and a 16x
-/// spread, as a wrong scale unpacking produces.
+/// d multipliers of the scales fault for Q8_0/Q4_0 blocks, by (row + block) mod 4: a sign flip
+/// and a 16x spread.
 constexpr std::array<float, 4> kScaleFaultFactors = {1.0f, -1.0f, 4.0f, 0.25f};
+/// Q4_K/Q5_K: the 12 packed bytes of sub-block scales and mins start after d and dmin.
+constexpr uint32_t kKQuantPackedScalesOffset = 4;
+/// Q6_K: the 16 int8 sub-block scales start after ql and qh.
+constexpr uint32_t kQ6KScalesOffset = 192;
+constexpr uint32_t kQ6KSubBlocks = 16;
+
+/// Corrupts one block's scales as a wrong unpacking would (see fault_injection.h).
+void corruptBlockScales(TensorType type, uint8_t *block, uint64_t row, uint64_t index) {
+  switch (type) {
+  case TensorType::Q6_K:
+    for (uint32_t j = 1; j < kQ6KSubBlocks; j += 2) {
+      auto *scale = reinterpret_cast<int8_t *>(block + kQ6KScalesOffset + j);
+      *scale = static_cast<int8_t>(*scale == -128 ? 127 : -*scale);
+    }
+    return;
+  case TensorType::Q4_K:
+  case TensorType::Q5_K:
+    for (uint32_t j = 0; j < 4; ++j)
+      std::swap(block[kKQuantPackedScalesOffset + j], block[kKQuantPackedScalesOffset + 4 + j]);
+    return;
+  default: { // Q8_0, Q4_0: d leads the block
+    uint16_t half;
+    std::memcpy(&half, block, sizeof half);
+    const float factor = kScaleFaultFactors[(row + index) % kScaleFaultFactors.size()];
+    half = floatToHalf(halfToFloat(half) * factor);
+    std::memcpy(block, &half, sizeof half);
+  }
+  }
+}
 
 void corruptScales(const cpu::WeightView &weight, std::vector<uint8_t> &bytes) {
-  const auto fields = scaleFieldsOf(weight.type);
-  if (!fields)
+  if (!scaleFieldsOf(weight.type))
     fail("--inject-fault lm_head.prefill.scales: the LM head weight '{}' is {}, which has no block "
          "scales; use lm_head.prefill.layout",
          weight.name, nameOf(weight.type));
   const uint32_t blockBytes = traitsOf(weight.type).blockBytes;
   for (uint64_t r = 0; r < weight.rows; ++r)
-    for (uint64_t b = 0; b * blockBytes < weight.rowBytes; ++b) {
-      uint8_t *d = bytes.data() + r * weight.rowBytes + b * blockBytes + fields->dOffset;
-      uint16_t half;
-      std::memcpy(&half, d, sizeof half);
-      half = floatToHalf(halfToFloat(half) * kScaleFaultFactors[(r + b) % kScaleFaultFactors.size()]);
-      std::memcpy(d, &half, sizeof half);
-    }
+    for (uint64_t b = 0; b * blockBytes < weight.rowBytes; ++b)
+      corruptBlockScales(weight.type, bytes.data() + r * weight.rowBytes + b * blockBytes, r, b);
 }
 
 void permuteRows(const cpu::WeightView &weight, std::vector<uint8_t> &bytes) {
@@ -88,9 +113,10 @@ FaultInjector::FaultInjector(const bundle::Bundle &bundle, Fault fault,
   if (fault == Fault::RmsNormWeights) {
     addTarget(prefill, bundle::PhaseKind::Prefill, bundle::kFinalRmsNormPoint);
     addTarget(decode, bundle::PhaseKind::Decode, bundle::kFinalRmsNormPoint);
-  } else {
+  } else if (routesOf(bundle.manifest(), prefill.launches, "lm_head") ==
+             routesOf(bundle.manifest(), bundle.manifest().prefill.launches, "lm_head")) {
     addTarget(prefill, bundle::PhaseKind::Prefill, bundle::kLmHeadPoint);
-  }
+  } // else --force-route moved the prefill LM head off the route the fault lives in
 }
 
 void FaultInjector::addTarget(const bundle::PhasePlan &plan, bundle::PhaseKind phase,

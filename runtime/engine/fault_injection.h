@@ -4,9 +4,12 @@
 // hidden greta-run flag) hands one launch of the backend a corrupted copy of its weight, while
 // the bundle's own bytes — which the CPU probe reads — stay intact:
 //
-//   lm_head.prefill.scales   the prefill LM head's weight with its block scales `d` multiplied,
-//                            block by block, by 1, -1, 4, 0.25 in turn (weight_scales.h says
-//                            where `d` is); a weight without block scales is refused
+//   lm_head.prefill.scales   the prefill LM head's weight with its block scales mis-unpacked,
+//                            as a kernel reading them wrongly would: Q6_K, the int8 scales of
+//                            odd sub-blocks negated; Q4_K/Q5_K, bytes 0–3 and 4–7 of the packed
+//                            scales swapped (sub-block scales read as mins); Q8_0/Q4_0, d
+//                            multiplied by 1, −1, 4, 0.25 by (row + block) mod 4. A weight
+//                            without block scales (F32, F16, BF16) is refused
 //   lm_head.prefill.layout   the prefill LM head reads its rows in the wrong order: row r takes
 //                            row r' with r' mirrored inside each tile of kLayoutFaultTile rows, as
 //                            a kernel with a wrong repack permutation would
@@ -14,7 +17,9 @@
 //                            index i replaced by v·(−2) for odd i and v·3 for even i
 //
 // The decode LM head and every other launch keep the bundle's weights. The LM head and final
-// RMSNorm launches are the ones the phase's lm_head and final_rmsnorm audit points name.
+// RMSNorm launches are the ones the phase's lm_head and final_rmsnorm audit points name. An LM
+// head fault lives in the prefill plan's own route, as a kernel bug would: when --force-route
+// moves the prefill LM head to another route, that launch reads intact weights.
 //
 // Thread-safety: build before the program; the substitute may then be called from one thread.
 //

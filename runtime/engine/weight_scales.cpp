@@ -9,12 +9,12 @@ std::optional<ScaleFields> scaleFieldsOf(TensorType type) {
   switch (type) {
   case TensorType::Q8_0:
   case TensorType::Q4_0:
-    return ScaleFields{.offset = 0, .bytes = 2, .dOffset = 0};
+    return ScaleFields{.offset = 0, .bytes = 2};
   case TensorType::Q4_K:
   case TensorType::Q5_K:
-    return ScaleFields{.offset = 0, .bytes = 16, .dOffset = 0};
+    return ScaleFields{.offset = 0, .bytes = 16};
   case TensorType::Q6_K:
-    return ScaleFields{.offset = 192, .bytes = 18, .dOffset = 208};
+    return ScaleFields{.offset = 192, .bytes = 18};
   default:
     return std::nullopt;
   }

@@ -26,9 +26,8 @@
 namespace greta::engine {
 
 struct ScaleFields {
-  uint32_t offset = 0;  ///< first byte of the scale fields in a block
-  uint32_t bytes = 0;   ///< bytes of scale fields
-  uint32_t dOffset = 0; ///< the binary16 super-block scale `d`
+  uint32_t offset = 0; ///< first byte of the scale fields in a block
+  uint32_t bytes = 0;  ///< bytes of scale fields
 };
 
 /// The scale fields of `type`'s blocks, or nullopt for a type without block scales.

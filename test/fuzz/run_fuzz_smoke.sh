@@ -24,5 +24,5 @@ run "$work/replay.log" -runs=0 "$work/corpus"
 tail -n 1 "$work/replay.log"
 run "$work/fuzz.log" -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 \
   "$work/corpus"
-grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|stat::peak_rss_mb)" \
+grep -E "^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|stat::peak_rss_mb)" \
   "$work/fuzz.log" || tail -n 12 "$work/fuzz.log"

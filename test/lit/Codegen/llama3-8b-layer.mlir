@@ -6,31 +6,35 @@
 // GEMM kernels for prefill, the fused FFN and attention kernels of both phases, and the audit
 // kernels, each with the 8B constants baked in and no literal warp size anywhere.
 // NOWARP-NOT: {{warpSize|__shfl_|[%/&<>] *(31|32|63|64)([^0-9.x]|$)|== *(32|64)\b}}
-// CHECK-DAG: gk.kernel @prefill_embedding_q4_k_d4096 (
-// CHECK-DAG: gk.kernel @prefill_matmul_q4_k_4096x4096_norm (
-// CHECK-DAG: gk.kernel @prefill_matmul_q6_k_4096x1024_norm (
-// CHECK-DAG: gk.kernel @prefill_rope_kv_append_h32kv8 (
-// CHECK-DAG: gk.kernel @prefill_attention_h32kv8d128 (
-// CHECK-DAG: gk.kernel @prefill_matmul_gate_up_q4_k_4096x14336_norm (
-// CHECK-DAG: gk.kernel @prefill_matmul_q6_k_14336x4096_residual (
-// CHECK-DAG: gk.kernel @prefill_lm_head_q6_k_4096x128256 (
-// CHECK-DAG: gk.kernel @prefill_audit_stats_lm_head (
-// CHECK-DAG: gk.kernel @decode_matmul_q4_k_4096x4096_norm (
-// CHECK-DAG: gk.kernel @decode_matmul_gate_up_q4_k_4096x14336_norm (
-// CHECK-DAG: gk.kernel @decode_attention_h32kv8d128 (
-// CHECK-DAG: gk.kernel @decode_lm_head_q6_k_4096x128256 (
-// CHECK-DAG: gk.kernel @decode_audit_stats_final_rmsnorm (
-// CHECK-LABEL: gk.kernel @decode_matmul_gate_up_q4_k_4096x14336_norm (
-// CHECK: constexpr int kK = 4096;
-// CHECK: constexpr int kN = 14336;
-// CHECK: constexpr i64 kRowBytes = 2304;
-// CHECK-LABEL: gk.kernel @decode_rope_kv_append_h32kv8 (
+// CHECK: gk.kernel @prefill_embedding_q4_k_d4096 (
+// CHECK: gk.kernel @prefill_matmul_q4_k_4096x4096_norm (
+// CHECK: route gemm, weights Q4_K
+// CHECK: gk.kernel @prefill_matmul_q6_k_4096x1024_norm (
+// CHECK: gk.kernel @prefill_rope_kv_append_h32kv8 (
+// CHECK: gk.kernel @prefill_attention_h32kv8d128 (
+// CHECK: constexpr int kTileN = 32;
+// CHECK: gk.kernel @prefill_matmul_gate_up_q4_k_4096x14336_norm (
+// CHECK: gk.kernel @prefill_matmul_q6_k_14336x4096_residual (
+// CHECK: gk.kernel @prefill_lm_head_q6_k_4096x128256 (
+// CHECK: route gemm, weights Q6_K
+// CHECK: gk.kernel @prefill_audit_stats_lm_head (
+// CHECK: gk.kernel @decode_matmul_q4_k_4096x4096_norm (
+// CHECK: route gemv, weights Q4_K
+// CHECK: gk.kernel @decode_rope_kv_append_h32kv8 (
 // CHECK: constexpr int kHeadDim = 128;
 // CHECK: constexpr double kTheta = 500000.0;
 // CHECK: frequency /= static_cast<double>(freqs[i]);
-// CHECK-LABEL: gk.kernel @decode_lm_head_q6_k_4096x128256 (
+// CHECK: gk.kernel @decode_attention_h32kv8d128 (
+// CHECK: route split_kv
+// CHECK: gk.kernel @decode_matmul_gate_up_q4_k_4096x14336_norm (
+// CHECK: constexpr int kK = 4096;
+// CHECK: constexpr int kN = 14336;
+// CHECK: constexpr i64 kRowBytes = 2304;
+// CHECK: gk.kernel @decode_audit_stats_final_rmsnorm (
+// CHECK: gk.kernel @decode_lm_head_q6_k_4096x128256 (
 // CHECK: constexpr int kN = 128256;
 // CHECK: constexpr i64 kRowBytes = 3360;
+// CHECK: gk.kernel @decode_audit_stats_lm_head (
 
 module attributes {greta.model = #greta.model<layers = 1, dim = 4096, heads = 32, kv_heads = 8,
     ffn = 14336, vocab = 128256, context = 8192, rope_theta = 5.0e5, eps = 1.0e-5, tied = false>} {

@@ -147,7 +147,8 @@ public:
                     {{"x", "x"}, {"weight", weightRef("output_norm.weight")}, {"out", "x_final"}});
       finalNorm = "x_final";
     }
-    audit(finalNorm, kFinalNormPoint, m_.dim, /*isLogits=*/false, normLaunch);
+    audit(finalNorm, kFinalNormPoint, m_.dim, /*isLogits=*/false, normLaunch,
+          options_.auditInput ? "x" : ""); // add_rms_norm's sum / rms_norm's input
     const std::string output =
         std::string(m_.tiedEmbeddings ? bundle::kTokenEmbeddingTensor : bundle::kOutputTensor);
     const size_t headLaunch = b_.launch(
@@ -267,12 +268,12 @@ private:
   }
 
   void audit(const std::string &buffer, std::string_view point, int64_t n, bool isLogits,
-             size_t producer) {
+             size_t producer, const std::string &input = "") {
     if (!options_.audits)
       return;
     b_.launch("audit_stats", {{"n", n}, {"point", std::string(point)}, {"is_logits", isLogits}},
               {{"x", buffer}, {"stats", fmt::format("audit.{}", point)}});
-    b_.plan().audits.push_back({std::string(point), buffer, RowExtent::last(), producer});
+    b_.plan().audits.push_back({std::string(point), buffer, RowExtent::last(), producer, input});
   }
 
   static std::string cache(uint32_t layer, std::string_view which) {
@@ -318,6 +319,27 @@ void addBuffers(bundle::Manifest &m, const LlamaPlanOptions &options) {
           bundle::kAuditRecordBytes);
 }
 
+/// The phase's plan with its LM head launch on the other route, as "lm_head=<route>".
+void addLmHeadAlternative(bundle::BundleSpec &spec, bundle::PhasePlan &plan) {
+  bundle::Manifest &m = spec.manifest;
+  for (size_t i = 0; i < plan.launches.size(); ++i) {
+    bundle::KernelSpec kernel = *m.findKernel(plan.launches[i].kernel);
+    if (kernel.family != "lm_head")
+      continue;
+    const std::string route = kernel.route == "gemv" ? "gemm" : "gemv";
+    kernel.name += "_" + route;
+    kernel.entry = kernel.name;
+    kernel.route = route;
+    spec.kernelSources[kernel.name] =
+        fmt::format("// mock compiler (tests only): no HIP emitted for {}\n", kernel.name);
+    bundle::PhaseAlternative alternative{plan.launches, plan.audits};
+    alternative.launches[i].kernel = kernel.name;
+    m.kernels.push_back(std::move(kernel));
+    plan.alternatives["lm_head=" + route] = std::move(alternative);
+    return;
+  }
+}
+
 } // namespace
 
 bundle::BundleSpec buildLlamaPlan(const std::string &ggufPath, const LlamaPlanOptions &options) {
@@ -351,6 +373,8 @@ bundle::BundleSpec buildLlamaPlan(const std::string &ggufPath, const LlamaPlanOp
     plan.logits = "logits";
     PhaseBuilder builder(spec, phase, m.model, weightTypes);
     LlamaPhase(builder, m.model, options).build();
+    if (options.lmHeadAlternatives)
+      addLmHeadAlternative(spec, plan);
   }
   spec.irFiles["final.mlir"] = "// mock compiler (tests only): no IR\n";
   return spec;

@@ -26,6 +26,12 @@ struct LlamaPlanOptions {
   bundle::WeightMode weights = bundle::WeightMode::Embed;
   /// Weights stored in layout f16_rows (e.g. "output.weight"), as --fp16-weights would.
   std::vector<std::string> fp16Weights{};
+  /// The final_rmsnorm audit entry names its `input` buffer (the pre-norm hidden state); false
+  /// leaves the runtime to infer it from the norm launch.
+  bool auditInput = true;
+  /// Each phase also carries "lm_head=<other route>": the same plan with the LM head on the
+  /// route the phase does not use (gemv in prefill, gemm in decode), for --force-route.
+  bool lmHeadAlternatives = false;
 };
 
 /// The BundleSpec of the Llama model in `ggufPath`, as the compiler would build it.
