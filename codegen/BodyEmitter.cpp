@@ -61,22 +61,38 @@ std::optional<std::string> comparison(arith::CmpFPredicate predicate, StringRef 
   using P = arith::CmpFPredicate;
   auto fmt = [&](const char *pattern) { return llvm::formatv(pattern, a, b).str(); };
   switch (predicate) {
-  case P::OEQ: return fmt("({0} == {1})");
-  case P::OGT: return fmt("({0} > {1})");
-  case P::OGE: return fmt("({0} >= {1})");
-  case P::OLT: return fmt("({0} < {1})");
-  case P::OLE: return fmt("({0} <= {1})");
-  case P::ONE: return fmt("({0} < {1} || {0} > {1})");
-  case P::UNE: return fmt("({0} != {1})");
-  case P::UGT: return fmt("!({0} <= {1})");
-  case P::UGE: return fmt("!({0} < {1})");
-  case P::ULT: return fmt("!({0} >= {1})");
-  case P::ULE: return fmt("!({0} > {1})");
-  case P::UEQ: return fmt("!({0} < {1} || {0} > {1})");
-  case P::ORD: return fmt("({0} == {0} && {1} == {1})");
-  case P::UNO: return fmt("({0} != {0} || {1} != {1})");
-  case P::AlwaysTrue: return std::string("true");
-  case P::AlwaysFalse: return std::string("false");
+  case P::OEQ:
+    return fmt("({0} == {1})");
+  case P::OGT:
+    return fmt("({0} > {1})");
+  case P::OGE:
+    return fmt("({0} >= {1})");
+  case P::OLT:
+    return fmt("({0} < {1})");
+  case P::OLE:
+    return fmt("({0} <= {1})");
+  case P::ONE:
+    return fmt("({0} < {1} || {0} > {1})");
+  case P::UNE:
+    return fmt("({0} != {1})");
+  case P::UGT:
+    return fmt("!({0} <= {1})");
+  case P::UGE:
+    return fmt("!({0} < {1})");
+  case P::ULT:
+    return fmt("!({0} >= {1})");
+  case P::ULE:
+    return fmt("!({0} > {1})");
+  case P::UEQ:
+    return fmt("!({0} < {1} || {0} > {1})");
+  case P::ORD:
+    return fmt("({0} == {0} && {1} == {1})");
+  case P::UNO:
+    return fmt("({0} != {0} || {1} != {1})");
+  case P::AlwaysTrue:
+    return std::string("true");
+  case P::AlwaysFalse:
+    return std::string("false");
   }
   return std::nullopt;
 }
@@ -111,8 +127,8 @@ private:
   /// One `const T tN = expr;` line for `op`.
   FailureOr<std::string> writeOp(Operation &op) {
     if (op.getNumResults() != 1)
-      return op.emitOpError("has ") << op.getNumResults()
-                                    << " results; a fused body op must have one",
+      return op.emitOpError("has ")
+                 << op.getNumResults() << " results; a fused body op must have one",
              failure();
     Value result = op.getResult(0);
     Type type = result.getType();
@@ -124,8 +140,7 @@ private:
       return failure();
     std::string local = "t" + std::to_string(next_++);
     names_[result] = local;
-    return llvm::formatv("  const {0} {1} = {2};\n", type.isF32() ? "float" : "bool", local,
-                         *expr)
+    return llvm::formatv("  const {0} {1} = {2};\n", type.isF32() ? "float" : "bool", local, *expr)
         .str();
   }
 

@@ -5,9 +5,9 @@
 // fused computation reads as written in the IR:
 //
 //   ^bb0(%x: f32, %gamma: f32, %inv_rms: f32):        __device__ __forceinline__ float
-//     %0 = arith.mulf %x, %inv_rms : f32        →     prologue(float x, float gamma, float inv_rms) {
-//     %1 = arith.mulf %0, %gamma : f32                  const float t0 = x * inv_rms;
-//     gk.yield %1 : f32                                 const float t1 = t0 * gamma;
+//     %0 = arith.mulf %x, %inv_rms : f32        →     prologue(float x, float gamma, float inv_rms)
+//     { %1 = arith.mulf %0, %gamma : f32                  const float t0 = x * inv_rms; gk.yield %1
+//     : f32                                 const float t1 = t0 * gamma;
 //                                                       return t1;
 //                                                     }
 //

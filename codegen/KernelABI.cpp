@@ -11,8 +11,9 @@ using mlir::gk::KernelFamily;
 using A = ArgAccess;
 using D = ArgData;
 
-constexpr KernelArg kEmbedding[] = {
-    {"tokens", A::Read, D::I32Rows}, {"table", A::Read, D::WeightBytes}, {"out", A::Write, D::F32Rows}};
+constexpr KernelArg kEmbedding[] = {{"tokens", A::Read, D::I32Rows},
+                                    {"table", A::Read, D::WeightBytes},
+                                    {"out", A::Write, D::F32Rows}};
 constexpr KernelArg kRmsNorm[] = {
     {"x", A::Read, D::F32Rows}, {"weight", A::Read, D::NormWeight}, {"out", A::Write, D::F32Rows}};
 constexpr KernelArg kAddRmsNorm[] = {{"a", A::Read, D::F32Rows},
@@ -32,12 +33,10 @@ constexpr KernelArg kKVAppend[] = {{"k", A::Read, D::F32Rows},
                                    {"positions", A::Read, D::I32Rows},
                                    {"k_cache", A::Write, D::KVCache},
                                    {"v_cache", A::Write, D::KVCache}};
-constexpr KernelArg kRopeKVAppend[] = {{"q", A::ReadWrite, D::F32Rows},
-                                       {"k", A::ReadWrite, D::F32Rows},
-                                       {"v", A::Read, D::F32Rows},
-                                       {"positions", A::Read, D::I32Rows},
-                                       {"k_cache", A::Write, D::KVCache},
-                                       {"v_cache", A::Write, D::KVCache}};
+constexpr KernelArg kRopeKVAppend[] = {
+    {"q", A::ReadWrite, D::F32Rows},   {"k", A::ReadWrite, D::F32Rows},
+    {"v", A::Read, D::F32Rows},        {"positions", A::Read, D::I32Rows},
+    {"k_cache", A::Write, D::KVCache}, {"v_cache", A::Write, D::KVCache}};
 constexpr KernelArg kAttention[] = {{"q", A::Read, D::F32Rows},
                                     {"k_cache", A::Read, D::KVCache},
                                     {"v_cache", A::Read, D::KVCache},
@@ -58,19 +57,32 @@ constexpr KernelArg kResidualArg = {"residual", A::Read, D::F32Rows};
 
 llvm::ArrayRef<KernelArg> baseArgs(KernelFamily family) {
   switch (family) {
-  case KernelFamily::Embedding: return kEmbedding;
-  case KernelFamily::RmsNorm: return kRmsNorm;
-  case KernelFamily::AddRmsNorm: return kAddRmsNorm;
-  case KernelFamily::Matmul: return kMatmul;
-  case KernelFamily::MatmulGateUp: return kGateUp;
-  case KernelFamily::Rope: return kRope;
-  case KernelFamily::KVAppend: return kKVAppend;
-  case KernelFamily::RopeKVAppend: return kRopeKVAppend;
-  case KernelFamily::Attention: return kAttention;
-  case KernelFamily::SiluMul: return kSiluMul;
-  case KernelFamily::Add: return kAdd;
-  case KernelFamily::LmHead: return kLmHead;
-  case KernelFamily::AuditStats: return kAuditStats;
+  case KernelFamily::Embedding:
+    return kEmbedding;
+  case KernelFamily::RmsNorm:
+    return kRmsNorm;
+  case KernelFamily::AddRmsNorm:
+    return kAddRmsNorm;
+  case KernelFamily::Matmul:
+    return kMatmul;
+  case KernelFamily::MatmulGateUp:
+    return kGateUp;
+  case KernelFamily::Rope:
+    return kRope;
+  case KernelFamily::KVAppend:
+    return kKVAppend;
+  case KernelFamily::RopeKVAppend:
+    return kRopeKVAppend;
+  case KernelFamily::Attention:
+    return kAttention;
+  case KernelFamily::SiluMul:
+    return kSiluMul;
+  case KernelFamily::Add:
+    return kAdd;
+  case KernelFamily::LmHead:
+    return kLmHead;
+  case KernelFamily::AuditStats:
+    return kAuditStats;
   }
   llvm_unreachable("unknown KernelFamily");
 }

@@ -106,8 +106,8 @@ private:
     auto value = dyn_cast_or_null<IntegerAttr>(param(name));
     if (!value || value.getInt() <= 0)
       return kernel_.emitOpError("needs a positive integer params.")
-                 << name << " to be emitted as a "
-                 << gk::stringifyKernelFamily(family_) << " kernel",
+                 << name << " to be emitted as a " << gk::stringifyKernelFamily(family_)
+                 << " kernel",
              failure();
     return value.getInt();
   }
@@ -116,8 +116,8 @@ private:
     auto value = dyn_cast_or_null<FloatAttr>(param(name));
     if (!value || !(value.getValueAsDouble() > 0) || !std::isfinite(value.getValueAsDouble()))
       return kernel_.emitOpError("needs a positive float params.")
-                 << name << " to be emitted as a "
-                 << gk::stringifyKernelFamily(family_) << " kernel",
+                 << name << " to be emitted as a " << gk::stringifyKernelFamily(family_)
+                 << " kernel",
              failure();
     return value.getValueAsDouble();
   }
@@ -255,10 +255,10 @@ private:
       constant("int", "kTileN", std::to_string(tiles.getTileN()), "output columns per block");
       constant("int", "kTileK", std::to_string(tiles.getTileK()),
                "reduction values per shared-memory stage");
-      int64_t shared = (tiles.getTileM() + tiles.getTileN() *
-                                               (family_ == KernelFamily::MatmulGateUp ? 2 : 1)) *
-                           (tiles.getTileK() + 1) * 4 +
-                       tiles.getTileM() * 4;
+      int64_t shared =
+          (tiles.getTileM() + tiles.getTileN() * (family_ == KernelFamily::MatmulGateUp ? 2 : 1)) *
+              (tiles.getTileK() + 1) * 4 +
+          tiles.getTileM() * 4;
       if (shared > kPortableSharedMemoryBytes)
         return kernel_.emitOpError("gemm tiles need ")
                    << shared << " bytes of shared memory; the templates stay within "
@@ -323,8 +323,8 @@ private:
       values_.flags["HAS_FREQS"] = false;
     std::string text;
     if (hasPrologue_) {
-      FailureOr<std::string> fn = emitBodyFunction(kernel_.getPrologue(), "prologue",
-                                                   kPrologueArgs);
+      FailureOr<std::string> fn =
+          emitBodyFunction(kernel_.getPrologue(), "prologue", kPrologueArgs);
       if (failed(fn))
         return failure();
       text += "/// The fused prologue (gk.kernel prologue region): applied to each input value "
@@ -332,9 +332,10 @@ private:
               *fn;
     }
     if (hasEpilogue_) {
-      FailureOr<std::string> fn = emitBodyFunction(
-          kernel_.getEpilogue(), "epilogue",
-          gateUp ? ArrayRef<StringRef>(kGateUpEpilogueArgs) : ArrayRef<StringRef>(kResidualEpilogueArgs));
+      FailureOr<std::string> fn =
+          emitBodyFunction(kernel_.getEpilogue(), "epilogue",
+                           gateUp ? ArrayRef<StringRef>(kGateUpEpilogueArgs)
+                                  : ArrayRef<StringRef>(kResidualEpilogueArgs));
       if (failed(fn))
         return failure();
       if (!text.empty())
@@ -345,9 +346,8 @@ private:
                        "accumulator with the residual.\n";
       text += *fn;
     }
-    values_.values["BODIES"] = llvm::StringRef(text.empty() ? "// No fused bodies.\n" : text)
-                                   .rtrim('\n')
-                                   .str();
+    values_.values["BODIES"] =
+        llvm::StringRef(text.empty() ? "// No fused bodies.\n" : text).rtrim('\n').str();
     return success();
   }
 
@@ -371,12 +371,18 @@ private:
 
   static StringRef describe(const KernelArg &arg) {
     switch (arg.data) {
-    case ArgData::F32Rows: return "f32 rows";
-    case ArgData::I32Rows: return "i32, one per row";
-    case ArgData::WeightBytes: return "weight matrix, storage layout";
-    case ArgData::NormWeight: return "f32 vector weight";
-    case ArgData::KVCache: return "KV cache, ctx rows";
-    case ArgData::AuditRecord: return "audit record";
+    case ArgData::F32Rows:
+      return "f32 rows";
+    case ArgData::I32Rows:
+      return "i32, one per row";
+    case ArgData::WeightBytes:
+      return "weight matrix, storage layout";
+    case ArgData::NormWeight:
+      return "f32 vector weight";
+    case ArgData::KVCache:
+      return "KV cache, ctx rows";
+    case ArgData::AuditRecord:
+      return "audit record";
     }
     llvm_unreachable("unknown ArgData");
   }
@@ -389,8 +395,8 @@ private:
     for (const KernelArg &arg : getKernelArgs(family_, hasPrologue_, hasEpilogue_))
       fields.push_back({getFieldType(arg), arg.name.str(), describe(arg).str()});
     if (hasRopeFreqsField(family_))
-      fields.push_back({"const float *", "freqs",
-                        "frequency divisors (params.freqs), or null for none"});
+      fields.push_back(
+          {"const float *", "freqs", "frequency divisors (params.freqs), or null for none"});
     fields.push_back({"i32 ", "rows", "rows this launch processes"});
     fields.push_back({"i32 ", "ctx", "rows of the KV caches (0 when the family has none)"});
     size_t width = 0;
@@ -402,8 +408,8 @@ private:
                        "struct Params {\n";
     for (const Field &f : fields)
       text += "  " + f.type + f.name + ";" +
-              std::string(width - f.type.size() - f.name.size() + 1, ' ') + "///< " +
-              f.comment + "\n";
+              std::string(width - f.type.size() - f.name.size() + 1, ' ') + "///< " + f.comment +
+              "\n";
     return text + "};";
   }
 
@@ -422,13 +428,13 @@ private:
                (family_ == KernelFamily::MatmulGateUp ? "epilogue silu(gate) · up"
                                                       : "epilogue acc + residual") +
                " (from the IR)";
-    std::string text = "//===- " + out.fileName + " - generated by greta-compile (emit-hip) -===//\n";
+    std::string text =
+        "//===- " + out.fileName + " - generated by greta-compile (emit-hip) -===//\n";
     text += "//\n// gk.kernel @" + out.name + ": " + what + ".\n";
     if (!fused.empty())
       text += "// Fused: " + fused + ".\n";
     text += "// Made from codegen/templates/" + out.templatePath + ".hip with tiles of " +
-            target_.name.str() + "; " + std::to_string(out.blockThreads) +
-            " threads per block.\n";
+            target_.name.str() + "; " + std::to_string(out.blockThreads) + " threads per block.\n";
     text += "// Entry: extern \"C\" __global__ void " + out.entry +
             "(const Params p). Do not edit: recompile the model.\n//\n";
     text += "//===" + std::string(70, '-') + "===//";

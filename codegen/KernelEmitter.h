@@ -23,12 +23,12 @@
 namespace greta::codegen {
 
 struct EmittedKernel {
-  std::string name;        ///< the gk.kernel's symbol name
-  std::string entry;       ///< the __global__ function (the name, as a C identifier)
-  std::string fileName;    ///< "<name>.hip"
+  std::string name;         ///< the gk.kernel's symbol name
+  std::string entry;        ///< the __global__ function (the name, as a C identifier)
+  std::string fileName;     ///< "<name>.hip"
   std::string templatePath; ///< the template it was made from ("matmul_gemv")
-  std::string source;      ///< the HIP C++ text
-  std::string paramFields; ///< the Params fields in order: the manifest's `param_fields`
+  std::string source;       ///< the HIP C++ text
+  std::string paramFields;  ///< the Params fields in order: the manifest's `param_fields`
   int64_t blockThreads = 0; ///< threads per block (1-D blocks)
 };
 

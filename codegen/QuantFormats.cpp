@@ -36,9 +36,7 @@ static_assert(std::size(kFormats) == mlir::greta::getMaxEnumValForQuantType() + 
 
 } // namespace
 
-const QuantFormat &getQuantFormat(QuantType type) {
-  return kFormats[static_cast<uint32_t>(type)];
-}
+const QuantFormat &getQuantFormat(QuantType type) { return kFormats[static_cast<uint32_t>(type)]; }
 
 std::optional<int64_t> getRowBytes(QuantType type, int64_t elements) {
   const QuantFormat &format = getQuantFormat(type);

@@ -61,24 +61,24 @@ struct GemvTiles {
 
 /// Tile sizes of attention.
 struct AttentionTiles {
-  int64_t flashTileM;         ///< query rows per block (flash)
-  int64_t flashKVBytes;       ///< shared memory for one K and one V tile (flash)
+  int64_t flashTileM;   ///< query rows per block (flash)
+  int64_t flashKVBytes; ///< shared memory for one K and one V tile (flash)
   int64_t flashThreads;
-  int64_t splitKVThreads;     ///< threads per (row, head) block (split_kv); its warps split the
-                              ///< KV range and combine their partial softmaxes
+  int64_t splitKVThreads; ///< threads per (row, head) block (split_kv); its warps split the
+                          ///< KV range and combine their partial softmaxes
 };
 
 struct TargetDesc {
   llvm::StringLiteral name; ///< "sm_90", "gfx942", "cpu"
   Vendor vendor;
-  int64_t warpSize;         ///< 32 or 64 (1 for the CPU)
+  int64_t warpSize; ///< 32 or 64 (1 for the CPU)
   MatrixUnit matrixUnit;
   int64_t sharedMemoryBytes; ///< per block, without opt-in
   int64_t computeUnits;      ///< SMs / CUs: how many blocks fill the device
   GemvTiles gemv;
   GemmTiles gemm;
   AttentionTiles attention;
-  int64_t rowThreads;        ///< threads per block of the one-row-per-block families
+  int64_t rowThreads;         ///< threads per block of the one-row-per-block families
   int64_t elementwiseThreads; ///< threads per block of silu_mul / add
 };
 

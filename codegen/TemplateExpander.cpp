@@ -118,8 +118,7 @@ private:
     return std::nullopt;
   }
 
-  bool expandRange(llvm::StringRef text, size_t begin, size_t end, std::string &out,
-                   int depth) {
+  bool expandRange(llvm::StringRef text, size_t begin, size_t end, std::string &out, int depth) {
     size_t at = begin;
     while (true) {
       std::optional<Tag> tag = nextTag(text, at, end);

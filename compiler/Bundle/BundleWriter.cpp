@@ -54,9 +54,9 @@ public:
         return failure();
     for (gr::Phase phase : {gr::Phase::Prefill, gr::Phase::Decode})
       if (!seenPhases_.contains(gr::stringifyPhase(phase)))
-        return module_.emitError() << "bundle: the module has no gk.plan @"
-                                   << gr::stringifyPhase(phase)
-                                   << " (run greta-lower-to-kernels first)",
+        return module_.emitError()
+                   << "bundle: the module has no gk.plan @" << gr::stringifyPhase(phase)
+                   << " (run greta-lower-to-kernels first)",
                failure();
     std::string ir;
     llvm::raw_string_ostream os(ir);
@@ -185,9 +185,8 @@ private:
         std::optional<AffineMap> shape = buffer.getShape();
         Type element = buffer.getElementType().value_or(Type());
         if (!shape)
-          return buffer.emitOpError("bundle: a ")
-                     << gk::stringifyBufferKind(buffer.getKind())
-                     << " buffer is sized by shape(...), not bytes",
+          return buffer.emitOpError("bundle: a ") << gk::stringifyBufferKind(buffer.getKind())
+                                                  << " buffer is sized by shape(...), not bytes",
                  failure();
         if (element.isF32())
           spec.dtype = bundle::BufferDType::F32;
@@ -272,6 +271,13 @@ private:
         spec.params["tile_k"] = tiles->getTileK();
         spec.params["split_k"] = tiles->getSplitK();
       }
+      if (kernel.getQuant()) {
+        // The types the product computes in (the audit's lm_head_dtype_*): the templates
+        // dequantize weights to f32 and accumulate in f32 on every route today.
+        spec.params["dtype_a"] = std::string("f32");
+        spec.params["dtype_b"] = std::string("f32");
+        spec.params["accum_dtype"] = std::string("f32");
+      }
       spec.params["block"] = emitted->blockThreads;
       spec.params["param_fields"] = emitted->paramFields;
       spec_.kernelSources[spec.name] = std::move(emitted->source);
@@ -288,8 +294,7 @@ private:
     for (AffineExpr result : map.getResults()) {
       std::optional<gk::GridDim> dim = gk::decomposeGridDim(result);
       if (!dim)
-        return launch->emitOpError("bundle: grid is not (mul * s + add) ceildiv div"),
-               failure();
+        return launch->emitOpError("bundle: grid is not (mul * s + add) ceildiv div"), failure();
       dims.push_back({dim->mul, dim->add, dim->div});
     }
     while (dims.size() < kGridDims)
@@ -334,12 +339,28 @@ private:
     return gr::stringifyAuditPoint(audit.getPoint()).str();
   }
 
+  /// The input of the norm an audit records (the pre-norm hidden state the CPU probe starts
+  /// from): rms_norm's `x`, add_rms_norm's `sum`; empty for other producers or an in-place norm.
+  std::string auditInput(const bundle::Launch &producer) {
+    auto kernel = symbols_.lookup<gk::KernelOp>(producer.kernel);
+    if (!kernel)
+      return {};
+    auto arg = [&](const char *name) {
+      auto it = producer.args.find(name);
+      return it == producer.args.end() ? std::string() : it->second;
+    };
+    if (kernel.getFamily() == gk::KernelFamily::AddRmsNorm)
+      return arg("sum");
+    if (kernel.getFamily() == gk::KernelFamily::RmsNorm && arg("x") != arg("out"))
+      return arg("x");
+    return {};
+  }
+
   LogicalResult phase(gk::PlanOp plan) {
     gr::Phase kind = plan.getPhase();
     seenPhases_.insert(gr::stringifyPhase(kind));
-    bundle::PhasePlan &out = spec_.manifest.phase(kind == gr::Phase::Prefill
-                                                      ? bundle::PhaseKind::Prefill
-                                                      : bundle::PhaseKind::Decode);
+    bundle::PhasePlan &out = spec_.manifest.phase(
+        kind == gr::Phase::Prefill ? bundle::PhaseKind::Prefill : bundle::PhaseKind::Decode);
     out.seq = kind == gr::Phase::Prefill ? bundle::PhaseSeq{true, 1} : bundle::PhaseSeq{false, 1};
     out.logits = kLogitsBuffer.str();
     // The launch that last wrote each buffer, for the audit points.
@@ -362,8 +383,8 @@ private:
                      << audited << "', which no earlier launch of @" << plan.getSymName()
                      << " writes",
                  failure();
-        audit = bundle::AuditPoint{pointName(a), audited, bundle::RowExtent::last(),
-                                   writer->second};
+        audit = bundle::AuditPoint{pointName(a), audited, bundle::RowExtent::last(), writer->second,
+                                   auditInput(out.launches[writer->second])};
       }
       if (failed(launched))
         return failure();

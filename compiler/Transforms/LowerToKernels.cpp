@@ -140,8 +140,7 @@ private:
 class ModuleLowering {
 public:
   ModuleLowering(ModuleOp module, const TargetDesc &target)
-      : module_(module), target_(target), builder_(module.getContext()),
-        symbols_(module) {
+      : module_(module), target_(target), builder_(module.getContext()), symbols_(module) {
     builder_.setInsertionPointToEnd(module.getBody());
   }
 
@@ -163,18 +162,17 @@ private:
     AffineMapAttr shape;
     TypeAttr type;
     if (rows) {
-      AffineExpr rowExpr = rows->seq ? getAffineDimExpr(0, ctx())
-                                     : getAffineConstantExpr(rows->count, ctx());
+      AffineExpr rowExpr =
+          rows->seq ? getAffineDimExpr(0, ctx()) : getAffineConstantExpr(rows->count, ctx());
       SmallVector<AffineExpr> dims = {rowExpr};
       if (cols > 0)
         dims.push_back(getAffineConstantExpr(cols, ctx()));
       shape = AffineMapAttr::get(AffineMap::get(1, 0, dims, ctx()));
       type = TypeAttr::get(elementType);
     }
-    auto buffer = builder_.create<gk::BufferOp>(module_.getLoc(), builder_.getStringAttr(name),
-                                       gk::BufferKindAttr::get(ctx(), kind), shape, type,
-                                       bytes ? builder_.getI64IntegerAttr(*bytes) : IntegerAttr(),
-                                       source);
+    auto buffer = builder_.create<gk::BufferOp>(
+        module_.getLoc(), builder_.getStringAttr(name), gk::BufferKindAttr::get(ctx(), kind), shape,
+        type, bytes ? builder_.getI64IntegerAttr(*bytes) : IntegerAttr(), source);
     newBuffers_.push_back(buffer);
     return buffers_.try_emplace(name, buffer).first->first();
   }
@@ -185,10 +183,10 @@ private:
       return buffers_.find(name)->first();
     AffineMap shape = AffineMap::get(
         1, 1, {getAffineSymbolExpr(0, ctx()), getAffineConstantExpr(cols, ctx())}, ctx());
-    auto buffer = builder_.create<gk::BufferOp>(module_.getLoc(), builder_.getStringAttr(name),
-                                       gk::BufferKindAttr::get(ctx(), BufferKind::KV),
-                                       AffineMapAttr::get(shape), TypeAttr::get(elementType),
-                                       IntegerAttr(), FlatSymbolRefAttr());
+    auto buffer = builder_.create<gk::BufferOp>(
+        module_.getLoc(), builder_.getStringAttr(name),
+        gk::BufferKindAttr::get(ctx(), BufferKind::KV), AffineMapAttr::get(shape),
+        TypeAttr::get(elementType), IntegerAttr(), FlatSymbolRefAttr());
     newBuffers_.push_back(buffer);
     return buffers_.try_emplace(name, buffer).first->first();
   }
@@ -200,12 +198,10 @@ private:
       return user->emitOpError("names ") << ref << ", which is not a greta.weight", failure();
     WeightType type = weight.getType();
     QuantType stored = deviceQuant(weight);
-    std::optional<int64_t> rowBytes =
-        cg::getRowBytes(stored, type.getRowLength());
+    std::optional<int64_t> rowBytes = cg::getRowBytes(stored, type.getRowLength());
     if (!rowBytes)
-      return weight.emitOpError("rows of ")
-                 << type.getRowLength() << " values are not whole "
-                 << stringifyQuantType(stored) << " blocks",
+      return weight.emitOpError("rows of ") << type.getRowLength() << " values are not whole "
+                                            << stringifyQuantType(stored) << " blocks",
              failure();
     std::string name = ("w." + ref.getValue()).str();
     return getOrCreateBuffer(name, BufferKind::Weight, std::nullopt, 0, Type(),
@@ -244,14 +240,12 @@ std::string kernelKey(MLIRContext *ctx, Phase phase, const KernelSpec &spec) {
      << (spec.quant ? stringifyQuantType(*spec.quant) : "") << "|";
   if (spec.tiles)
     os << *spec.tiles;
-  os << "|" << DictionaryAttr::get(ctx, spec.params)
-     << "|" << gk::formatKinds(spec.argKinds) << "|" << spec.normPrologue << "|"
-     << stringifyMatmulEpilogue(spec.epilogue);
+  os << "|" << DictionaryAttr::get(ctx, spec.params) << "|" << gk::formatKinds(spec.argKinds) << "|"
+     << spec.normPrologue << "|" << stringifyMatmulEpilogue(spec.epilogue);
   return key;
 }
 
-gk::KernelOp ModuleLowering::getOrCreateKernel(Phase phase, const KernelSpec &spec,
-                                               Location loc) {
+gk::KernelOp ModuleLowering::getOrCreateKernel(Phase phase, const KernelSpec &spec, Location loc) {
   std::string key = kernelKey(ctx(), phase, spec);
   if (auto it = kernelsByKey_.find(key); it != kernelsByKey_.end())
     return it->second;
@@ -268,8 +262,8 @@ gk::KernelOp ModuleLowering::getOrCreateKernel(Phase phase, const KernelSpec &sp
     return static_cast<Attribute>(gk::BufferKindAttr::get(ctx(), kind));
   });
   auto kernel = builder_.create<gk::KernelOp>(
-      loc, builder_.getStringAttr(name),
-      gk::KernelFamilyAttr::get(ctx(), spec.family), builder_.getArrayAttr(kinds),
+      loc, builder_.getStringAttr(name), gk::KernelFamilyAttr::get(ctx(), spec.family),
+      builder_.getArrayAttr(kinds),
       spec.route ? gk::KernelRouteAttr::get(ctx(), *spec.route) : gk::KernelRouteAttr(),
       spec.quant ? QuantTypeAttr::get(ctx(), *spec.quant) : QuantTypeAttr(),
       spec.tiles.value_or(gk::TilesAttr()), DictionaryAttr::get(ctx(), spec.params));
@@ -292,12 +286,18 @@ gk::KernelOp ModuleLowering::getOrCreateKernel(Phase phase, const KernelSpec &sp
 /// weights last.
 static int bufferKindRank(BufferKind kind) {
   switch (kind) {
-  case BufferKind::Input: return 0;
-  case BufferKind::Activation: return 1;
-  case BufferKind::Logits: return 2;
-  case BufferKind::KV: return 3;
-  case BufferKind::Audit: return 4;
-  case BufferKind::Weight: return 5;
+  case BufferKind::Input:
+    return 0;
+  case BufferKind::Activation:
+    return 1;
+  case BufferKind::Logits:
+    return 2;
+  case BufferKind::KV:
+    return 3;
+  case BufferKind::Audit:
+    return 4;
+  case BufferKind::Weight:
+    return 5;
   }
   llvm_unreachable("unknown BufferKind");
 }
@@ -353,14 +353,13 @@ private:
       if (!busy_.contains(name)) {
         return assign(value, name);
       }
-    std::string name = shape.second.seq
-                           ? llvm::formatv("act.{0}.{1}", shape.first, pool.size()).str()
-                           : llvm::formatv("row{0}.{1}.{2}", shape.second.count, shape.first,
-                                           pool.size())
-                                 .str();
+    std::string name =
+        shape.second.seq
+            ? llvm::formatv("act.{0}.{1}", shape.first, pool.size()).str()
+            : llvm::formatv("row{0}.{1}.{2}", shape.second.count, shape.first, pool.size()).str();
     pool.push_back(name);
-    m_.getOrCreateBuffer(name, BufferKind::Activation, shape.second, shape.first,
-                         b_.getF32Type(), std::nullopt);
+    m_.getOrCreateBuffer(name, BufferKind::Activation, shape.second, shape.first, b_.getF32Type(),
+                         std::nullopt);
     return assign(value, name);
   }
 
@@ -381,8 +380,8 @@ private:
       StringRef name = bufferOf(operand);
       if (name.empty() || pinned_.contains(name) || liveValues_.lookup(name) != 1 ||
           lastUse_.lookup(operand) != op || colsOf(operand) != colsOf(result) ||
-          !(rowsOf(operand) == rowsOf(result)) || m_.buffers_[name].getKind() !=
-                                                       BufferKind::Activation)
+          !(rowsOf(operand) == rowsOf(result)) ||
+          m_.buffers_[name].getKind() != BufferKind::Activation)
         continue;
       if (llvm::count(op->getOperands(), operand) > 1)
         continue;
@@ -441,11 +440,11 @@ private:
     b_.setInsertionPointToEnd(&plan_.getBody().front());
     if (auto audit = dyn_cast<AuditOp>(op))
       b_.create<gk::AuditLaunchOp>(op->getLoc(), audit.getPointAttr(),
-                                FlatSymbolRefAttr::get(kernel), b_.getArrayAttr(refs),
-                                audit.getLayerAttr(), map);
+                                   FlatSymbolRefAttr::get(kernel), b_.getArrayAttr(refs),
+                                   audit.getLayerAttr(), map);
     else
-      b_.create<gk::LaunchOp>(op->getLoc(), FlatSymbolRefAttr::get(kernel),
-                           b_.getArrayAttr(refs), map);
+      b_.create<gk::LaunchOp>(op->getLoc(), FlatSymbolRefAttr::get(kernel), b_.getArrayAttr(refs),
+                              map);
   }
 
   FailureOr<StringRef> weight(Operation *op, FlatSymbolRefAttr ref) {
@@ -457,8 +456,7 @@ private:
     auto weightOp = m_.symbols_.lookup<WeightOp>(ref.getValue());
     if (weightOp && ModuleLowering::deviceQuant(weightOp) != QuantType::F32)
       return op->emitOpError("reads the vector weight ")
-                 << ref << " as "
-                 << stringifyQuantType(ModuleLowering::deviceQuant(weightOp))
+                 << ref << " as " << stringifyQuantType(ModuleLowering::deviceQuant(weightOp))
                  << "; the kernels read vector weights (norms, rope_freqs) as f32",
              failure();
     return weight(op, ref);
@@ -481,8 +479,9 @@ private:
     if (lastUse_.lookup(value) == op)
       return success();
     return op->emitOpError("updates its ")
-           << what << " in place, but the value is used again later (greta-lower-to-kernels "
-                      "has no copy launch; rotate a value no other op reads)",
+               << what
+               << " in place, but the value is used again later (greta-lower-to-kernels "
+                  "has no copy launch; rotate a value no other op reads)",
            failure();
   }
 
@@ -500,9 +499,8 @@ private:
   LogicalResult lowerAudit(AuditOp op);
 
   /// Tiles and block of a matrix product of `k` x `n` in this phase.
-  FailureOr<std::pair<gk::TilesAttr, int64_t>> matrixTiles(Operation *op, KernelRoute route,
-                                                           QuantType quant, int64_t k,
-                                                           int64_t n, bool oneRow);
+  FailureOr<std::pair<gk::TilesAttr, int64_t>>
+  matrixTiles(Operation *op, KernelRoute route, QuantType quant, int64_t k, int64_t n, bool oneRow);
 
   ModuleLowering &m_;
   func::FuncOp func_;
@@ -529,8 +527,8 @@ LogicalResult PhaseLowering::run() {
   // Inputs are the runtime's buffers; they live for the whole phase.
   StringRef tokens = m_.getOrCreateBuffer(kTokensBuffer, BufferKind::Input, RowForm{true, 0}, 0,
                                           b_.getI32Type(), std::nullopt);
-  StringRef positions = m_.getOrCreateBuffer(kPositionsBuffer, BufferKind::Input,
-                                             RowForm{true, 0}, 0, b_.getI32Type(), std::nullopt);
+  StringRef positions = m_.getOrCreateBuffer(kPositionsBuffer, BufferKind::Input, RowForm{true, 0},
+                                             0, b_.getI32Type(), std::nullopt);
   assign(func_.getArgument(0), tokens);
   assign(func_.getArgument(1), positions);
   pinned_.insert(tokens);
@@ -605,9 +603,14 @@ LogicalResult PhaseLowering::lowerEmbedding(EmbeddingOp op) {
   QuantType quant = ModuleLowering::deviceQuant(weightOp);
   int64_t dim = weightOp.getType().getRowLength();
   StringRef out = allocate(op.getResult());
-  KernelSpec spec{KernelFamily::Embedding, std::nullopt, quant, std::nullopt,
+  KernelSpec spec{KernelFamily::Embedding,
+                  std::nullopt,
+                  quant,
+                  std::nullopt,
                   {intParam("dim", dim), intParam("vocab", weightOp.getType().getNumRows())},
-                  {}, false, MatmulEpilogue::None,
+                  {},
+                  false,
+                  MatmulEpilogue::None,
                   {stringifyQuantType(quant).str(), "d" + std::to_string(dim)}};
   launch(op, spec, m_.target_.rowThreads, {bufferOf(op.getTokens()), *table, out},
          {rowsExpr(rowsOf(op.getResult()))});
@@ -621,9 +624,15 @@ LogicalResult PhaseLowering::lowerRmsNorm(RmsNormOp op) {
   StringRef x = bufferOf(op.getInput());
   StringRef out = allocateOver(op.getResult(), op, {op.getInput()});
   int64_t dim = colsOf(op.getInput());
-  KernelSpec spec{KernelFamily::RmsNorm, std::nullopt, std::nullopt, std::nullopt,
+  KernelSpec spec{KernelFamily::RmsNorm,
+                  std::nullopt,
+                  std::nullopt,
+                  std::nullopt,
                   {intParam("dim", dim), floatParam("eps", op.getEps().convertToFloat())},
-                  {}, false, MatmulEpilogue::None, {"d" + std::to_string(dim)}};
+                  {},
+                  false,
+                  MatmulEpilogue::None,
+                  {"d" + std::to_string(dim)}};
   launch(op, spec, m_.target_.rowThreads, {x, *gamma, out}, {rowsExpr(rowsOf(op.getResult()))});
   return success();
 }
@@ -636,17 +645,24 @@ LogicalResult PhaseLowering::lowerAddRmsNorm(AddRmsNormOp op) {
   StringRef sum = allocateOver(op.getSum(), op, {op.getLhs(), op.getRhs()});
   StringRef out = allocate(op.getNormed());
   int64_t dim = colsOf(op.getLhs());
-  KernelSpec spec{KernelFamily::AddRmsNorm, std::nullopt, std::nullopt, std::nullopt,
+  KernelSpec spec{KernelFamily::AddRmsNorm,
+                  std::nullopt,
+                  std::nullopt,
+                  std::nullopt,
                   {intParam("dim", dim), floatParam("eps", op.getEps().convertToFloat())},
-                  {}, false, MatmulEpilogue::None, {"d" + std::to_string(dim)}};
+                  {},
+                  false,
+                  MatmulEpilogue::None,
+                  {"d" + std::to_string(dim)}};
   launch(op, spec, m_.target_.rowThreads, {a, bIn, *gamma, sum, out},
          {rowsExpr(rowsOf(op.getNormed()))});
   return success();
 }
 
-FailureOr<std::pair<gk::TilesAttr, int64_t>>
-PhaseLowering::matrixTiles(Operation *op, KernelRoute route, QuantType quant, int64_t k,
-                           int64_t n, bool oneRow) {
+FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operation *op,
+                                                                        KernelRoute route,
+                                                                        QuantType quant, int64_t k,
+                                                                        int64_t n, bool oneRow) {
   const auto &format = cg::getQuantFormat(quant);
   if (route == KernelRoute::Gemv) {
     const auto &gemv = m_.target_.gemv;
@@ -668,12 +684,11 @@ PhaseLowering::matrixTiles(Operation *op, KernelRoute route, QuantType quant, in
   const auto &gemm = m_.target_.gemm;
   if (k % gemm.tileK != 0)
     return op->emitOpError("reduces over K = ")
-               << k << ", not a multiple of the gemm route's tile_k = " << gemm.tileK
-               << " (" << m_.target_.name << ")",
+               << k << ", not a multiple of the gemm route's tile_k = " << gemm.tileK << " ("
+               << m_.target_.name << ")",
            failure();
   int64_t tileM = oneRow ? kOneRowGemmTileM : gemm.tileM;
-  return std::make_pair(gk::TilesAttr::get(ctx(), tileM, gemm.tileN, gemm.tileK, 1),
-                        gemm.threads);
+  return std::make_pair(gk::TilesAttr::get(ctx(), tileM, gemm.tileN, gemm.tileK, 1), gemm.threads);
 }
 
 /// "4096x14336"
@@ -713,9 +728,14 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
                                    : allocate(op.getResult());
   buffers.push_back(out);
 
-  KernelSpec spec{gateUp ? KernelFamily::MatmulGateUp : KernelFamily::Matmul, route, quant,
-                  std::nullopt, {intParam("k", k), intParam("n", n)}, {},
-                  op.hasNormPrologue(), op.getEpilogue(),
+  KernelSpec spec{gateUp ? KernelFamily::MatmulGateUp : KernelFamily::Matmul,
+                  route,
+                  quant,
+                  std::nullopt,
+                  {intParam("k", k), intParam("n", n)},
+                  {},
+                  op.hasNormPrologue(),
+                  op.getEpilogue(),
                   {stringifyQuantType(quant).str(), matrixName(k, n)}};
   if (op.hasNormPrologue()) {
     FailureOr<StringRef> gamma = vectorWeight(op, op.getNormWeightAttr());
@@ -729,8 +749,7 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
     buffers.push_back(bufferOf(op.getResidual()));
     spec.nameParts.push_back("residual");
   }
-  FailureOr<std::pair<gk::TilesAttr, int64_t>> tiles =
-      matrixTiles(op, route, quant, k, n, oneRow);
+  FailureOr<std::pair<gk::TilesAttr, int64_t>> tiles = matrixTiles(op, route, quant, k, n, oneRow);
   if (failed(tiles))
     return failure();
   spec.tiles = tiles->first;
@@ -768,8 +787,14 @@ LogicalResult PhaseLowering::lowerLmHead(LmHeadOp op) {
       matrixTiles(op, route, quant, k, n, /*oneRow=*/true);
   if (failed(tiles))
     return failure();
-  KernelSpec spec{KernelFamily::LmHead, route, quant, tiles->first,
-                  {intParam("k", k), intParam("n", n)}, {}, false, MatmulEpilogue::None,
+  KernelSpec spec{KernelFamily::LmHead,
+                  route,
+                  quant,
+                  tiles->first,
+                  {intParam("k", k), intParam("n", n)},
+                  {},
+                  false,
+                  MatmulEpilogue::None,
                   {stringifyQuantType(quant).str(), matrixName(k, n)}};
   SmallVector<AffineExpr> grid = {
       getAffineConstantExpr(llvm::divideCeil(n, tiles->first.getTileN()), ctx()),
@@ -796,8 +821,14 @@ LogicalResult PhaseLowering::lowerRope(RopeOp op) {
     return failure();
   StringRef x = bufferOf(op.getInput());
   assign(op.getResult(), x);
-  KernelSpec spec{KernelFamily::Rope, std::nullopt, std::nullopt, std::nullopt,
-                  {intParam("heads", op.getHeads())}, {}, false, MatmulEpilogue::None,
+  KernelSpec spec{KernelFamily::Rope,
+                  std::nullopt,
+                  std::nullopt,
+                  std::nullopt,
+                  {intParam("heads", op.getHeads())},
+                  {},
+                  false,
+                  MatmulEpilogue::None,
                   {"h" + std::to_string(op.getHeads())}};
   addRopeParams(b_, spec, op.getHeadDim(), op.getTheta().convertToFloat(),
                 op.getFreqs() ? std::optional(op.getFreqsAttr()) : std::nullopt);
@@ -811,9 +842,16 @@ LogicalResult PhaseLowering::lowerKVAppend(KVAppendOp op) {
   if (failed(caches))
     return failure();
   auto type = m_.symbols_.lookup<KVCacheOp>(op.getCache()).getType();
-  KernelSpec spec{KernelFamily::KVAppend, std::nullopt, std::nullopt, std::nullopt,
-                  {intParam("kv_heads", type.getKvHeads()), intParam("head_dim", type.getHeadDim())},
-                  {}, false, MatmulEpilogue::None, {"kv" + std::to_string(type.getRowLength())}};
+  KernelSpec spec{
+      KernelFamily::KVAppend,
+      std::nullopt,
+      std::nullopt,
+      std::nullopt,
+      {intParam("kv_heads", type.getKvHeads()), intParam("head_dim", type.getHeadDim())},
+      {},
+      false,
+      MatmulEpilogue::None,
+      {"kv" + std::to_string(type.getRowLength())}};
   launch(op, spec, m_.target_.rowThreads,
          {bufferOf(op.getKey()), bufferOf(op.getValue()), bufferOf(op.getPositions()),
           caches->first, caches->second},
@@ -833,9 +871,14 @@ LogicalResult PhaseLowering::lowerRopeKVAppend(RopeKVAppendOp op) {
   auto type = m_.symbols_.lookup<KVCacheOp>(op.getCache()).getType();
   StringRef q = bufferOf(op.getQuery());
   assign(op.getRotatedQuery(), q);
-  KernelSpec spec{KernelFamily::RopeKVAppend, std::nullopt, std::nullopt, std::nullopt,
+  KernelSpec spec{KernelFamily::RopeKVAppend,
+                  std::nullopt,
+                  std::nullopt,
+                  std::nullopt,
                   {intParam("heads", op.getHeads()), intParam("kv_heads", type.getKvHeads())},
-                  {}, false, MatmulEpilogue::None,
+                  {},
+                  false,
+                  MatmulEpilogue::None,
                   {"h" + std::to_string(op.getHeads()) + "kv" + std::to_string(type.getKvHeads())}};
   addRopeParams(b_, spec, type.getHeadDim(), op.getTheta().convertToFloat(),
                 op.getFreqs() ? std::optional(op.getFreqsAttr()) : std::nullopt);
@@ -864,10 +907,15 @@ LogicalResult PhaseLowering::lowerAttention(AttentionOp op) {
   RowForm rows = rowsOf(op.getResult());
   KernelRoute route = isDecode() ? KernelRoute::SplitKV : KernelRoute::Flash;
   const auto &tiles = m_.target_.attention;
-  KernelSpec spec{KernelFamily::Attention, route, std::nullopt, std::nullopt,
+  KernelSpec spec{KernelFamily::Attention,
+                  route,
+                  std::nullopt,
+                  std::nullopt,
                   {intParam("heads", op.getHeads()), intParam("kv_heads", op.getKvHeads()),
                    intParam("head_dim", headDim), floatParam("scale", defaultScale)},
-                  {}, false, MatmulEpilogue::None,
+                  {},
+                  false,
+                  MatmulEpilogue::None,
                   {"h" + std::to_string(op.getHeads()) + "kv" + std::to_string(op.getKvHeads()) +
                    "d" + std::to_string(headDim)}};
   SmallVector<AffineExpr> grid;
@@ -888,8 +936,7 @@ LogicalResult PhaseLowering::lowerAttention(AttentionOp op) {
     block = tiles.splitKVThreads;
   }
   launch(op, spec, block,
-         {bufferOf(op.getQuery()), caches->first, caches->second, bufferOf(op.getPositions()),
-          out},
+         {bufferOf(op.getQuery()), caches->first, caches->second, bufferOf(op.getPositions()), out},
          grid);
   return success();
 }
@@ -900,8 +947,9 @@ LogicalResult PhaseLowering::lowerElementwise(Operation *op, KernelFamily family
   StringRef a = bufferOf(lhs), bIn = bufferOf(rhs);
   StringRef out = allocateOver(result, op, {lhs, rhs});
   int64_t n = colsOf(result);
-  KernelSpec spec{family, std::nullopt, std::nullopt, std::nullopt, {intParam("n", n)}, {},
-                  false, MatmulEpilogue::None, {"n" + std::to_string(n)}};
+  KernelSpec spec{family,       std::nullopt,         std::nullopt,
+                  std::nullopt, {intParam("n", n)},   {},
+                  false,        MatmulEpilogue::None, {"n" + std::to_string(n)}};
   int64_t block = m_.target_.elementwiseThreads;
   launch(op, spec, block, {a, bIn, out},
          {getAffineConstantExpr(llvm::divideCeil(n, block), ctx()), rowsExpr(rowsOf(result))});
@@ -918,11 +966,17 @@ LogicalResult PhaseLowering::lowerAudit(AuditOp op) {
   StringRef record = m_.getOrCreateBuffer("audit." + point, BufferKind::Audit, std::nullopt, 0,
                                           Type(), kAuditRecordBytes);
   bool isLogits = m_.buffers_[x].getKind() == BufferKind::Logits;
-  KernelSpec spec{KernelFamily::AuditStats, std::nullopt, std::nullopt, std::nullopt,
+  KernelSpec spec{KernelFamily::AuditStats,
+                  std::nullopt,
+                  std::nullopt,
+                  std::nullopt,
                   {intParam("n", colsOf(op.getInput())),
                    b_.getNamedAttr("point", b_.getStringAttr(point)),
                    b_.getNamedAttr("is_logits", b_.getBoolAttr(isLogits))},
-                  {}, false, MatmulEpilogue::None, {}};
+                  {},
+                  false,
+                  MatmulEpilogue::None,
+                  {}};
   std::string pointName = point;
   std::replace(pointName.begin(), pointName.end(), '.', '_');
   spec.nameParts.push_back(pointName);
@@ -934,8 +988,7 @@ LogicalResult ModuleLowering::lowerPhase(func::FuncOp func, Phase phase) {
   return PhaseLowering(*this, func, phase).run();
 }
 
-struct LowerToKernelsPass final
-    : mlir::greta::impl::LowerToKernelsBase<LowerToKernelsPass> {
+struct LowerToKernelsPass final : mlir::greta::impl::LowerToKernelsBase<LowerToKernelsPass> {
   using LowerToKernelsBase::LowerToKernelsBase;
 
   void runOnOperation() override {
@@ -967,8 +1020,8 @@ struct LowerToKernelsPass final
       func.erase();
     for (auto cache : llvm::make_early_inc_range(module.getOps<KVCacheOp>()))
       cache.erase();
-    LLVM_DEBUG(llvm::dbgs() << "lowered " << phases.size() << " phases for "
-                            << target->name << "\n");
+    LLVM_DEBUG(llvm::dbgs() << "lowered " << phases.size() << " phases for " << target->name
+                            << "\n");
   }
 };
 

@@ -111,6 +111,13 @@ uint64_t bytesOf(BufferDType dtype) {
   return 1;
 }
 
+const AuditPoint *findAuditPoint(const PhasePlan &plan, std::string_view point) {
+  for (const AuditPoint &a : plan.audits)
+    if (a.point == point)
+      return &a;
+  return nullptr;
+}
+
 std::optional<std::pair<std::string, std::string>> parseRouteChoice(std::string_view text) {
   const size_t equals = text.find('=');
   if (equals == std::string_view::npos || equals == 0 || equals + 1 == text.size() ||

@@ -232,6 +232,9 @@ std::optional<BufferDType> parseBufferDType(std::string_view text);
 /// Bytes of one element of `dtype`.
 uint64_t bytesOf(BufferDType dtype);
 
+/// The entry of `plan.audits` for `point`, or null.
+const AuditPoint *findAuditPoint(const PhasePlan &plan, std::string_view point);
+
 /// "lm_head=gemv" → {"lm_head", "gemv"}; nullopt unless both sides are non-empty.
 std::optional<std::pair<std::string, std::string>> parseRouteChoice(std::string_view text);
 

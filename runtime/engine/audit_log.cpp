@@ -35,13 +35,6 @@ const AuditRecord *findRecord(const std::vector<AuditRecord> &records, std::stri
   return nullptr;
 }
 
-const bundle::AuditPoint *findPoint(const bundle::PhasePlan &plan, std::string_view point) {
-  for (const bundle::AuditPoint &a : plan.audits)
-    if (a.point == point)
-      return &a;
-  return nullptr;
-}
-
 Json orNull(const std::string &text) { return text.empty() ? Json(nullptr) : Json(text); }
 template <typename T> Json orNull(const std::optional<T> &value) {
   return value ? Json(*value) : Json(nullptr);
@@ -58,13 +51,6 @@ std::string truncateUtf8(std::string text, size_t maxBytes) {
     --end; // do not cut a character
   text.resize(end);
   return text + "…";
-}
-
-double scaleOf(std::span<const float> values) {
-  double largest = 1.0;
-  for (float v : values)
-    largest = std::max(largest, static_cast<double>(std::fabs(v)));
-  return largest;
 }
 
 std::string paramString(const bundle::KernelSpec &kernel, const std::string &name) {
@@ -89,7 +75,7 @@ AuditTracer::AuditTracer(Session &session, const AuditTraceOptions &options)
            "--audit=default to record audits",
            bundle.dir(), nameOf(phase));
     if (options.rmsVerify || options.cpuProbe) {
-      const bundle::AuditPoint *norm = findPoint(plan, bundle::kFinalRmsNormPoint);
+      const bundle::AuditPoint *norm = bundle::findAuditPoint(plan, bundle::kFinalRmsNormPoint);
       if (!norm || Session::auditInputBuffer(bundle.manifest(), plan, *norm).empty())
         fail("{}: phase {}: --cpu-probe and --rms-verify start from the pre-norm hidden state, "
              "but the plan's '{}' audit point {}; recompile so that the audit entry names its "
@@ -122,7 +108,7 @@ const PhaseAuditFacts &AuditTracer::facts(bundle::PhaseKind phase) {
   PhaseAuditFacts f;
   const bundle::Manifest &m = session_.bundle().manifest();
   const bundle::PhasePlan &plan = session_.plan(phase);
-  if (const bundle::AuditPoint *norm = findPoint(plan, bundle::kFinalRmsNormPoint)) {
+  if (const bundle::AuditPoint *norm = bundle::findAuditPoint(plan, bundle::kFinalRmsNormPoint)) {
     const bundle::Launch &launch = plan.launches.at(norm->launchIndex);
     const bundle::KernelSpec &kernel = *m.findKernel(launch.kernel);
     if (kernel.params.count("eps"))
@@ -132,7 +118,7 @@ const PhaseAuditFacts &AuditTracer::facts(bundle::PhaseKind phase) {
     if (const std::string input = Session::auditInputBuffer(m, plan, *norm); !input.empty())
       f.rmsInputDtype = std::string(nameOf(m.findBuffer(input)->dtype));
   }
-  if (const bundle::AuditPoint *head = findPoint(plan, bundle::kLmHeadPoint)) {
+  if (const bundle::AuditPoint *head = bundle::findAuditPoint(plan, bundle::kLmHeadPoint)) {
     const bundle::Launch &launch = plan.launches.at(head->launchIndex);
     const bundle::KernelSpec &kernel = *m.findKernel(launch.kernel);
     f.lmHeadRoute = kernel.route;
@@ -262,7 +248,7 @@ std::string AuditTracer::stepJson() {
     bool agrees = true;
     auto compare = [&](std::span<const float> decoded, std::span<const float> prefilled) {
       const double diff = maxAbsDiff(decoded, prefilled);
-      agrees = agrees && diff <= kDeltaTolerance * scaleOf(prefilled);
+      agrees = agrees && diff <= kDeltaTolerance * magnitudeOf(prefilled);
       return diff;
     };
     const AuditRecord *refNorm = findRecord(reference, bundle::kFinalRmsNormPoint);
@@ -274,7 +260,7 @@ std::string AuditTracer::stepJson() {
     if (logits && refHead) {
       delta["delta_max_abs_diff"] = number(compare(head->output, refHead->output));
       const bool top1 = top1Agrees(refHead->output, head->stats.top1Id,
-                                   kDeltaTolerance * scaleOf(refHead->output));
+                                   kDeltaTolerance * magnitudeOf(refHead->output));
       agrees = agrees && top1;
       delta["delta_top1_agrees"] = top1;
       delta["delta_prefill_top1_id"] = refHead->stats.top1Id;

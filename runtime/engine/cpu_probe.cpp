@@ -20,13 +20,12 @@ constexpr uint64_t kMinRowsPerChunk = 256;
 
 const bundle::AuditPoint &requirePoint(const bundle::Bundle &bundle, const bundle::PhasePlan &plan,
                                        std::string_view point) {
-  auto it = std::find_if(plan.audits.begin(), plan.audits.end(),
-                         [&](const bundle::AuditPoint &a) { return a.point == point; });
-  if (it == plan.audits.end())
+  const bundle::AuditPoint *found = bundle::findAuditPoint(plan, point);
+  if (!found)
     fail("{}: the CPU probe needs the '{}' audit point, which the plan lacks (compiled with "
          "--audit=none?)",
          bundle.dir(), point);
-  return *it;
+  return *found;
 }
 
 std::string weightArg(const bundle::Bundle &bundle, const bundle::Launch &launch,
@@ -39,14 +38,14 @@ std::string weightArg(const bundle::Bundle &bundle, const bundle::Launch &launch
   return std::string(*name);
 }
 
-double scaleOf(std::span<const float> values) {
+} // namespace
+
+double magnitudeOf(std::span<const float> values) {
   double largest = 1.0;
   for (float v : values)
     largest = std::max(largest, static_cast<double>(std::fabs(v)));
   return largest;
 }
-
-} // namespace
 
 double maxAbsDiff(std::span<const float> a, std::span<const float> b) {
   if (a.size() != b.size())
@@ -179,7 +178,7 @@ ProbeResult CpuProbe::probe(std::span<const float> hidden, std::span<const float
   result.top1Id = argmaxOf(result.logits);
   result.top1Logit = result.top1Id >= 0 ? result.logits[result.top1Id] : 0.0f;
   result.maxAbsDiff = maxAbsDiff(result.logits, backendLogits);
-  const double tolerance = kProbeTolerance * scaleOf(result.logits);
+  const double tolerance = kProbeTolerance * magnitudeOf(result.logits);
   result.agrees = top1Agrees(result.logits, backendTop1, tolerance) &&
                   result.maxAbsDiff <= tolerance;
   return result;
@@ -190,7 +189,7 @@ RmsVerifyResult CpuProbe::verifyRms(std::span<const float> hidden,
   const std::vector<float> reference = normalize(hidden);
   RmsVerifyResult result;
   result.maxAbsDiff = maxAbsDiff(reference, backendNormalized);
-  result.ok = result.maxAbsDiff <= kRmsVerifyTolerance * scaleOf(reference);
+  result.ok = result.maxAbsDiff <= kRmsVerifyTolerance * magnitudeOf(reference);
   return result;
 }
 

@@ -48,6 +48,8 @@ struct ProbeWeightSource {
   std::string ggufPath; ///< "" : the manifest's source.path
 };
 
+/// max(1, max |v|): the scale relative tolerances are taken of.
+double magnitudeOf(std::span<const float> values);
 /// max |a − b| over equal-length spans (NaN anywhere gives NaN).
 double maxAbsDiff(std::span<const float> a, std::span<const float> b);
 /// Index of the largest value, ties to the lower index.

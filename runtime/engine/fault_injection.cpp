@@ -121,9 +121,8 @@ FaultInjector::FaultInjector(const bundle::Bundle &bundle, Fault fault,
 
 void FaultInjector::addTarget(const bundle::PhasePlan &plan, bundle::PhaseKind phase,
                               std::string_view point) {
-  auto audit = std::find_if(plan.audits.begin(), plan.audits.end(),
-                            [&](const bundle::AuditPoint &a) { return a.point == point; });
-  if (audit == plan.audits.end())
+  const bundle::AuditPoint *audit = bundle::findAuditPoint(plan, point);
+  if (!audit)
     fail("{}: --inject-fault {}: phase {} has no '{}' audit point to find the launch by "
          "(compiled with --audit=none?)",
          bundle_.dir(), nameOf(fault_), nameOf(phase), point);

@@ -218,8 +218,9 @@ Json verdictOf(const std::vector<Json> &records) {
           cell(record, "lm_head_scales_hash"));
     if (!scales[0].empty() && !scales[1].empty() && scales[0] != scales[1])
       text += "; lm_head_scales_hash differs between prefill and decode";
-    text += fmt::format(" [{} {}, layout {}]", cell(first, "lm_head_quant_mode"),
-                        cell(first, "lm_head_dtype_b"), cell(first, "lm_head_layout_used"));
+    text += fmt::format(" [LM head {}, layout {}, {} x {} -> {}]", cell(first, "lm_head_quant_mode"),
+                        cell(first, "lm_head_layout_used"), cell(first, "lm_head_dtype_a"),
+                        cell(first, "lm_head_dtype_b"), cell(first, "lm_head_accum_dtype"));
     diverges("lm_head", probe, text);
     verdict["route"] = route;
     return verdict;
@@ -245,6 +246,12 @@ Json verdictOf(const std::vector<Json> &records) {
   return verdict;
 }
 
+/// `text` without trailing spaces (the last column is padded).
+std::string trimRight(std::string text) {
+  text.erase(text.find_last_not_of(' ') + 1);
+  return text;
+}
+
 void printGroup(const Group &group, size_t index, int64_t maxSteps, const Json &verdict) {
   std::string title = fmt::format("prompt {} (turn {}, {})", index + 1, group.turn, group.source);
   if (!group.prompt.empty())
@@ -254,7 +261,7 @@ void printGroup(const Group &group, size_t index, int64_t maxSteps, const Json &
       fmt::format("  {:<13}{:>6} {:>8} {:>11} {:>10}  {:<14} {:>10}  {:<22} {:<22} {:<22}", "phase",
                   "pos", "top1", "top1_logit", "gap", "lm_head", "probe_top1", "cpu_probe",
                   "rms_verify", "delta");
-  std::printf("%s\n", header.c_str());
+  std::printf("%s\n", trimRight(header).c_str());
   int64_t shown = 0;
   for (const Json &r : group.records) {
     if (maxSteps >= 0 && shown++ >= maxSteps) {
@@ -268,7 +275,7 @@ void printGroup(const Group &group, size_t index, int64_t maxSteps, const Json &
         cell(r, "cpu_probe_top1_id"), check(r, "cpu_probe_agrees_gpu", "cpu_probe_max_abs_diff"),
         check(r, "rms_verify_ok", "rms_verify_max_abs_diff"),
         check(r, "delta_agrees", "delta_max_abs_diff"));
-    std::printf("%s\n", row.c_str());
+    std::printf("%s\n", trimRight(row).c_str());
   }
   std::printf("  verdict: %s\n\n", verdict["text"].get<std::string>().c_str());
 }

@@ -6,13 +6,16 @@ mix greta-synth writes (f32, f16, q8_0, q4_k_m), the bundle from `greta-compile`
 runs a 12-token prompt and 16 decode steps on the CPU backend; test/reference/llama_ref.py runs
 the same GGUF in float64 with gguf-py's own dequantisation.
 
-Tolerance: ||greta - ref|| / ||ref|| <= 1e-4 per logits row, for every quant mix. The reference
-dequantizes the very same quantized weights exactly (gguf-py), and the CPU backend decodes each
-weight block to the same f32 values (runtime/cpu/weight_dot.h) and accumulates in f32, so
-quantization cancels out: what remains is f32 rounding of the GRETA forward (~1e-7 per op,
-growing through 2-3 layers, RMSNorms and softmax to ~1e-6) against the float64 reference. 1e-4
-leaves two orders of margin over the measured errors (printed) yet is far below any real defect
-(a wrong RoPE band, a wrong KV head or a wrong block scale gives 1e-2..1).
+Tolerances, as ||greta - ref|| / ||ref|| per logits row: 1e-4 for f32 (the issue's bound) and
+1e-5 for f16, q8_0 and q4_k_m. The reference dequantizes the very same quantized weights exactly
+(gguf-py), and the CPU backend decodes each weight block to the same f32 values
+(runtime/cpu/weight_dot.h) and accumulates in f32, so quantization cancels out: what remains is
+f32 rounding of the GRETA forward (~6e-8 per op, growing through 2-3 layers, RMSNorms and softmax)
+against the float64 reference — measured <= 8e-7 for every shape and mix, the same as f32. 1e-5
+keeps a >10x margin and is still far below what a real defect gives (a wrong block scale, RoPE
+band or KV head: 1e-2..1). A check that the quantized bundle is ~quantization-noise away from the
+f32 reference (>= 30x the tolerance) shows the comparison does see the weights.
+A 70-token prompt on the Llama-3.1 shape attends across positions beyond its original context.
 
 Greedy: the bundle's own greedy 17-token continuation equals the reference's whenever every
 reference top-1 gap exceeds twice the largest logit difference (then no argmax can flip); where
@@ -27,28 +30,37 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_support as e2e  # noqa: E402
 
-TOLERANCE = 1e-4
+TOLERANCE = {"f32": 1e-4, "f16": 1e-5, "q8_0": 1e-5, "q4_k_m": 1e-5}
 DECODE_STEPS = 16
+LONG_PROMPT = [(29 * i + 11) % 530 + 1 for i in range(70)]
 
 
 # Tests that each shape x quant bundle's prefill-last and 16 decode-step logits match llama_ref.py
-# within 1e-4 relative, and that greedy continuations agree wherever the margins allow.
-def test_shape_quant(work, shape, quant, table):
+# (1e-4 relative for f32, 1e-5 for quantized mixes), and that greedy continuations agree wherever
+# the margins allow.
+def test_shape_quant(work, shape, quant, table, f32_refs):
     gguf_path = e2e.synth_model(work, shape, quant)
     bundle = e2e.compile_bundle(gguf_path, os.path.join(work, f"{shape}-{quant}.greta"))
-    ref = e2e.reference(gguf_path, e2e.PROMPT, DECODE_STEPS, generate=DECODE_STEPS + 1)
-    got = e2e.greta_logits(bundle, e2e.PROMPT, DECODE_STEPS, generate=DECODE_STEPS + 1)
+    prompt = LONG_PROMPT if shape == "llama31" else e2e.PROMPT
+    ref = e2e.reference(gguf_path, prompt, DECODE_STEPS, generate=DECODE_STEPS + 1)
+    got = e2e.greta_logits(bundle, prompt, DECODE_STEPS, generate=DECODE_STEPS + 1)
     label = f"{shape}/{quant}"
+    tol = TOLERANCE[quant]
     same_path = got["continuation"] == ref["continuation"].tolist()
     if not same_path:
         # A near-tie sent greedy decoding elsewhere: compare the logits on the reference's path.
-        got = e2e.greta_logits(bundle, e2e.PROMPT, feed=ref["decode_tokens"].tolist())
+        got = e2e.greta_logits(bundle, prompt, feed=ref["decode_tokens"].tolist())
     prefill_err, decode_err = e2e.logits_error(got, ref)
-    e2e.check(prefill_err <= TOLERANCE,
-              f"{label}: prefill-last logits rel err {prefill_err:.2e} <= {TOLERANCE:g}")
-    e2e.check(decode_err <= TOLERANCE,
-              f"{label}: {DECODE_STEPS} decode steps, max rel err {decode_err:.2e} <= "
-              f"{TOLERANCE:g}")
+    e2e.check(prefill_err <= tol,
+              f"{label}: prefill-last logits rel err {prefill_err:.2e} <= {tol:g}")
+    e2e.check(decode_err <= tol,
+              f"{label}: {DECODE_STEPS} decode steps, max rel err {decode_err:.2e} <= {tol:g}")
+    if quant == "f32":
+        f32_refs[shape] = ref
+    else:
+        noise = e2e.rel_l2(got["prefill_logits_last"], f32_refs[shape]["prefill_logits_last"])
+        e2e.check(noise >= 30 * tol, f"{label}: differs from the f32 model's reference by "
+                                      f"{noise:.2e} (quantization noise, >= 30 x {tol:g})")
 
     rows_got = np.vstack([got["prefill_logits_last"], got["decode_logits"]])
     rows_ref = np.vstack([ref["prefill_logits_last"], ref["decode_logits"]])
@@ -68,9 +80,10 @@ def test_shape_quant(work, shape, quant, table):
 def main():
     work = e2e.work_dir()
     table = []
+    f32_refs = {}
     for shape in e2e.SHAPES:
-        for quant in e2e.QUANTS:
-            test_shape_quant(work, shape, quant, table)
+        for quant in e2e.QUANTS:  # f32 first: the quantized checks use its reference
+            test_shape_quant(work, shape, quant, table, f32_refs)
     print("\nshape    quant   prefill-rel  decode-rel(max)  max|diff|  greedy-identical")
     for shape, quant, p, d, a, same in table:
         print(f"{shape:8} {quant:7} {p:11.2e}  {d:15.2e}  {a:9.2e}  {same}")

@@ -8,9 +8,13 @@
 // are valid files the fuzzers then mutate.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/bundle/bundle_writer.h"
+#include "runtime/bundle/manifest_json.h"
 #include "runtime/formats/gguf.h"
 #include "runtime/support/error.h"
 #include "runtime/tokenizer/unicode.h"
+#include "test/unit/support/llama_plan_fixture.h"
+#include "test/unit/support/test_models.h"
 
 #include <nlohmann/json.hpp>
 
@@ -205,6 +209,35 @@ void chatSeeds(const fs::path &dir, const nlohmann::json &templates) {
   writeSeed(dir, "bad-role", "\0\x02"s + "\x03tool output"s);
 }
 
+/// Manifest seeds: bundles of a one-layer tiny Llama as the test fixture's mock compiler plans
+/// them, fused with embedded weights and unfused with external ones. Printed compactly, with the
+/// temporary GGUF path replaced, so regenerating gives the same bytes.
+void bundleManifestSeeds(const fs::path &dir) {
+  test::TempDir scratch;
+  auto oneLayer = [](synth::ModelShape &shape) { shape.layers = 1; };
+  struct Variant {
+    const char *name;
+    synth::QuantMix mix;
+    test::LlamaPlanOptions options;
+  };
+  Variant variants[2] = {{"fused-embed-q8.json", synth::QuantMix::Q8_0, {}},
+                         {"unfused-external-f16rows.json", synth::QuantMix::Q4_K_M, {}}};
+  variants[1].options.fuse = false;
+  variants[1].options.audits = false;
+  variants[1].options.weights = bundle::WeightMode::External;
+  variants[1].options.fp16Weights = {"output.weight"};
+  for (const Variant &variant : variants) {
+    const std::string model = test::tinyModel(variant.mix, "one-layer", oneLayer);
+    const bundle::Manifest manifest = bundle::writeBundle(
+        test::buildLlamaPlan(model, variant.options), scratch.file(variant.name));
+    nlohmann::json json = nlohmann::json::parse(bundle::manifestToJson(manifest));
+    json["source"]["path"] = "tiny.gguf";
+    if (variant.options.weights == bundle::WeightMode::External)
+      json["weights"]["file"] = "tiny.gguf";
+    writeSeed(dir, variant.name, json.dump() + "\n");
+  }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -220,6 +253,7 @@ int main(int argc, char **argv) {
     vocabSeeds(root / "tokenizer_vocab_fuzzer", templates.at("guarded").get<std::string>());
     tokenizerSeeds(root / "tokenizer_fuzzer");
     chatSeeds(root / "chat_template_fuzzer", templates);
+    bundleManifestSeeds(root / "bundle_manifest_fuzzer");
   } catch (const std::exception &error) {
     std::fprintf(stderr, "make_fuzz_seeds: %s\n", error.what());
     return 1;

@@ -202,6 +202,7 @@ TEST_F(AuditTest, PrefillLmHeadScalesFaultIsCaughtInPrefillOnly) {
   const Json &prefill = t.records[0];
   const Json &decode0 = t.records[1];
   EXPECT_FALSE(prefill["cpu_probe_agrees_gpu"].get<bool>());
+  EXPECT_NE(prefill["cpu_probe_top1_id"], prefill["top1_id"]) << "the top-1 itself moved";
   EXPECT_GT(prefill["cpu_probe_max_abs_diff"].get<double>(), 0.1);
   EXPECT_TRUE(decode0["cpu_probe_agrees_gpu"].get<bool>());
   EXPECT_TRUE(prefill["rms_verify_ok"].get<bool>());

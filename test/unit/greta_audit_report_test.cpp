@@ -9,38 +9,21 @@
 #include "runtime/synth/synth_model.h"
 
 #include "test/unit/support/llama_plan_fixture.h"
+#include "test/unit/support/run_tool.h"
 #include "test/unit/support/test_models.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <cstdlib>
 #include <fstream>
-#include <iterator>
-#include <sys/wait.h>
 
 namespace greta {
 namespace {
 
 using Json = nlohmann::json;
 
-struct RunResult {
-  int exitCode = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string quote(const std::string &arg) {
-  std::string quoted = "'";
-  for (char c : arg)
-    quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
+using test::readFile;
+using test::RunResult;
 
 constexpr const char *kSystem = "You are a helpful assistant. Answer in one word.";
 constexpr const char *kSpanish = "¿Cuál es la capital de Argentina?";
@@ -66,20 +49,8 @@ protected:
   /// Runs a tool of GRETA_BIN_DIR with `args` under `env` ("NAME=value" each).
   RunResult tool(const std::string &name, const std::vector<std::string> &args,
                  const std::vector<std::string> &env = {}) {
-    std::string command;
-    for (const std::string &e : env)
-      command += e + " ";
-    command += quote(std::string(GRETA_BIN_DIR) + "/" + name);
-    for (const std::string &arg : args)
-      command += " " + quote(arg);
-    const std::string out = dir_->file("stdout.txt"), err = dir_->file("stderr.txt");
-    command += " </dev/null >" + quote(out) + " 2>" + quote(err);
-    const int status = std::system(command.c_str());
-    RunResult result;
-    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = readFile(out);
-    result.err = readFile(err);
-    return result;
+    return test::runTool(std::string(GRETA_BIN_DIR) + "/" + name, args, dir_->path().string(),
+                         "", env);
   }
 
   /// greta-run on the chat prompt, greedy, 3 tokens, audits to `jsonl`; returns the JSONL text.
@@ -183,7 +154,7 @@ TEST_F(GretaAuditReportTest, EnvironmentSwitchesMatchFlags) {
       record(dir_->file("flags.jsonl"), {"--cpu-probe", "--rms-verify", "--trace-delta"});
   const std::string byEnv =
       record("", {},
-             {"GRETA_TRACE_PREFILL_DECODE_OUT=" + quote(dir_->file("env.jsonl")),
+             {"GRETA_TRACE_PREFILL_DECODE_OUT=" + test::shellQuote(dir_->file("env.jsonl")),
               "GRETA_TRACE_LMHEAD_CPU_PROBE=1", "GRETA_TRACE_RMS_VERIFY=1",
               "GRETA_TRACE_PREFILL_DECODE_DELTA=1"});
   EXPECT_FALSE(byFlags.empty());

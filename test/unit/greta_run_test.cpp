@@ -9,45 +9,27 @@
 #include "runtime/tokenizer/tokenizer.h"
 
 #include "test/unit/support/llama_plan_fixture.h"
+#include "test/unit/support/run_tool.h"
 #include "test/unit/support/test_models.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
-#include <sys/wait.h>
 
 namespace greta {
 namespace {
 
 using Json = nlohmann::json;
 
-struct RunResult {
-  int exitCode = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using test::RunResult;
 
 /// `text` as --json prints it: bytes that are not UTF-8 (random tiny models emit stray byte
 /// tokens) become U+FFFD.
 std::string asJsonText(const std::string &text) {
   return Json::parse(Json(text).dump(-1, ' ', false, Json::error_handler_t::replace))
       .get<std::string>();
-}
-
-std::string quote(const std::string &arg) {
-  std::string quoted = "'";
-  for (char c : arg)
-    quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
 }
 
 class GretaRunTest : public ::testing::Test {
@@ -68,19 +50,10 @@ protected:
   }
   RunResult runOn(const std::string &bundle, const std::vector<std::string> &args,
                   const std::string &input = "") {
-    std::string command = quote(std::string(GRETA_BIN_DIR) + "/greta-run") + " " + quote(bundle);
-    for (const std::string &arg : args)
-      command += " " + quote(arg);
-    const std::string in = dir_->file("stdin.txt"), out = dir_->file("stdout.txt"),
-                      err = dir_->file("stderr.txt");
-    std::ofstream(in) << input;
-    command += " <" + quote(in) + " >" + quote(out) + " 2>" + quote(err);
-    const int status = std::system(command.c_str());
-    RunResult result;
-    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = readFile(out);
-    result.err = readFile(err);
-    return result;
+    std::vector<std::string> all = {bundle};
+    all.insert(all.end(), args.begin(), args.end());
+    return test::runTool(std::string(GRETA_BIN_DIR) + "/greta-run", all, dir_->path().string(),
+                         input);
   }
 
   Json runJson(const std::vector<std::string> &args) {

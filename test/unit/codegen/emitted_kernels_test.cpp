@@ -59,7 +59,8 @@ struct Compiler {
 };
 
 /// Opens the first of `paths` that has every symbol, with `prefix` ("nvrtc" or "hiprtc").
-std::unique_ptr<Compiler> openCompiler(const std::string &name, const std::vector<std::string> &paths,
+std::unique_ptr<Compiler> openCompiler(const std::string &name,
+                                       const std::vector<std::string> &paths,
                                        const std::string &prefix, std::string &why) {
   for (const std::string &path : paths) {
     void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -143,8 +144,8 @@ std::vector<std::string> nvrtcPaths() {
   std::vector<std::string> paths;
   if (const char *home = std::getenv("CUDA_HOME"))
     paths.push_back(std::string(home) + "/lib64/libnvrtc.so");
-  for (const char *path : {"/usr/local/cuda/lib64/libnvrtc.so", "libnvrtc.so", "libnvrtc.so.13",
-                           "libnvrtc.so.12"})
+  for (const char *path :
+       {"/usr/local/cuda/lib64/libnvrtc.so", "libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12"})
     paths.emplace_back(path);
   return paths;
 }
@@ -176,23 +177,23 @@ private:
     if (!c.nvrtc) {
       c.nvrtcSkip = "NVRTC is not installed (tried:" + why + ")";
     } else if (include.empty()) {
-      c.nvrtcSkip = "NVRTC found at " + c.nvrtc->library +
-                    " but not CUDA's cuda_fp16.h (set CUDA_HOME)";
+      c.nvrtcSkip =
+          "NVRTC found at " + c.nvrtc->library + " but not CUDA's cuda_fp16.h (set CUDA_HOME)";
       c.nvrtc.reset();
     } else {
-      c.nvrtc->options = {"--gpu-architecture=sm_90", "-default-device", "-std=c++17",
-                          "-DGRETA_TARGET_NVIDIA=1", "-DGRETA_WARP_SIZE=32", "-I" + include};
+      c.nvrtc->options = {"--gpu-architecture=sm_90", "-default-device",      "-std=c++17",
+                          "-DGRETA_TARGET_NVIDIA=1",  "-DGRETA_WARP_SIZE=32", "-I" + include};
       CompileResult canary = compile(*c.nvrtc, kCanary, "canary.hip");
       if (!canary.ok) {
-        c.nvrtcSkip = "NVRTC at " + c.nvrtc->library + " cannot compile a trivial kernel: " +
-                      canary.log;
+        c.nvrtcSkip =
+            "NVRTC at " + c.nvrtc->library + " cannot compile a trivial kernel: " + canary.log;
         c.nvrtc.reset();
       }
     }
     why.clear();
     c.hiprtc = openCompiler("hipRTC gfx90a",
-                            {"libhiprtc.so", "libhiprtc.so.6", "libamdhip64.so",
-                             "libamdhip64.so.6", "libamdhip64.so.5"},
+                            {"libhiprtc.so", "libhiprtc.so.6", "libamdhip64.so", "libamdhip64.so.6",
+                             "libamdhip64.so.5"},
                             "hiprtc", why);
     if (!c.hiprtc) {
       c.hiprtcSkip = "hipRTC is not installed (tried:" + why + ")";
@@ -201,8 +202,8 @@ private:
                            "-DGRETA_WARP_SIZE=64"};
       CompileResult canary = compile(*c.hiprtc, kCanary, "canary.hip");
       if (!canary.ok) {
-        c.hiprtcSkip = "hipRTC at " + c.hiprtc->library +
-                       " does not compile for gfx90a here: " + canary.log;
+        c.hiprtcSkip =
+            "hipRTC at " + c.hiprtc->library + " does not compile for gfx90a here: " + canary.log;
         c.hiprtc.reset();
       }
     }
@@ -270,8 +271,8 @@ std::string llama3_8bForward() {
   for (int l = 0; l < kLayers; ++l) {
     std::string b = "@blk" + std::to_string(l) + "_", v = "%l" + std::to_string(l) + "_";
     std::string x = "%x" + std::to_string(l), next = "%x" + std::to_string(l + 1);
-    auto matmul = [&](const std::string &out, const std::string &in, const std::string &w,
-                      int k, int n) {
+    auto matmul = [&](const std::string &out, const std::string &in, const std::string &w, int k,
+                      int n) {
       ir << "    " << v << out << " = greta.matmul " << in << ", " << b << w << " : " << rows(k)
          << " -> " << rows(n) << "\n";
     };
@@ -341,8 +342,8 @@ ModelCase llama3_8b() {
             if (!run(bin("greta-opt") + " " + ir.string() +
                          " --greta-specialize-phases --greta-insert-audit --greta-fuse"
                          " --greta-select-routes --greta-lower-to-kernels"
-                         " --greta-emit-hip=output-dir=" + (dir / "kernels").string() +
-                         " -o " + (dir / "kernels.mlir").string(),
+                         " --greta-emit-hip=output-dir=" +
+                         (dir / "kernels").string() + " -o " + (dir / "kernels.mlir").string(),
                      log))
               return std::nullopt;
             return dir / "kernels";
@@ -356,8 +357,7 @@ std::vector<ModelCase> models() {
 
 //===--- Tests ---------------------------------------------------------------===//
 
-class EmittedKernels
-    : public ::testing::TestWithParam<std::tuple<ModelCase, bool /*amd*/>> {};
+class EmittedKernels : public ::testing::TestWithParam<std::tuple<ModelCase, bool /*amd*/>> {};
 
 TEST_P(EmittedKernels, CompileWithoutWarnings) {
   const auto &[model, amd] = GetParam();
@@ -390,7 +390,8 @@ TEST_P(EmittedKernels, CompileWithoutWarnings) {
     CompileResult result = compile(*compiler, readFile(kernel), kernel.filename().string());
     EXPECT_TRUE(result.ok) << compiler->name << " rejects " << kernel << ":\n" << result.log;
     EXPECT_TRUE(result.log.find("warning") == std::string::npos)
-        << compiler->name << " warns about " << kernel << ":\n" << result.log;
+        << compiler->name << " warns about " << kernel << ":\n"
+        << result.log;
   }
   RecordProperty("kernels", static_cast<int>(kernels.size()));
   fs::remove_all(dir);
