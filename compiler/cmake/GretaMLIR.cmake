@@ -1,7 +1,8 @@
 # MLIR/LLVM 19 for the compiler targets (dialects/, codegen/, compiler/, test/lit/). Included by the
 # top level only when GRETA_BUILD_COMPILER is ON; nothing here reaches the runtime's targets.
 
-find_package(MLIR REQUIRED CONFIG)
+# Debian installs MLIR 19 outside CMake's default search path.
+find_package(MLIR REQUIRED CONFIG HINTS /usr/lib/llvm-19/lib/cmake/mlir)
 if(NOT LLVM_VERSION_MAJOR EQUAL 19)
   message(FATAL_ERROR "GRETA's compiler needs MLIR/LLVM 19; ${MLIR_DIR} is ${LLVM_PACKAGE_VERSION}")
 endif()
