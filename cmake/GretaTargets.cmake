@@ -3,6 +3,14 @@
 
 set(GRETA_SOURCE_ROOT ${CMAKE_CURRENT_LIST_DIR}/..)
 
+# libFuzzer ships with clang only; say so at configure time rather than failing on the first
+# runtime object compiled with -fsanitize=fuzzer-no-link.
+if(GRETA_BUILD_FUZZERS AND NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  message(FATAL_ERROR "GRETA_BUILD_FUZZERS needs clang (libFuzzer); the C++ compiler is "
+                      "${CMAKE_CXX_COMPILER_ID} (${CMAKE_CXX_COMPILER}). Configure with "
+                      "CC=clang-14 CXX=clang++-14.")
+endif()
+
 function(greta_runtime_flags target)
   target_include_directories(${target} PUBLIC ${GRETA_SOURCE_ROOT})
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)

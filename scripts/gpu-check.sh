@@ -10,6 +10,10 @@
 #   GRETA_GPU_BUILD_DIR      build folder (default: build-gpu)
 #   GRETA_GPU_CHECK_TARGETS  ninja targets to build (default: all)
 #   GRETA_GPU_CHECK_TESTS    ctest -R regex for the unit run (default: every unit test)
+#   GRETA_GPU_BUNDLES        bundles made here by scripts/make-gpu-bundles.sh (carry .gpu-bundles):
+#                            the HIP executor's gpu tests read them, and greta-run --device hip
+#                            runs them (tokens/s, greedy ids vs --device cpu); large/ holds the
+#                            llama3-8b bundle whose GGUF greta-synth regenerates here
 #   OUT                      when set (device runs), logs are copied there
 # Exit status: non-zero when the build or any gpu/unit test failed.
 set -uo pipefail
@@ -73,6 +77,48 @@ unit_filter=()
 unit_status=$?
 grep -E "\*\*\*(Failed|Exception|Timeout|Not Run)" "$logs/unit.log" | head -40
 
+# greta-run on the GPU: tokens/s, and the greedy ids of --device hip vs --device cpu.
+run_status=0
+: >"$logs/greta-run.log"
+if [[ -n ${GRETA_GPU_BUNDLES:-} && -x $build/bin/greta-run ]]; then
+  echo "== greta-run --device hip"
+  ids() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join(map(str, d["generated_ids"])))' "$1"; }
+  speed() { python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["timings"]; print("prompt %d tok %.0f tok/s, generated %d tok %.1f tok/s" % (t["prompt_tokens"], t["prompt_tokens_per_second"], t["generated_tokens"], t["generation_tokens_per_second"]))' "$1"; }
+  for b in "$GRETA_GPU_BUNDLES"/*.greta; do
+    name=$(basename "$b" .greta)
+    common=("$b" -p "The quick brown fox jumps over the lazy dog" -n 128 --temp 0 --ctx 512 --json)
+    if "$build/bin/greta-run" "${common[@]}" --device hip >"$build/hip.json" 2>>"$logs/greta-run.log" &&
+      "$build/bin/greta-run" "${common[@]}" --device cpu >"$build/cpu.json" 2>>"$logs/greta-run.log"; then
+      same=$([[ $(ids "$build/hip.json") == $(ids "$build/cpu.json") ]] && echo identical || echo DIFFERENT)
+      [[ $same == identical ]] || run_status=1
+      echo "GRETA_BENCH greta-run $name hip: $(speed "$build/hip.json"); cpu: $(speed "$build/cpu.json"); greedy ids $same" |
+        tee -a "$logs/greta-run.log"
+    else
+      run_status=1
+      echo "GRETA_BENCH greta-run $name FAILED (log: greta-run.log)" | tee -a "$logs/greta-run.log"
+    fi
+  done
+  # llama3-8b: the bundle was compiled with external weights; regenerate its GGUF (same bytes).
+  for b in "$GRETA_GPU_BUNDLES"/large/*.greta; do
+    [[ -d $b ]] || continue
+    name=$(basename "$b" .greta)
+    gguf=$build/$name.gguf
+    start=$(date +%s)
+    # shellcheck disable=SC2046
+    "$build/bin/greta-synth" -o "$gguf" $(cat "${b%.greta}.synth-args") --threads 0 >>"$logs/greta-run.log" 2>&1
+    echo "synth $name: $(($(date +%s) - start))s" | tee -a "$logs/greta-run.log"
+    if "$build/bin/greta-run" "$b" --weights "$gguf" -p "The quick brown fox" -n 64 --temp 0 --ctx 1024 \
+      --json --device hip >"$build/hip.json" 2>>"$logs/greta-run.log"; then
+      echo "GRETA_BENCH greta-run $name hip: $(speed "$build/hip.json"); ids $(ids "$build/hip.json" | cut -d' ' -f1-12)" |
+        tee -a "$logs/greta-run.log"
+    else
+      run_status=1
+      echo "GRETA_BENCH greta-run $name FAILED (log: greta-run.log)" | tee -a "$logs/greta-run.log"
+    fi
+    rm -f "$gguf"
+  done
+fi
+
 # One row per label from ctest's per-test lines ("  3/52 Test  #3: name ...   Passed  0.1 sec").
 count() { # log, outcome pattern
   grep -E "Test +#[0-9]+: " "$1" | grep -cE "$2"
@@ -94,8 +140,8 @@ echo "| label  | passed | failed | skipped | total |"
 echo "|--------|--------|--------|---------|-------|"
 row gpu "$logs/gpu.log"
 row unit "$logs/unit.log"
-grep -hE "^([0-9]+: )?GRETA_(GPU|BENCH)" "$logs/gpu.log" | sed 's/^[0-9]*: //' | sort -u | sed 's/^/  /'
+grep -hE "^([0-9]+: )?GRETA_(GPU|BENCH)" "$logs/gpu.log" "$logs/greta-run.log" | sed 's/^[0-9]*: //' | sort -u | sed 's/^/  /'
 if [[ -n ${OUT:-} && -d ${OUT:-} ]]; then
   cp "$logs"/*.log "$OUT"/ 2>/dev/null
 fi
-((build_status == 0 && gpu_status == 0 && unit_status == 0))
+((build_status == 0 && gpu_status == 0 && unit_status == 0 && run_status == 0))

@@ -19,4 +19,6 @@ echo "== build (clang, runtime, ASan + UBSan, fuzzers)"
 CC=clang-14 CXX=clang++-14 GRETA_BUILD_DIR=$asan_build bash "$here/scripts/build.sh" \
   -DGRETA_BUILD_COMPILER=OFF -DGRETA_SANITIZE=ON -DGRETA_BUILD_FUZZERS=ON
 echo "== tests under sanitizers (unit + fuzz smoke)"
-ctest --test-dir "$asan_build" --output-on-failure -j "$(nproc)" --timeout 900 -L "unit|fuzz"
+# Any report fails the test, with a stack (UBSan also halts through -fno-sanitize-recover).
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ctest --test-dir "$asan_build" --output-on-failure -j "$(nproc)" --timeout 900 -L "unit|fuzz"

@@ -111,6 +111,16 @@ uint64_t bytesOf(BufferDType dtype) {
   return 1;
 }
 
+std::set<std::string> routesOf(const Manifest &manifest, const std::vector<Launch> &launches,
+                               std::string_view op) {
+  std::set<std::string> routes;
+  for (const Launch &launch : launches)
+    if (const KernelSpec *kernel = manifest.findKernel(launch.kernel);
+        kernel && kernel->family == op)
+      routes.insert(kernel->route);
+  return routes;
+}
+
 const AuditPoint *findAuditPoint(const PhasePlan &plan, std::string_view point) {
   for (const AuditPoint &a : plan.audits)
     if (a.point == point)

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -231,6 +232,10 @@ std::optional<BufferKind> parseBufferKind(std::string_view text);
 std::optional<BufferDType> parseBufferDType(std::string_view text);
 /// Bytes of one element of `dtype`.
 uint64_t bytesOf(BufferDType dtype);
+
+/// The routes the launches of family `op` take among `launches` (kernels of `manifest`).
+std::set<std::string> routesOf(const Manifest &manifest, const std::vector<Launch> &launches,
+                               std::string_view op);
 
 /// The entry of `plan.audits` for `point`, or null.
 const AuditPoint *findAuditPoint(const PhasePlan &plan, std::string_view point);

@@ -555,24 +555,17 @@ void validateAlternative(const Manifest &m, const PhasePlan &phase, const std::s
   if (std::find(family->routes.begin(), family->routes.end(), route) == family->routes.end())
     fail("{}: family {} has no route '{}' (routes: {})", at, op, route,
          fmt::join(family->routes, ", "));
-  auto routesOf = [&](const std::vector<Launch> &launches) {
-    std::set<std::string> routes;
-    for (const Launch &launch : launches)
-      if (const KernelSpec *kernel = m.findKernel(launch.kernel); kernel && kernel->family == op)
-        routes.insert(kernel->route);
-    return routes;
-  };
   PhasePlan plan;
   plan.seq = phase.seq;
   plan.logits = phase.logits;
   plan.launches = alternative.launches;
   plan.audits = alternative.audits;
   validateLaunches(m, plan, at);
-  if (routesOf(alternative.launches) != std::set<std::string>{route})
+  if (routesOf(m, alternative.launches, op) != std::set<std::string>{route})
     fail("{}: its {} launches take routes [{}]; an alternative for {} must run every {} launch "
          "on route {}",
-         at, op, fmt::join(routesOf(alternative.launches), ", "), key, op, route);
-  if (routesOf(phase.launches) == std::set<std::string>{route})
+         at, op, fmt::join(routesOf(m, alternative.launches, op), ", "), key, op, route);
+  if (routesOf(m, phase.launches, op) == std::set<std::string>{route})
     fail("{}: the phase's own {} launches already take route {}", at, op, route);
   std::set<std::string> phasePoints, alternativePoints;
   for (const AuditPoint &a : phase.audits)

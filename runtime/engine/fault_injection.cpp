@@ -1,7 +1,6 @@
 //===- fault_injection.cpp - Corrupt one route on purpose (TESTS ONLY) -----===//
 #include "runtime/engine/fault_injection.h"
 
-#include "runtime/engine/route_selection.h"
 #include "runtime/engine/weight_scales.h"
 #include "runtime/formats/quant.h"
 #include "runtime/support/error.h"
@@ -113,8 +112,8 @@ FaultInjector::FaultInjector(const bundle::Bundle &bundle, Fault fault,
   if (fault == Fault::RmsNormWeights) {
     addTarget(prefill, bundle::PhaseKind::Prefill, bundle::kFinalRmsNormPoint);
     addTarget(decode, bundle::PhaseKind::Decode, bundle::kFinalRmsNormPoint);
-  } else if (routesOf(bundle.manifest(), prefill.launches, "lm_head") ==
-             routesOf(bundle.manifest(), bundle.manifest().prefill.launches, "lm_head")) {
+  } else if (bundle::routesOf(bundle.manifest(), prefill.launches, "lm_head") ==
+             bundle::routesOf(bundle.manifest(), bundle.manifest().prefill.launches, "lm_head")) {
     addTarget(prefill, bundle::PhaseKind::Prefill, bundle::kLmHeadPoint);
   } // else --force-route moved the prefill LM head off the route the fault lives in
 }

@@ -7,16 +7,6 @@
 
 namespace greta::engine {
 
-std::set<std::string> routesOf(const bundle::Manifest &manifest,
-                               const std::vector<bundle::Launch> &launches, std::string_view op) {
-  std::set<std::string> routes;
-  for (const bundle::Launch &launch : launches)
-    if (const bundle::KernelSpec *kernel = manifest.findKernel(launch.kernel);
-        kernel && kernel->family == op)
-      routes.insert(kernel->route);
-  return routes;
-}
-
 std::unique_ptr<bundle::PhasePlan> selectPlan(const bundle::Manifest &manifest,
                                               bundle::PhaseKind phase,
                                               const std::vector<std::string> &forceRoutes,
@@ -28,7 +18,7 @@ std::unique_ptr<bundle::PhasePlan> selectPlan(const bundle::Manifest &manifest,
     if (!parsed)
       fail("--force-route '{}': expected OP=ROUTE, e.g. lm_head=gemv", choice);
     const auto &[op, route] = *parsed;
-    const std::set<std::string> own = routesOf(manifest, plan.launches, op);
+    const std::set<std::string> own = bundle::routesOf(manifest, plan.launches, op);
     if (own.empty())
       fail("{}: --force-route {}: phase {} has no {} launch", bundleLabel, choice, nameOf(phase),
            op);

@@ -13,15 +13,10 @@
 #include "runtime/bundle/manifest.h"
 
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
 namespace greta::engine {
-
-/// The routes `op` (a kernel family) takes in `plan`'s launches.
-std::set<std::string> routesOf(const bundle::Manifest &manifest,
-                               const std::vector<bundle::Launch> &launches, std::string_view op);
 
 /// The plan `phase` runs under `forceRoutes` ("OP=ROUTE" each): null when the manifest's own
 /// plan already satisfies every choice, else a copy of the phase with the alternative's launches

@@ -1,7 +1,6 @@
 //===- session.cpp - One conversation with a compiled model ----------------===//
 #include "runtime/engine/session.h"
 
-#include "runtime/cpu/cpu_program.h"
 #include "runtime/engine/fault_injection.h"
 #include "runtime/engine/route_selection.h"
 #include "runtime/support/error.h"
@@ -58,7 +57,7 @@ Session::Session(const bundle::Bundle &bundle, const SessionOptions &options)
                              bundle.dir())),
       faults_(makeFaults(bundle, options, plan(bundle::PhaseKind::Prefill),
                          plan(bundle::PhaseKind::Decode))),
-      program_(std::make_unique<cpu::CpuProgram>(
+      program_((options.executor ? options.executor : makeCpuExecutor)(
           bundle, programOptions(bundle, options, prefillPlan_.get(), decodePlan_.get(),
                                  faults_.get()))) {}
 

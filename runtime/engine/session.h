@@ -2,7 +2,7 @@
 //
 // A Session runs a bundle's plans: prefill(tokens) appends tokens at the current position and
 // returns the logits of the last one; decode(token) appends one token. Both execute the
-// manifest's launches in order through a backend program (today the CPU backend); the session
+// manifest's launches in order through an executor (executor.h: CPU or GPU); the session
 // keeps the position and the tokens, and collects the audit records the plan's audit_stats
 // launches wrote (and, when asked, the audited rows themselves, for the CPU probe). Options pick
 // a route alternative the bundle carries (--force-route) and, for tests only, inject a fault.
@@ -20,6 +20,7 @@
 #include "runtime/bundle/audit_record.h"
 #include "runtime/bundle/bundle.h"
 #include "runtime/cpu/weight_view.h"
+#include "runtime/engine/executor.h"
 
 #include <cstdint>
 #include <memory>
@@ -27,10 +28,6 @@
 #include <span>
 #include <string>
 #include <vector>
-
-namespace greta::cpu {
-class CpuProgram;
-}
 
 namespace greta::engine {
 
@@ -55,6 +52,8 @@ struct SessionOptions {
   /// pre-norm hidden state for final_rmsnorm): AuditRecord::output / input. The CPU probe,
   /// --rms-verify and delta mode read them.
   bool captureAuditRows = false;
+  /// Makes the executor the plans run on (runtime/engine/executor.h); null: the CPU backend.
+  ExecutorFactory executor{};
 };
 
 /// One audit point's record from one step (ARCHITECTURE.md "Audit record").
@@ -90,6 +89,9 @@ public:
   uint64_t context() const;
   uint64_t maxBatch() const;
   unsigned threads() const;
+  /// The executor the plans run on ("cpu" / "hip", and a one-line description).
+  std::string_view device() const { return program_->device(); }
+  std::string deviceDescription() const { return program_->description(); }
   uint64_t vocab() const { return bundle_.manifest().model.vocab; }
   /// Forgets every token (the KV cache is overwritten as positions are reused).
   void reset();
@@ -128,7 +130,7 @@ private:
   std::unique_ptr<bundle::PhasePlan> prefillPlan_; // null: the manifest's
   std::unique_ptr<bundle::PhasePlan> decodePlan_;
   std::unique_ptr<FaultInjector> faults_;
-  std::unique_ptr<cpu::CpuProgram> program_;
+  std::unique_ptr<PlanExecutor> program_;
   uint64_t position_ = 0;
   uint64_t decodeSteps_ = 0;
   std::vector<int32_t> tokens_;

@@ -18,6 +18,10 @@
 #include "runtime/support/error.h"
 #include "runtime/tokenizer/chat_template.h"
 #include "runtime/tokenizer/tokenizer.h"
+#ifdef GRETA_HAVE_HIP
+#include "runtime/hip/device_selection.h"
+#include "runtime/hip/hip_executor.h"
+#endif
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -66,6 +70,7 @@ struct Flags {
   engine::AuditTraceOptions audit;
   std::vector<std::string> forceRoutes;
   std::string injectFault; // tests only
+  engine::ExecutorFactory executor; // from --device; null: the CPU
 };
 
 /// Turns generated ids into text: streamed to stdout (unless quiet) and kept for --json.
@@ -153,7 +158,8 @@ public:
                           .threads = flags.threads,
                           .forceRoutes = flags.forceRoutes,
                           .injectFault = flags.injectFault,
-                          .captureAuditRows = !flags.auditOut.empty()}),
+                          .captureAuditRows = !flags.auditOut.empty(),
+                          .executor = flags.executor}),
         sampler_(samplingParams(flags)), sink_(*tokenizer_, !flags.json) {
     if (!flags.auditOut.empty()) {
       tracer_ = std::make_unique<engine::AuditTracer>(session_, flags.audit);
@@ -253,12 +259,13 @@ private:
   void report() const {
     std::fprintf(stderr,
                  "greta-run: prompt %llu tokens in %.3f s (%.1f tok/s); generated %llu tokens in "
-                 "%.3f s (%.1f tok/s); %u threads, cpu\n",
+                 "%.3f s (%.1f tok/s); %s\n",
                  static_cast<unsigned long long>(totals_.promptTokens), totals_.promptSeconds,
                  perSecond(totals_.promptTokens, totals_.promptSeconds),
                  static_cast<unsigned long long>(totals_.generatedTokens),
                  totals_.generationSeconds,
-                 perSecond(totals_.generatedTokens, totals_.generationSeconds), session_.threads());
+                 perSecond(totals_.generatedTokens, totals_.generationSeconds),
+                 session_.deviceDescription().c_str());
     if (!flags_.json)
       return;
     nlohmann::ordered_json out;
@@ -267,7 +274,7 @@ private:
     out["text"] = sink_.text();
     out["stop_reason"] = engine::nameOf(totals_.stop);
     out["seed"] = sampler_.params().seed;
-    out["device"] = "cpu";
+    out["device"] = session_.device();
     out["threads"] = session_.threads();
     out["context"] = session_.context();
     out["timings"] = {
@@ -344,8 +351,8 @@ int run(int argc, char **argv) {
   app.add_option("--ctx", f.context,
                  "context length: KV cache tokens (default: GRETA_MAX_SEQ_LEN, else the model's, "
                  "at most 4096)");
-  app.add_option("--device", f.device, "auto|cpu|hip")
-      ->check(CLI::IsMember({"auto", "cpu", "hip"}))
+  app.add_option("--device", f.device, "auto|cpu|hip (hip:amd, hip:nvidia pick a vendor)")
+      ->check(CLI::IsMember({"auto", "cpu", "hip", "hip:amd", "hip:nvidia"}))
       ->capture_default_str();
   app.add_flag("--json", f.json, "print one JSON object (ids, text, timings) instead of streaming");
   app.add_flag("--verify", f.verify, "check every weight checksum before running");
@@ -394,8 +401,18 @@ int run(int argc, char **argv) {
     if (end == maxSeqLen || *end != '\0' || f.context == 0)
       fail("GRETA_MAX_SEQ_LEN='{}' is not a positive token count", maxSeqLen);
   }
-  if (f.device == "hip")
-    fail("--device hip: the HIP backend is not built yet (issue 5); use --device cpu or auto");
+#ifdef GRETA_HAVE_HIP
+  // auto: the GPU when one is usable, else the CPU with a one-line notice; hip: a GPU or an error.
+  const hip::DeviceChoice device = hip::selectDevice(hip::parseDeviceRequest(f.device));
+  if (!device.notice.empty())
+    std::fprintf(stderr, "%s\n", device.notice.c_str());
+  if (device.backend == hip::DeviceKind::Hip)
+    f.executor = hip::hipExecutorFactory(*device.hip);
+#else
+  if (f.device.starts_with("hip"))
+    fail("--device {}: this greta-run was built without the HIP backend (GRETA_BUILD_HIP=OFF)",
+         f.device);
+#endif
   if (f.json && f.interactive)
     fail("--json and -i cannot be combined (--json prints one object at the end)");
   bundle::BundleOpenOptions open;

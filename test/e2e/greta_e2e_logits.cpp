@@ -1,10 +1,11 @@
 //===- greta_e2e_logits.cpp - Dump a compiled bundle's logits for the e2e tests ----------===//
 //
 // TESTS ONLY. `greta-e2e-logits BUNDLE --tokens 1,2,3 [--decode-steps 16] [--generate 32]
-// [--feed 5,6,7] [--reprefill] [--force-route OP=ROUTE] [--weights GGUF] --out X.json` runs the
-// bundle's prefill and decode plans through engine::Session (the CPU backend, exactly what
-// greta-run runs) and writes the logits in the schema of test/reference/llama_ref.py
-// (test/data/golden/README.md), so the e2e tests compare the two directly:
+// [--feed 5,6,7] [--reprefill] [--max-batch N] [--force-route OP=ROUTE] [--weights GGUF]
+// --out X.json` runs the bundle's prefill and decode plans through engine::Session (the CPU
+// backend, exactly what greta-run runs) and writes the logits in the schema of
+// test/reference/llama_ref.py (test/data/golden/README.md), so the e2e tests compare the two
+// directly:
 //
 //   prompt, prefill_logits_last [V], decode_tokens [D], decode_logits [D][V],
 //   continuation [G] (greedy; absent with --feed), top1_gap_prefill, top1_gap_decode [D]
@@ -84,6 +85,7 @@ int run(int argc, char **argv) {
   bool reprefill = false;
   unsigned threads = 0;
   uint64_t context = 0;
+  uint64_t maxBatch = 0;
   std::vector<std::string> forceRoutes;
   app.add_option("bundle", bundlePath, "bundle directory")->required();
   app.add_option("--tokens", tokens, "prompt ids, comma separated")->required();
@@ -95,6 +97,7 @@ int run(int argc, char **argv) {
   app.add_option("--weights", weights, "external-weights bundles: the GGUF to read");
   app.add_option("--threads", threads, "CPU threads (0: all)");
   app.add_option("--ctx", context, "KV cache tokens (0: default)");
+  app.add_option("--max-batch", maxBatch, "tokens per prefill run; longer prompts run in chunks");
   app.add_option("--out", out, "output JSON file")->required();
   CLI11_PARSE(app, argc, argv);
 
@@ -118,7 +121,7 @@ int run(int argc, char **argv) {
   open.threads = threads;
   const std::unique_ptr<greta::bundle::Bundle> bundle = greta::bundle::Bundle::open(bundlePath, open);
   greta::engine::Session session(
-      *bundle, {.context = context, .threads = threads, .forceRoutes = forceRoutes});
+      *bundle, {.context = context, .maxBatch = maxBatch, .threads = threads, .forceRoutes = forceRoutes});
 
   std::span<const float> logits = session.prefill(prompt);
   const std::vector<float> prefillLast(logits.begin(), logits.end());
