@@ -114,13 +114,6 @@ public:
                                       const bundle::AuditPoint &point);
 
 private:
-  struct Capture {
-    size_t launchIndex = 0;
-    size_t record = 0; ///< index into audits_ order (the plan's audits order)
-    std::string output;
-    std::string input;
-  };
-
   void checkTokens(std::span<const int32_t> tokens) const;
   void collectAudits(bundle::PhaseKind phase, uint64_t seq);
   void runPhase(bundle::PhaseKind phase, uint64_t seq);
