@@ -14,13 +14,14 @@
 #                            the HIP executor's gpu tests read them, and greta-run --device hip
 #                            runs them (tokens/s, greedy ids vs --device cpu); large/ holds the
 #                            llama3-8b bundle whose GGUF greta-synth regenerates here
-#   OUT                      when set (device runs), logs are copied there
+#   OUT                      when set (device runs), logs are written there
 # Exit status: non-zero when the build or any gpu/unit test failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${GRETA_GPU_BUILD_DIR:-$here/build-gpu}
 deps=$here/.deps/root
-logs=$build/gpu-check-logs
+# Device runs: logs straight into $OUT, so they come back even if the run is cut short.
+logs=${OUT:-$build/gpu-check-logs}
 jobs=$(nproc)
 mkdir -p "$logs"
 
@@ -69,14 +70,6 @@ echo "== ctest -L gpu"
 (cd "$build" && ctest -L gpu -V --timeout 600) >"$logs/gpu.log" 2>&1
 gpu_status=$?
 grep -E "^(GRETA_|[0-9]+: GRETA_)" "$logs/gpu.log" | sed 's/^[0-9]*: //' | sort -u
-echo "== ctest -L unit"
-unit_filter=()
-[[ -n ${GRETA_GPU_CHECK_TESTS:-} ]] && unit_filter=(-R "$GRETA_GPU_CHECK_TESTS")
-(cd "$build" && ctest -L unit -LE gpu "${unit_filter[@]}" -j "$jobs" --timeout 600 --output-on-failure) \
-  >"$logs/unit.log" 2>&1
-unit_status=$?
-grep -E "\*\*\*(Failed|Exception|Timeout|Not Run)" "$logs/unit.log" | head -40
-
 # greta-run on the GPU: tokens/s, and the greedy ids of --device hip vs --device cpu.
 run_status=0
 : >"$logs/greta-run.log"
@@ -119,6 +112,14 @@ if [[ -n ${GRETA_GPU_BUNDLES:-} && -x $build/bin/greta-run ]]; then
   done
 fi
 
+echo "== ctest -L unit"
+unit_filter=()
+[[ -n ${GRETA_GPU_CHECK_TESTS:-} ]] && unit_filter=(-R "$GRETA_GPU_CHECK_TESTS")
+(cd "$build" && ctest -L unit -LE gpu "${unit_filter[@]}" -j "$jobs" --timeout 600 --output-on-failure) \
+  >"$logs/unit.log" 2>&1
+unit_status=$?
+grep -E "\*\*\*(Failed|Exception|Timeout|Not Run)" "$logs/unit.log" | head -40
+
 # One row per label from ctest's per-test lines ("  3/52 Test  #3: name ...   Passed  0.1 sec").
 count() { # log, outcome pattern
   grep -E "Test +#[0-9]+: " "$1" | grep -cE "$2"
@@ -141,7 +142,4 @@ echo "|--------|--------|--------|---------|-------|"
 row gpu "$logs/gpu.log"
 row unit "$logs/unit.log"
 grep -hE "^([0-9]+: )?GRETA_(GPU|BENCH)" "$logs/gpu.log" "$logs/greta-run.log" | sed 's/^[0-9]*: //' | sort -u | sed 's/^/  /'
-if [[ -n ${OUT:-} && -d ${OUT:-} ]]; then
-  cp "$logs"/*.log "$OUT"/ 2>/dev/null
-fi
 ((build_status == 0 && gpu_status == 0 && unit_status == 0 && run_status == 0))

@@ -614,6 +614,18 @@ std::vector<uint8_t> HipExecutor::downloadBuffer(std::string_view name) {
   return bytes;
 }
 
+const void *HipExecutor::bufferAddress(std::string_view name) const {
+  auto it = slotIndex_.find(name);
+  if (it == slotIndex_.end())
+    fail("{}: no buffer named '{}'", bundle_.dir(), name);
+  return it->second->device;
+}
+
+const void *HipExecutor::weightAddress(std::string_view name) const {
+  auto it = weightPointers_.find(name);
+  return it == weightPointers_.end() ? nullptr : it->second;
+}
+
 engine::ExecutorFactory hipExecutorFactory(HipPlatform platform, HipExecutorOptions options) {
   return [platform = std::move(platform), options = std::move(options)](
              const bundle::Bundle &bundle, const engine::ExecutorOptions &executorOptions)

@@ -98,6 +98,10 @@ public:
   uint64_t graphReplays() const { return graphReplays_; }
   /// TESTS: every byte of buffer `name` (all rows allocated), after synchronising.
   std::vector<uint8_t> downloadBuffer(std::string_view name);
+  /// TESTS: the device address of buffer `name`'s first row / of weight `name` (null if the
+  /// plans read no such weight).
+  const void *bufferAddress(std::string_view name) const;
+  const void *weightAddress(std::string_view name) const;
 
 private:
   struct Slot;

@@ -1,0 +1,489 @@
+// Tests of the HIP executor's host side over a fake HIP table (no GPU): what it allocates, how it
+// packs each launch's Params (codegen/KernelABI.h), its grids, the decode graph's capture and
+// replay, and what it copies in and out around a step. "Device" memory is host memory; a
+// launch is recorded (its Params bytes copied), and the LM head and audit_stats launches
+// write a known pattern where their output pointer points, so the test can see that the logits
+// and records come back from the place the kernels write.
+//
+// Real bundles from greta-compile are read from GRETA_GPU_BUNDLES (default: the source tree's
+// .gpu-bundles, made by scripts/make-gpu-bundles.sh); without them the tests skip. The expected
+// pointers are computed here independently, by the rules of docs/bundle-format.md and
+// codegen/KernelABI.h, from the manifest.
+
+#include "runtime/bundle/audit_record.h"
+#include "runtime/bundle/bundle.h"
+#include "runtime/bundle/manifest_validator.h"
+#include "runtime/engine/session.h"
+#include "runtime/hip/hip_executor.h"
+#include "runtime/hip/hip_provider.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace greta::hip {
+namespace {
+
+struct FakeLaunch {
+  std::string entry;
+  unsigned grid[3] = {0, 0, 0};
+  unsigned block = 0;
+  std::vector<uint8_t> params;
+};
+
+/// The fake device: what the executor did to it.
+struct FakeGpu {
+  std::map<std::string, size_t> paramBytes;        // by entry, from the manifest
+  std::map<std::string, std::vector<std::string>> fields; // by entry
+  std::map<std::string, std::string> families;             // by entry
+  std::vector<FakeLaunch> executed; // launches run (eagerly or by a graph replay)
+  bool capturing = false;
+  std::vector<FakeLaunch> captured;
+  size_t captures = 0;
+  size_t graphLaunches = 0;
+  size_t liveAllocations = 0;
+  float logitsBase = 0;
+};
+FakeGpu *gGpu = nullptr;
+
+void *fieldPointer(const FakeLaunch &launch, const std::string &field) {
+  size_t offset = 0;
+  for (const std::string &name : gGpu->fields.at(launch.entry)) {
+    if (name == field) {
+      void *pointer = nullptr;
+      std::memcpy(&pointer, launch.params.data() + offset, 8);
+      return pointer;
+    }
+    offset += name == "rows" || name == "ctx" ? 4 : 8;
+  }
+  return nullptr;
+}
+
+/// What a "kernel" does: LM heads write logits[i] = base + i; audit_stats records a top-1.
+void execute(const FakeLaunch &launch) {
+  gGpu->executed.push_back(launch);
+  const std::string &family = gGpu->families.at(launch.entry);
+  if (family == "lm_head") {
+    auto *out = static_cast<float *>(fieldPointer(launch, "out"));
+    const size_t vocab = gGpu->paramBytes.at(launch.entry + "#vocab");
+    for (size_t i = 0; i < vocab; ++i)
+      out[i] = gGpu->logitsBase + static_cast<float>(i);
+  }
+  if (family == "audit_stats") {
+    bundle::AuditStatsRecord record;
+    record.top1Id = 7;
+    record.count = static_cast<uint32_t>(gGpu->executed.size());
+    std::memcpy(fieldPointer(launch, "stats"), &record, sizeof record);
+  }
+}
+
+HipApi fakeGpuApi() {
+  HipApi api;
+  setUnavailableEntries(api, /*runtime=*/true, /*compiler=*/true);
+  api.hipSetDevice = [](int) { return hipSuccess; };
+  api.hipMemGetInfo = [](size_t *freeBytes, size_t *totalBytes) {
+    *freeBytes = *totalBytes = size_t{80} << 30;
+    return hipSuccess;
+  };
+  api.hipMalloc = [](void **pointer, size_t bytes) {
+    *pointer = std::malloc(bytes);
+    ++gGpu->liveAllocations;
+    return *pointer ? hipSuccess : hipErrorOutOfMemory;
+  };
+  api.hipFree = [](void *pointer) {
+    std::free(pointer);
+    --gGpu->liveAllocations;
+    return hipSuccess;
+  };
+  api.hipHostMalloc = [](void **pointer, size_t bytes, unsigned) {
+    *pointer = std::malloc(bytes);
+    return hipSuccess;
+  };
+  api.hipHostFree = [](void *pointer) {
+    std::free(pointer);
+    return hipSuccess;
+  };
+  api.hipMemcpy = [](void *destination, const void *source, size_t bytes, hipMemcpyKind) {
+    std::memcpy(destination, source, bytes);
+    return hipSuccess;
+  };
+  api.hipMemcpyAsync = [](void *destination, const void *source, size_t bytes, hipMemcpyKind,
+                          hipStream_t) {
+    if (gGpu->capturing)
+      return hipErrorInvalidValue; // the executor copies outside the graph
+    std::memcpy(destination, source, bytes);
+    return hipSuccess;
+  };
+  api.hipMemsetAsync = [](void *destination, int value, size_t bytes, hipStream_t) {
+    if (gGpu->capturing)
+      return hipErrorInvalidValue;
+    std::memset(destination, value, bytes);
+    return hipSuccess;
+  };
+  api.hipStreamCreate = [](hipStream_t *stream) {
+    *stream = reinterpret_cast<hipStream_t>(new int(1));
+    return hipSuccess;
+  };
+  api.hipStreamDestroy = [](hipStream_t stream) {
+    delete reinterpret_cast<int *>(stream);
+    return hipSuccess;
+  };
+  api.hipStreamSynchronize = [](hipStream_t) {
+    return gGpu->capturing ? hipErrorInvalidValue : hipSuccess; // no sync inside a capture
+  };
+  api.hiprtcCreateProgram = [](hiprtcProgram *program, const char *, const char *name, int,
+                               const char *const *, const char *const *) {
+    *program = reinterpret_cast<hiprtcProgram>(new std::string(name));
+    return HIPRTC_SUCCESS;
+  };
+  api.hiprtcCompileProgram = [](hiprtcProgram, int, const char *const *) {
+    return HIPRTC_SUCCESS;
+  };
+  api.hiprtcGetProgramLogSize = [](hiprtcProgram, size_t *bytes) {
+    *bytes = 1;
+    return HIPRTC_SUCCESS;
+  };
+  api.hiprtcGetProgramLog = [](hiprtcProgram, char *log) {
+    log[0] = '\0';
+    return HIPRTC_SUCCESS;
+  };
+  api.hiprtcGetCodeSize = [](hiprtcProgram, size_t *bytes) {
+    *bytes = 8;
+    return HIPRTC_SUCCESS;
+  };
+  api.hiprtcGetCode = [](hiprtcProgram, char *code) {
+    std::memcpy(code, "\x7f" "ELFfake", 8);
+    return HIPRTC_SUCCESS;
+  };
+  api.hiprtcDestroyProgram = [](hiprtcProgram *program) {
+    delete reinterpret_cast<std::string *>(*program);
+    *program = nullptr;
+    return HIPRTC_SUCCESS;
+  };
+  api.hipModuleLoadData = [](hipModule_t *module, const void *) {
+    *module = reinterpret_cast<hipModule_t>(new int(2));
+    return hipSuccess;
+  };
+  api.hipModuleUnload = [](hipModule_t module) {
+    delete reinterpret_cast<int *>(module);
+    return hipSuccess;
+  };
+  api.hipModuleGetFunction = [](hipFunction_t *function, hipModule_t, const char *name) {
+    static std::set<std::string> names; // stable addresses: one per entry name
+    *function = reinterpret_cast<hipFunction_t>(
+        const_cast<std::string *>(&*names.insert(name).first));
+    return hipSuccess;
+  };
+  api.hipModuleLaunchKernel = [](hipFunction_t function, unsigned gx, unsigned gy, unsigned gz,
+                                 unsigned bx, unsigned by, unsigned bz, unsigned shared,
+                                 hipStream_t, void **kernelParams, void **extra) {
+    if (by != 1 || bz != 1 || shared != 0 || extra != nullptr || !kernelParams)
+      return hipErrorInvalidValue;
+    FakeLaunch launch;
+    launch.entry = *reinterpret_cast<const std::string *>(function);
+    launch.grid[0] = gx, launch.grid[1] = gy, launch.grid[2] = gz;
+    launch.block = bx;
+    const size_t bytes = gGpu->paramBytes.at(launch.entry);
+    const auto *params = static_cast<const uint8_t *>(kernelParams[0]);
+    launch.params.assign(params, params + bytes);
+    if (gGpu->capturing)
+      gGpu->captured.push_back(std::move(launch));
+    else
+      execute(launch);
+    return hipSuccess;
+  };
+  api.hipStreamBeginCapture = [](hipStream_t, hipStreamCaptureMode) {
+    gGpu->capturing = true;
+    gGpu->captured.clear();
+    return hipSuccess;
+  };
+  api.hipStreamEndCapture = [](hipStream_t, hipGraph_t *graph) {
+    gGpu->capturing = false;
+    ++gGpu->captures;
+    *graph = reinterpret_cast<hipGraph_t>(new std::vector<FakeLaunch>(gGpu->captured));
+    return hipSuccess;
+  };
+  api.hipGraphDestroy = [](hipGraph_t graph) {
+    delete reinterpret_cast<std::vector<FakeLaunch> *>(graph);
+    return hipSuccess;
+  };
+  api.hipGraphInstantiate = [](hipGraphExec_t *exec, hipGraph_t graph, hipGraphNode_t *, char *,
+                               size_t) {
+    *exec = reinterpret_cast<hipGraphExec_t>(
+        new std::vector<FakeLaunch>(*reinterpret_cast<std::vector<FakeLaunch> *>(graph)));
+    return hipSuccess;
+  };
+  api.hipGraphExecDestroy = [](hipGraphExec_t exec) {
+    delete reinterpret_cast<std::vector<FakeLaunch> *>(exec);
+    return hipSuccess;
+  };
+  api.hipGraphLaunch = [](hipGraphExec_t exec, hipStream_t) {
+    ++gGpu->graphLaunches;
+    for (const FakeLaunch &launch : *reinterpret_cast<std::vector<FakeLaunch> *>(exec))
+      execute(launch);
+    return hipSuccess;
+  };
+  return api;
+}
+
+std::vector<std::string> split(const std::string &text) {
+  std::vector<std::string> parts;
+  std::string part;
+  std::istringstream in(text);
+  while (std::getline(in, part, ','))
+    parts.push_back(part);
+  return parts;
+}
+
+std::filesystem::path bundlesDir() {
+  if (const char *dir = std::getenv("GRETA_GPU_BUNDLES"); dir && *dir)
+    return dir;
+  return GRETA_DEFAULT_GPU_BUNDLES;
+}
+
+class HipExecutorFakeTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::error_code error;
+    for (const auto &entry : std::filesystem::directory_iterator(bundlesDir(), error))
+      if (entry.is_directory() && entry.path().extension() == ".greta")
+        paths_.push_back(entry.path());
+    std::sort(paths_.begin(), paths_.end());
+    if (paths_.empty())
+      GTEST_SKIP() << "no bundles in " << bundlesDir()
+                   << " (run scripts/make-gpu-bundles.sh, or set GRETA_GPU_BUNDLES)";
+    gpu_ = std::make_unique<FakeGpu>();
+    gGpu = gpu_.get();
+    api_ = fakeGpuApi();
+    platform_.api = &api_;
+    platform_.vendor = Vendor::Nvidia;
+    platform_.platformName = "fake";
+    platform_.device.name = "Fake GPU";
+    platform_.device.arch = "sm_90";
+    platform_.device.warpSize = 32;
+    platform_.device.maxThreadsPerBlock = 1024;
+    platform_.compiler = {&api_, Vendor::Nvidia, "fakeRTC", "0.0", "none", {}};
+  }
+  void TearDown() override { gGpu = nullptr; }
+
+  /// Registers the Params layout of every kernel of `manifest` with the fake device.
+  void describe(const bundle::Manifest &manifest) {
+    for (const bundle::KernelSpec &kernel : manifest.kernels) {
+      const std::vector<std::string> fields = split(bundle::stringParam(kernel, "param_fields"));
+      size_t bytes = 0;
+      for (const std::string &f : fields)
+        bytes += f == "rows" || f == "ctx" ? 4 : 8;
+      gGpu->paramBytes[kernel.entry] = bytes;
+      gGpu->paramBytes[kernel.entry + "#vocab"] = manifest.model.vocab;
+      gGpu->fields[kernel.entry] = fields;
+      gGpu->families[kernel.entry] = kernel.family;
+    }
+  }
+
+  std::vector<std::filesystem::path> paths_;
+  std::unique_ptr<FakeGpu> gpu_;
+  HipApi api_;
+  HipPlatform platform_;
+};
+
+/// Rows of buffer `spec` in a run of `seq` tokens.
+uint64_t rowsOf(const bundle::BufferSpec &spec, uint64_t seq, uint64_t context) {
+  switch (spec.rows.kind) {
+  case bundle::RowExtent::Kind::Seq:
+    return seq;
+  case bundle::RowExtent::Kind::Last:
+    return 1;
+  case bundle::RowExtent::Kind::Fixed:
+    return spec.rows.count;
+  case bundle::RowExtent::Kind::Context:
+    return context;
+  }
+  return 0;
+}
+
+/// Checks `launches` (as run) against `plan` for a run of `seq` tokens: entry, grid, block,
+/// and every Params field, computed here by the rules of codegen/KernelABI.h.
+void checkLaunches(const bundle::Manifest &m, const bundle::PhasePlan &plan,
+                   const std::vector<FakeLaunch> &launches, uint64_t seq, uint64_t context,
+                   const HipExecutor &executor) {
+  static const std::map<std::string, std::string> kRowsArg = {
+      {"embedding", "out"}, {"rms_norm", "out"},    {"add_rms_norm", "out"},
+      {"matmul", "out"},    {"matmul_gate_up", "out"}, {"rope", "x"},
+      {"kv_append", "k"},   {"rope_kv_append", "q"}, {"attention", "out"},
+      {"silu_mul", "out"},  {"add", "out"},          {"lm_head", "x"},
+      {"audit_stats", "x"}};
+  ASSERT_EQ(launches.size(), plan.launches.size());
+  for (size_t i = 0; i < launches.size(); ++i) {
+    const bundle::Launch &launch = plan.launches[i];
+    const bundle::KernelSpec &kernel = *m.findKernel(launch.kernel);
+    const FakeLaunch &got = launches[i];
+    SCOPED_TRACE(fmt::format("launch {} ({}), seq {}", i, kernel.name, seq));
+    EXPECT_EQ(got.entry, kernel.entry);
+    EXPECT_EQ(got.block, static_cast<unsigned>(std::get<int64_t>(kernel.params.at("block"))));
+    for (size_t d = 0; d < 3; ++d) {
+      const bundle::GridDim g = d < launch.grid.size() ? launch.grid[d] : bundle::GridDim{};
+      const int64_t want = (g.mul * static_cast<int64_t>(seq) + g.add + g.div - 1) / g.div;
+      EXPECT_EQ(got.grid[d], static_cast<unsigned>(want)) << "grid dimension " << d;
+    }
+    const uint64_t S =
+        rowsOf(*m.findBuffer(launch.args.at(kRowsArg.at(kernel.family))), seq, context);
+    size_t offset = 0;
+    for (const std::string &field : split(bundle::stringParam(kernel, "param_fields"))) {
+      if (field == "rows" || field == "ctx") {
+        int32_t value = 0;
+        std::memcpy(&value, got.params.data() + offset, 4);
+        EXPECT_EQ(value, static_cast<int32_t>(field == "rows" ? S : context)) << field;
+        offset += 4;
+        continue;
+      }
+      const void *pointer = nullptr;
+      std::memcpy(&pointer, got.params.data() + offset, 8);
+      offset += 8;
+      const void *want = nullptr;
+      if (field == "freqs") {
+        if (auto freqs = bundle::ropeFreqsParam(kernel))
+          want = executor.weightAddress(*freqs);
+      } else if (auto arg = launch.args.find(field); arg != launch.args.end()) {
+        if (auto weight = bundle::weightRefName(arg->second)) {
+          want = executor.weightAddress(*weight);
+        } else {
+          const bundle::BufferSpec &buffer = *m.findBuffer(arg->second);
+          const uint64_t rows = rowsOf(buffer, seq, context);
+          const uint64_t rowBytes = buffer.cols * bundle::bytesOf(buffer.dtype);
+          uint64_t first = rows - S; // per-row arguments: the last S rows
+          if (buffer.kind == bundle::BufferKind::Kv || buffer.kind == bundle::BufferKind::Audit ||
+              (kernel.family == "lm_head" && field == "out"))
+            first = 0;
+          else if ((kernel.family == "lm_head" || kernel.family == "audit_stats") && field == "x")
+            first = rows - 1;
+          want = static_cast<const uint8_t *>(executor.bufferAddress(arg->second)) +
+                 first * rowBytes;
+        }
+      }
+      EXPECT_EQ(pointer, want) << "field " << field;
+      if (field != "freqs") {
+        EXPECT_NE(pointer, nullptr) << "field " << field;
+      }
+    }
+    EXPECT_EQ(offset, got.params.size());
+  }
+}
+
+// Tests the launches of a prefill and of decode steps (graph captured once, then replayed),
+// the token/position uploads and the logits and audit records read back, on every bundle.
+TEST_F(HipExecutorFakeTest, PacksParamsAndReplaysDecodeGraph) {
+  for (const auto &path : paths_) {
+    SCOPED_TRACE(path.string());
+    const std::unique_ptr<bundle::Bundle> b = bundle::Bundle::open(path.string());
+    const bundle::Manifest &m = b->manifest();
+    describe(m);
+    constexpr uint64_t kContext = 64;
+    HipExecutor *executor = nullptr;
+    HipExecutorOptions options;
+    options.poison = true;
+    options.compiler.cacheDirectory.clear();
+    engine::Session session(
+        *b, {.context = kContext,
+             .maxBatch = 16,
+             .executor = [&](const bundle::Bundle &bundle, const engine::ExecutorOptions &o)
+                 -> std::unique_ptr<engine::PlanExecutor> {
+               auto made = std::make_unique<HipExecutor>(bundle, platform_, o, options);
+               executor = made.get();
+               return made;
+             }});
+    ASSERT_NE(executor, nullptr);
+    EXPECT_EQ(session.device(), "hip");
+    EXPECT_GT(executor->loadStats().weightBytes, 0u);
+    EXPECT_GT(executor->loadStats().kernels, 0u);
+
+    // Prefill: 12 tokens in one run.
+    const std::vector<int32_t> prompt = {5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    gGpu->executed.clear();
+    gGpu->logitsBase = 100;
+    std::span<const float> logits = session.prefill(prompt);
+    checkLaunches(m, m.prefill, gGpu->executed, prompt.size(), kContext, *executor);
+    ASSERT_EQ(logits.size(), m.model.vocab);
+    EXPECT_EQ(logits[0], 100.0f);
+    EXPECT_EQ(logits[m.model.vocab - 1], 100.0f + (m.model.vocab - 1));
+    const auto *tokens = static_cast<const int32_t *>(executor->bufferAddress("tokens"));
+    const auto *positions = static_cast<const int32_t *>(executor->bufferAddress("positions"));
+    for (size_t i = 0; i < prompt.size(); ++i) {
+      EXPECT_EQ(tokens[i], prompt[i]);
+      EXPECT_EQ(positions[i], static_cast<int32_t>(i));
+    }
+    for (const engine::AuditRecord &record : session.audits())
+      EXPECT_EQ(record.stats.top1Id, 7) << record.point;
+    EXPECT_EQ(session.audits().size(), m.prefill.audits.size());
+    EXPECT_EQ(gGpu->captures, 0u);
+
+    // Decode: the first step captures the plan and replays it; later ones only replay.
+    for (int step = 0; step < 3; ++step) {
+      gGpu->executed.clear();
+      gGpu->logitsBase = 200.0f + step;
+      logits = session.decode(40 + step);
+      EXPECT_EQ(gGpu->captures, 1u);
+      EXPECT_EQ(gGpu->graphLaunches, static_cast<size_t>(step + 1));
+      checkLaunches(m, m.decode, gGpu->executed, 1, kContext, *executor);
+      EXPECT_EQ(logits[3], 203.0f + step);
+      EXPECT_EQ(tokens[0], 40 + step);
+      EXPECT_EQ(positions[0], static_cast<int32_t>(prompt.size()) + step);
+    }
+    EXPECT_EQ(executor->graphReplays(), 3u);
+
+    // A prompt longer than the batch runs as chunks; the last chunk's logits come back.
+    session.reset();
+    std::vector<int32_t> longPrompt(20, 9);
+    gGpu->executed.clear();
+    gGpu->logitsBase = 300;
+    logits = session.prefill(longPrompt);
+    EXPECT_EQ(gGpu->executed.size(), 2 * m.prefill.launches.size());
+    EXPECT_EQ(logits[1], 301.0f);
+    EXPECT_EQ(positions[3], 19); // the second chunk: positions 16..19
+    gGpu->captures = gGpu->graphLaunches = 0;
+  }
+  EXPECT_EQ(gGpu->liveAllocations, 0u) << "every device allocation is freed";
+}
+
+// Tests that without graphs every decode step launches the plan directly, and that a launch
+// observer (audit row captures) sees every launch and reads rows through lastRow().
+TEST_F(HipExecutorFakeTest, EagerDecodeAndObservedRuns) {
+  const std::unique_ptr<bundle::Bundle> b = bundle::Bundle::open(paths_.front().string());
+  describe(b->manifest());
+  HipExecutorOptions options;
+  options.useGraph = false;
+  options.compiler.cacheDirectory.clear();
+  HipExecutor executor(*b, platform_, engine::ExecutorOptions{.context = 32, .maxBatch = 8},
+                       options);
+  executor.tokens()[0] = 3;
+  executor.positions()[0] = 0;
+  executor.run(bundle::PhaseKind::Decode, 1);
+  executor.run(bundle::PhaseKind::Decode, 1);
+  EXPECT_EQ(gGpu->captures, 0u);
+  EXPECT_EQ(gGpu->executed.size(), 2 * b->manifest().decode.launches.size());
+
+  size_t observed = 0;
+  gGpu->executed.clear();
+  executor.run(bundle::PhaseKind::Prefill, 1, [&](size_t index) {
+    EXPECT_EQ(index, observed++);
+    const std::string &out = b->manifest().prefill.audits.empty()
+                                 ? b->manifest().prefill.logits
+                                 : b->manifest().prefill.audits.front().buffer;
+    EXPECT_EQ(executor.lastRow(out, 1).size(), b->manifest().findBuffer(out)->cols);
+  });
+  EXPECT_EQ(observed, b->manifest().prefill.launches.size());
+  EXPECT_THROW(executor.run(bundle::PhaseKind::Prefill, 9), Error); // above maxBatch
+  EXPECT_THROW(executor.run(bundle::PhaseKind::Decode, 2), Error);
+}
+
+} // namespace
+} // namespace greta::hip
