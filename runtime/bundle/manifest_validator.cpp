@@ -323,7 +323,7 @@ public:
         fmt::format("{} (kernel '{}', family {})", where, kernel->name, kernel->family);
     for (const auto &[arg, value] : launch.args) {
       auto spec = std::find_if(family.args.begin(), family.args.end(),
-                               [&](const ArgSpec &a) { return a.name == arg; });
+                               [&, &arg = arg](const ArgSpec &a) { return a.name == arg; });
       if (spec == family.args.end())
         fail("{}: args.{}: family {} has no argument '{}' (arguments: {})", at, arg, kernel->family,
              arg, argNames(family));
@@ -478,7 +478,8 @@ private:
         if (a >= b || va != vb || weightRefName(va))
           continue;
         const bool allowed =
-            std::any_of(family.mayAlias.begin(), family.mayAlias.end(), [&](const AliasPair &pair) {
+            std::any_of(family.mayAlias.begin(), family.mayAlias.end(),
+                        [&, &a = a, &b = b](const AliasPair &pair) {
               return (pair.a == a && pair.b == b) || (pair.a == b && pair.b == a);
             });
         if (!allowed)

@@ -104,7 +104,7 @@ Trace trace(const bundle::Bundle &bundle, std::span<const int32_t> prompt, size_
   return out;
 }
 
-constexpr AuditTraceOptions kAllChecks{.cpuProbe = true, .rmsVerify = true, .delta = true};
+const AuditTraceOptions kAllChecks{.cpuProbe = true, .rmsVerify = true, .delta = true};
 
 class AuditTest : public ::testing::Test {
 protected:
