@@ -14,7 +14,9 @@ mkdir -p "$out"
 
 echo "== making a tiny Llama-3-shaped model (Q4_K_M mix)"
 "$bin/greta-synth" -o "$out/tiny.gguf" --preset tiny --quant q4_k_m --seed 1
-"$bin/greta-inspect" "$out/tiny.gguf" | head -n 40
+# (through a file: `| head` could cut the pipe and fail the script under pipefail)
+"$bin/greta-inspect" "$out/tiny.gguf" >"$out/tiny.inspect.txt"
+head -n 40 "$out/tiny.inspect.txt"
 
 echo "== tokenizer round trip"
 echo '"Hello from GRETA: ¿Cuál es la capital de Argentina?"' | "$bin/greta-tokenize" "$out/tiny.gguf" \
