@@ -75,38 +75,62 @@ run_status=0
 : >"$logs/greta-run.log"
 if [[ -n ${GRETA_GPU_BUNDLES:-} && -x $build/bin/greta-run ]]; then
   echo "== greta-run --device hip"
-  ids() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join(map(str, d["generated_ids"])))' "$1"; }
-  speed() { python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["timings"]; print("prompt %d tok %.0f tok/s, generated %d tok %.1f tok/s" % (t["prompt_tokens"], t["prompt_tokens_per_second"], t["generated_tokens"], t["generation_tokens_per_second"]))' "$1"; }
+  json() { # file, python expression over d (the --json object)
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+  }
+  ids() { json "$1" '" ".join(map(str, d["generated_ids"]))'; }
+  speed() {
+    json "$1" '"prompt %d tok %.0f tok/s, generated %d tok %.1f tok/s" % tuple(d["timings"][k]
+      for k in ("prompt_tokens", "prompt_tokens_per_second", "generated_tokens",
+                "generation_tokens_per_second"))'
+  }
+  grun() { "$build/bin/greta-run" "$@" 2>>"$logs/greta-run.log"; }
+  bench() { echo "GRETA_BENCH greta-run $*" | tee -a "$logs/greta-run.log"; }
   for b in "$GRETA_GPU_BUNDLES"/*.greta; do
     name=$(basename "$b" .greta)
     common=("$b" -p "The quick brown fox jumps over the lazy dog" -n 128 --temp 0 --ctx 512 --json)
-    if "$build/bin/greta-run" "${common[@]}" --device hip >"$build/hip.json" 2>>"$logs/greta-run.log" &&
-      "$build/bin/greta-run" "${common[@]}" --device cpu >"$build/cpu.json" 2>>"$logs/greta-run.log"; then
-      same=$([[ $(ids "$build/hip.json") == $(ids "$build/cpu.json") ]] && echo identical || echo DIFFERENT)
+    if grun "${common[@]}" --device hip >"$build/hip.json" &&
+      grun "${common[@]}" --device cpu >"$build/cpu.json"; then
+      same=DIFFERENT
+      [[ $(ids "$build/hip.json") == $(ids "$build/cpu.json") ]] && same=identical
       [[ $same == identical ]] || run_status=1
-      echo "GRETA_BENCH greta-run $name hip: $(speed "$build/hip.json"); cpu: $(speed "$build/cpu.json"); greedy ids $same" |
-        tee -a "$logs/greta-run.log"
+      bench "$name hip: $(speed "$build/hip.json"); cpu: $(speed "$build/cpu.json"); greedy ids $same"
     else
       run_status=1
-      echo "GRETA_BENCH greta-run $name FAILED (log: greta-run.log)" | tee -a "$logs/greta-run.log"
+      bench "$name FAILED (log: greta-run.log)"
     fi
   done
-  # llama3-8b: the bundle was compiled with external weights; regenerate its GGUF (same bytes).
+  # llama3-8b: the bundle was compiled with external weights; regenerate its GGUF (same bytes),
+  # run it, then run 16 tokens with GRETA_HIP_PROFILE=1 (time per kernel, weight GB/s).
   for b in "$GRETA_GPU_BUNDLES"/large/*.greta; do
     [[ -d $b ]] || continue
     name=$(basename "$b" .greta)
     gguf=$build/$name.gguf
     start=$(date +%s)
     # shellcheck disable=SC2046
-    "$build/bin/greta-synth" -o "$gguf" $(cat "${b%.greta}.synth-args") --threads 0 >>"$logs/greta-run.log" 2>&1
+    "$build/bin/greta-synth" -o "$gguf" $(cat "${b%.greta}.synth-args") --threads 0 \
+      >>"$logs/greta-run.log" 2>&1
     echo "synth $name: $(($(date +%s) - start))s" | tee -a "$logs/greta-run.log"
-    if "$build/bin/greta-run" "$b" --weights "$gguf" -p "The quick brown fox" -n 64 --temp 0 --ctx 1024 \
-      --json --device hip >"$build/hip.json" 2>>"$logs/greta-run.log"; then
-      echo "GRETA_BENCH greta-run $name hip: $(speed "$build/hip.json"); ids $(ids "$build/hip.json" | cut -d' ' -f1-12)" |
-        tee -a "$logs/greta-run.log"
+    common=("$b" --weights "$gguf" -p "The quick brown fox" --temp 0 --ctx 1024 --json)
+    if grun "${common[@]}" -n 128 --device hip >"$build/hip.json"; then
+      # The CPU's first greedy ids, when make-gpu-bundles.sh recorded them (informational: a
+      # random synthetic model has small top-1 gaps).
+      agree=""
+      if [[ -f ${b%.greta}.cpu-ids ]]; then
+        read -ra want <"${b%.greta}.cpu-ids"
+        read -ra got <<<"$(ids "$build/hip.json")"
+        n=0
+        while ((n < ${#want[@]} && n < ${#got[@]})) && [[ ${want[n]} == "${got[n]}" ]]; do
+          n=$((n + 1))
+        done
+        agree="; first $n of ${#want[@]} greedy ids as on the cpu"
+      fi
+      bench "$name hip: $(speed "$build/hip.json")$agree"
+      GRETA_HIP_PROFILE=1 grun "${common[@]}" -n 16 --device hip >/dev/null
+      grep -E "^greta-hip-profile:" "$logs/greta-run.log" | head -16
     else
       run_status=1
-      echo "GRETA_BENCH greta-run $name FAILED (log: greta-run.log)" | tee -a "$logs/greta-run.log"
+      bench "$name FAILED (log: greta-run.log)"
     fi
     rm -f "$gguf"
   done

@@ -15,6 +15,8 @@
 # the GPU machine regenerates the very same file with greta-synth and the arguments in
 # .gpu-bundles/large/llama3-8b-q4_k_m.synth-args (greta-synth is deterministic), and runs it with
 # `greta-run --weights`. Large bundles live under large/ so the tiny-model tests skip them.
+# GRETA_GPU_BUNDLES_8B_CPU_IDS=1 also records the CPU's first 16 greedy ids for "The quick brown
+# fox" (llama3-8b-q4_k_m.cpu-ids), which gpu-check.sh compares the GPU's with.
 #
 # Environment: GRETA_BIN_DIR (greta-synth, greta-compile; default build-hipx/bin, else build/bin),
 # GRETA_GPU_BUNDLES_DIR (default .gpu-bundles).
@@ -69,6 +71,14 @@ if [[ ${GRETA_GPU_BUNDLES_8B:-0} == 1 ]]; then
   "$bin/greta-compile" "$gguf" -o "$large/llama3-8b-q4_k_m.greta" --weights=external
   echo "$args" >"$large/llama3-8b-q4_k_m.synth-args"
   sha256sum "$gguf" | awk '{print $1}' >"$large/llama3-8b-q4_k_m.gguf.sha256"
+  if [[ ${GRETA_GPU_BUNDLES_8B_CPU_IDS:-0} == 1 && -x $bin/greta-run ]]; then
+    # The CPU's greedy ids for gpu-check.sh to compare with (minutes on a small machine).
+    "$bin/greta-run" "$large/llama3-8b-q4_k_m.greta" --weights "$gguf" -p "The quick brown fox" \
+      -n 16 --temp 0 --ctx 1024 --json --device cpu >"$large/cpu.json"
+    python3 -c 'import json,sys; print(" ".join(map(str, json.load(open(sys.argv[1]))["generated_ids"])))' \
+      "$large/cpu.json" >"$large/llama3-8b-q4_k_m.cpu-ids"
+    rm -f "$large/cpu.json"
+  fi
   rm -f "$gguf"
   echo "make-gpu-bundles: $large/llama3-8b-q4_k_m.greta (external weights; GGUF regenerated there)"
 fi

@@ -24,9 +24,7 @@ public:
                                              const std::string &arg) const override {
     return program_.boundWeight(phase, launchIndex, arg);
   }
-  std::span<const float> logits(bundle::PhaseKind phase) override {
-    return program_.logits(phase);
-  }
+  std::span<const float> logits(bundle::PhaseKind phase) override { return program_.logits(phase); }
   std::vector<cpu::AuditResult> audits(bundle::PhaseKind phase) override {
     return program_.audits(phase);
   }

@@ -67,8 +67,8 @@ public:
 };
 
 /// Makes the executor a Session runs its plans on.
-using ExecutorFactory = std::function<std::unique_ptr<PlanExecutor>(const bundle::Bundle &bundle,
-                                                                    const ExecutorOptions &options)>;
+using ExecutorFactory = std::function<std::unique_ptr<PlanExecutor>(
+    const bundle::Bundle &bundle, const ExecutorOptions &options)>;
 
 /// The CPU backend's executor (cpu::CpuProgram).
 std::unique_ptr<PlanExecutor> makeCpuExecutor(const bundle::Bundle &bundle,

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <filesystem>
@@ -88,9 +89,9 @@ struct HipExecutor::Slot {
 /// One field of a launch's Params struct.
 struct HipExecutor::Field {
   enum class Kind { Buffer, Pointer, Rows, Ctx } kind = Kind::Pointer;
-  Slot *slot = nullptr;                              ///< Buffer
-  bundle::RowRule rule = bundle::RowRule::PerRow;    ///< Buffer
-  const void *pointer = nullptr;                     ///< Pointer (a weight, or null)
+  Slot *slot = nullptr;                           ///< Buffer
+  bundle::RowRule rule = bundle::RowRule::PerRow; ///< Buffer
+  const void *pointer = nullptr;                  ///< Pointer (a weight, or null)
 };
 
 struct HipExecutor::PreparedLaunch {
@@ -99,6 +100,8 @@ struct HipExecutor::PreparedLaunch {
   unsigned block = 0;
   std::vector<bundle::GridDim> grid;
   std::vector<Field> fields;
+  std::string kernel;       ///< name, for the profile
+  uint64_t weightBytes = 0; ///< bytes of the weights it reads, for the profile
   Slot *rowsSlot = nullptr; ///< the family's row argument: its rows in the phase are S
   mutable std::vector<uint8_t> params;
 };
@@ -141,8 +144,8 @@ HipExecutor::HipExecutor(const bundle::Bundle &bundle, const HipPlatform &platfo
                          const engine::ExecutorOptions &options,
                          const HipExecutorOptions &hipOptions)
     : bundle_(bundle), platform_(platform), api_(*platform.api), options_(options),
-      hipOptions_(hipOptions), stream_((GRETA_HIP_CHECK(api_, hipSetDevice(platform.device.ordinal)),
-                                        api_)) {
+      hipOptions_(hipOptions),
+      stream_((GRETA_HIP_CHECK(api_, hipSetDevice(platform.device.ordinal)), api_)) {
   if (options_.context == 0 || options_.maxBatch == 0)
     fail("{}: the HIP executor needs a context and a batch of at least 1 (got {} and {})",
          bundle.dir(), options_.context, options_.maxBatch);
@@ -171,8 +174,8 @@ HipExecutor::HipExecutor(const bundle::Bundle &bundle, const HipPlatform &platfo
   hostOutputs_ = PinnedHostBuffer(api_, outputBytes);
   std::memset(hostOutputs_.data(), 0, hostOutputs_.size());
   if (hipOptions_.poison) {
-    GRETA_HIP_CHECK(api_, hipMemsetAsync(bufferArena_.data(), 0xff, bufferArena_.size(),
-                                         stream_.get()));
+    GRETA_HIP_CHECK(api_,
+                    hipMemsetAsync(bufferArena_.data(), 0xff, bufferArena_.size(), stream_.get()));
     stream_.synchronize();
   }
 }
@@ -181,10 +184,37 @@ HipExecutor::~HipExecutor() {
   // Nothing may still be running on buffers about to be freed.
   if (stream_.get())
     (void)api_.hipStreamSynchronize(stream_.get());
+  if (hipOptions_.profile)
+    printProfile();
+}
+
+void HipExecutor::printProfile() const {
+  std::vector<std::pair<std::string, ProfileEntry>> rows(profile_.begin(), profile_.end());
+  std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
+    return a.second.milliseconds > b.second.milliseconds;
+  });
+  double total = 0;
+  for (const auto &row : rows)
+    total += row.second.milliseconds;
+  std::fprintf(stderr, "greta-hip-profile: %s\n", platform_.device.name.c_str());
+  std::fprintf(stderr, "greta-hip-profile: %-52s %8s %10s %9s %6s %10s %8s\n", "phase kernel",
+               "launches", "total ms", "avg us", "share", "weights MB", "GB/s");
+  for (const auto &[name, entry] : rows) {
+    const double average = entry.milliseconds / static_cast<double>(entry.launches);
+    std::fprintf(stderr, "greta-hip-profile: %-52s %8llu %10.3f %9.1f %5.1f%% %10.2f %8.0f\n",
+                 name.c_str(), static_cast<unsigned long long>(entry.launches), entry.milliseconds,
+                 1e3 * average, total > 0 ? 100.0 * entry.milliseconds / total : 0.0,
+                 static_cast<double>(entry.weightBytes) / 1e6,
+                 average > 0 ? static_cast<double>(entry.weightBytes) / (average * 1e6) : 0.0);
+  }
 }
 
 std::string HipExecutor::description() const {
-  return fmt::format("hip: {}", platform_.summary());
+  return fmt::format("hip: {}; weights {}, buffers {}, uploaded in {:.2f} s; {} kernels ({} from "
+                     "the disk cache, {} ahead of time) in {:.2f} s",
+                     platform_.summary(), formatBytes(stats_.weightBytes),
+                     formatBytes(stats_.bufferBytes), stats_.uploadSeconds, stats_.kernels,
+                     stats_.cacheHits, stats_.aheadOfTime, stats_.compileSeconds);
 }
 
 const bundle::PhasePlan &HipExecutor::plan(bundle::PhaseKind kind) const {
@@ -252,13 +282,13 @@ void HipExecutor::uploadWeights() {
   uint64_t total = 0;
   for (const std::string &name : used) {
     offsets.emplace_back(name, total);
-    total = alignUp(total + std::max<uint64_t>(bundle_.weightBytes(name).size(), 4),
-                    kDeviceAlignment);
+    total =
+        alignUp(total + std::max<uint64_t>(bundle_.weightBytes(name).size(), 4), kDeviceAlignment);
   }
   stats_.weightBytes = total;
   try {
-    weightArena_ = DeviceBuffer(api_, total,
-                                fmt::format("{}: weights ({} tensors)", bundle_.dir(), used.size()));
+    weightArena_ = DeviceBuffer(
+        api_, total, fmt::format("{}: weights ({} tensors)", bundle_.dir(), used.size()));
   } catch (const HipError &error) {
     if (!error.isOutOfMemory())
       throw;
@@ -357,8 +387,8 @@ HipExecutor::PreparedPhase HipExecutor::prepare(bundle::PhaseKind kind) {
     prepared.function = functions_.at(kernel.name);
     const std::optional<int64_t> block = intParam(kernel, "block");
     if (!block || *block < 1 || *block > platform_.device.maxThreadsPerBlock)
-      fail("{}: params.block must be an integer in [1, {}] for the HIP backend",
-           prepared.label, platform_.device.maxThreadsPerBlock);
+      fail("{}: params.block must be an integer in [1, {}] for the HIP backend", prepared.label,
+           platform_.device.maxThreadsPerBlock);
     prepared.block = static_cast<unsigned>(*block);
     prepared.grid = launch.grid;
     if (prepared.grid.size() > 3)
@@ -387,8 +417,8 @@ HipExecutor::PreparedPhase HipExecutor::prepare(bundle::PhaseKind kind) {
         auto spec = std::find_if(family->args.begin(), family->args.end(),
                                  [&](const bundle::ArgSpec &a) { return a.name == name; });
         if (spec == family->args.end())
-          fail("{}: param_fields names '{}', which is not an argument of family {}",
-               prepared.label, name, kernel.family);
+          fail("{}: param_fields names '{}', which is not an argument of family {}", prepared.label,
+               name, kernel.family);
         auto arg = launch.args.find(name);
         if (arg == launch.args.end()) {
           field.pointer = nullptr; // an optional argument the launch does not give
@@ -430,6 +460,12 @@ HipExecutor::PreparedPhase HipExecutor::prepare(bundle::PhaseKind kind) {
       phase.audits.push_back(std::move(audit));
     }
     prepared.params.resize(alignUp(prepared.fields.size() * 8, 8));
+    prepared.kernel = kernel.name;
+    // An embedding reads a few rows of its table, not all of it: no weight bandwidth to report.
+    if (kernel.family != "embedding")
+      for (const auto &[arg, value] : launch.args)
+        if (auto weight = bundle::weightRefName(value))
+          prepared.weightBytes += bundle_.weightBytes(*weight).size();
     phase.launches.push_back(std::move(prepared));
   }
   phase.logits = &slot(plan.logits);
@@ -447,8 +483,7 @@ void HipExecutor::enqueue(const PreparedPhase &phase, uint64_t seq,
   const hipStream_t stream = stream_.get();
   for (size_t i = 0; i < phase.launches.size(); ++i) {
     const PreparedLaunch &launch = phase.launches[i];
-    const uint64_t rows =
-        rowsIn(*launch.rowsSlot->spec, launch.rowsSlot->rowsAllocated, seq);
+    const uint64_t rows = rowsIn(*launch.rowsSlot->spec, launch.rowsSlot->rowsAllocated, seq);
     uint8_t *out = launch.params.data();
     for (const Field &field : launch.fields) {
       switch (field.kind) {
@@ -507,12 +542,16 @@ void HipExecutor::enqueue(const PreparedPhase &phase, uint64_t seq,
     }
     void *params = launch.params.data();
     void *kernelParams[] = {params};
-    GRETA_HIP_CHECK(api_, hipModuleLaunchKernel(launch.function, grid.x, grid.y, grid.z,
-                                                launch.block, 1, 1, 0, stream, kernelParams,
-                                                nullptr));
+    if (hipOptions_.profile)
+      profileEvents_[i].record(stream);
+    GRETA_HIP_CHECK(api_,
+                    hipModuleLaunchKernel(launch.function, grid.x, grid.y, grid.z, launch.block, 1,
+                                          1, 0, stream, kernelParams, nullptr));
     if (observer)
       observer(i);
   }
+  if (hipOptions_.profile)
+    profileEvents_[phase.launches.size()].record(stream);
 }
 
 std::span<int32_t> HipExecutor::tokens() {
@@ -538,7 +577,10 @@ void HipExecutor::run(bundle::PhaseKind kind, uint64_t seq, const cpu::LaunchObs
                                        seq * sizeof(int32_t), hipMemcpyHostToDevice, stream));
   if (hipOptions_.poison)
     poisonActivations();
-  if (!prefill && hipOptions_.useGraph && !observer) {
+  if (hipOptions_.profile)
+    while (profileEvents_.size() < phase.launches.size() + 1)
+      profileEvents_.emplace_back(api_);
+  if (!prefill && hipOptions_.useGraph && !observer && !hipOptions_.profile) {
     if (!decodeGraph_)
       decodeGraph_ = GraphExec::capture(api_, stream, [&] { enqueue(phase, 1, {}); });
     decodeGraph_->launch(stream);
@@ -555,6 +597,15 @@ void HipExecutor::run(bundle::PhaseKind kind, uint64_t seq, const cpu::LaunchObs
     GRETA_HIP_CHECK(api_, hipMemcpyAsync(host + audit.hostOffset, audit.stats->device,
                                          audit.stats->rowBytes, hipMemcpyDeviceToHost, stream));
   stream_.synchronize();
+  if (hipOptions_.profile)
+    for (size_t i = 0; i < phase.launches.size(); ++i) {
+      const PreparedLaunch &launch = phase.launches[i];
+      ProfileEntry &entry = profile_[fmt::format("{} {}", nameOf(kind), launch.kernel)];
+      ++entry.launches;
+      // From this launch's start to the next one's (the last: to the end of the launches).
+      entry.milliseconds += Event::elapsedMilliseconds(profileEvents_[i], profileEvents_[i + 1]);
+      entry.weightBytes = launch.weightBytes;
+    }
 }
 
 std::span<const float> HipExecutor::lastRow(std::string_view name, uint64_t seq) {
@@ -573,8 +624,7 @@ std::span<const float> HipExecutor::lastRow(std::string_view name, uint64_t seq)
   return row;
 }
 
-std::optional<cpu::WeightView> HipExecutor::boundWeight(bundle::PhaseKind kind,
-                                                        size_t launchIndex,
+std::optional<cpu::WeightView> HipExecutor::boundWeight(bundle::PhaseKind kind, size_t launchIndex,
                                                         const std::string &arg) const {
   const PreparedPhase &phase = kind == bundle::PhaseKind::Prefill ? *prefill_ : *decode_;
   if (launchIndex >= phase.weights.size())
@@ -626,12 +676,26 @@ const void *HipExecutor::weightAddress(std::string_view name) const {
   return it == weightPointers_.end() ? nullptr : it->second;
 }
 
+std::string hipUnsupportedReason(const bundle::Bundle &bundle) {
+  for (const bundle::KernelSpec &kernel : bundle.manifest().kernels) {
+    if (kernel.source.empty())
+      return fmt::format("kernel '{}' has no HIP source", kernel.name);
+    auto fields = kernel.params.find("param_fields");
+    if (fields == kernel.params.end() || !std::holds_alternative<std::string>(fields->second))
+      return fmt::format("kernel '{}' has no params.param_fields (its Params layout)", kernel.name);
+    if (!intParam(kernel, "block"))
+      return fmt::format("kernel '{}' has no params.block", kernel.name);
+  }
+  return "";
+}
+
 engine::ExecutorFactory hipExecutorFactory(HipPlatform platform, HipExecutorOptions options) {
-  return [platform = std::move(platform), options = std::move(options)](
-             const bundle::Bundle &bundle, const engine::ExecutorOptions &executorOptions)
-             -> std::unique_ptr<engine::PlanExecutor> {
-    return std::make_unique<HipExecutor>(bundle, platform, executorOptions, options);
-  };
+  return
+      [platform = std::move(platform), options = std::move(options)](
+          const bundle::Bundle &bundle,
+          const engine::ExecutorOptions &executorOptions) -> std::unique_ptr<engine::PlanExecutor> {
+        return std::make_unique<HipExecutor>(bundle, platform, executorOptions, options);
+      };
 }
 
 } // namespace greta::hip

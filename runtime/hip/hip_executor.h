@@ -55,6 +55,10 @@ struct HipExecutorOptions {
   KernelCompilerOptions compiler{};
   /// Host threads compiling kernels at load (0: hardware threads).
   unsigned compileThreads = 0;
+  /// Time every launch with events (decode then runs launch by launch, not as a graph) and print
+  /// per kernel: launches, time, and the weight bytes it reads per second, on stderr when the
+  /// executor is destroyed (greta-run: GRETA_HIP_PROFILE=1).
+  bool profile = false;
 };
 
 /// What loading cost, for reports and benchmarks.
@@ -117,6 +121,7 @@ private:
   const bundle::PhasePlan &plan(bundle::PhaseKind kind) const;
   void enqueue(const PreparedPhase &phase, uint64_t seq, const cpu::LaunchObserver &observer);
   void poisonActivations();
+  void printProfile() const;
 
   const bundle::Bundle &bundle_;
   HipPlatform platform_;
@@ -142,7 +147,19 @@ private:
   std::optional<GraphExec> decodeGraph_;
   uint64_t graphReplays_ = 0;
   std::map<std::string, std::vector<float>, std::less<>> rows_; // lastRow() copies
+  struct ProfileEntry {
+    uint64_t launches = 0;
+    double milliseconds = 0;
+    uint64_t weightBytes = 0; ///< per launch
+  };
+  std::vector<Event> profileEvents_;            // one before each launch, one after the last
+  std::map<std::string, ProfileEntry> profile_; // by "phase kernel"
 };
+
+/// Why `bundle` cannot run on the HIP backend, or "" when it can: each kernel needs its emitted
+/// HIP source and the `param_fields` and `block` params emit-hip writes (a bundle made by other
+/// means, such as the runtime tests' mock compiler, has none).
+std::string hipUnsupportedReason(const bundle::Bundle &bundle);
 
 /// A SessionOptions::executor that runs the plans on `platform` with HipExecutor.
 engine::ExecutorFactory hipExecutorFactory(HipPlatform platform, HipExecutorOptions options = {});

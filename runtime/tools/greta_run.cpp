@@ -406,8 +406,6 @@ int run(int argc, char **argv) {
   const hip::DeviceChoice device = hip::selectDevice(hip::parseDeviceRequest(f.device));
   if (!device.notice.empty())
     std::fprintf(stderr, "%s\n", device.notice.c_str());
-  if (device.backend == hip::DeviceKind::Hip)
-    f.executor = hip::hipExecutorFactory(*device.hip);
 #else
   if (f.device.starts_with("hip"))
     fail("--device {}: this greta-run was built without the HIP backend (GRETA_BUILD_HIP=OFF)",
@@ -420,6 +418,19 @@ int run(int argc, char **argv) {
   open.weightsPath = f.weights;
   open.threads = f.threads;
   const std::unique_ptr<bundle::Bundle> bundle = bundle::Bundle::open(f.model, open);
+#ifdef GRETA_HAVE_HIP
+  if (device.backend == hip::DeviceKind::Hip) {
+    // A bundle without emitted HIP kernels (not from greta-compile) runs on the CPU under auto.
+    if (const std::string why = hip::hipUnsupportedReason(*bundle); why.empty())
+      f.executor = hip::hipExecutorFactory(*device.hip,
+                                           {.profile = envSwitch("GRETA_HIP_PROFILE")});
+    else if (f.device == "auto")
+      std::fprintf(stderr, "greta: %s cannot run on the GPU, running on the CPU: %s\n",
+                   bundle->dir().c_str(), why.c_str());
+    else
+      fail("--device={}: {} cannot run on the GPU: {}", f.device, bundle->dir(), why);
+  }
+#endif
   Runner runner(f, *bundle);
   return runner.run();
 }

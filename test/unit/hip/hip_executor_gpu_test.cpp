@@ -120,8 +120,8 @@ protected:
       TestBundle b;
       b.name = path.stem().string();
       b.bundle = bundle::Bundle::open(path.string());
-      b.exactGreedy = b.name.find("-f32") != std::string::npos ||
-                      b.name.find("-q8_0") != std::string::npos;
+      b.exactGreedy =
+          b.name.find("-f32") != std::string::npos || b.name.find("-q8_0") != std::string::npos;
       bundles_.push_back(std::move(b));
     }
   }
@@ -145,10 +145,10 @@ protected:
   static std::unique_ptr<engine::Session> gpuSession(const bundle::Bundle &bundle,
                                                      bool useGraph = true, uint64_t maxBatch = 0) {
     return std::make_unique<engine::Session>(
-        bundle, engine::SessionOptions{.context = kContext,
-                                       .maxBatch = maxBatch,
-                                       .executor = hipExecutorFactory(*platform_,
-                                                                      gpuOptions(useGraph))});
+        bundle,
+        engine::SessionOptions{.context = kContext,
+                               .maxBatch = maxBatch,
+                               .executor = hipExecutorFactory(*platform_, gpuOptions(useGraph))});
   }
   static std::unique_ptr<engine::Session> cpuSession(const bundle::Bundle &bundle,
                                                      uint64_t maxBatch = 0) {
@@ -249,8 +249,8 @@ TEST_F(HipExecutorGpuTest, PrefillDecodeConsistentOnGpu) {
       EXPECT_LE(error, kConsistencyTolerance) << "position " << tokens.size() - 1;
       logits = decoded;
     }
-    std::cout << fmt::format("GRETA_GPU prefill/decode consistency {:<22} max rel {:.2e}\n",
-                             b.name, worst);
+    std::cout << fmt::format("GRETA_GPU prefill/decode consistency {:<22} max rel {:.2e}\n", b.name,
+                             worst);
   }
 }
 
@@ -343,6 +343,28 @@ TEST_F(HipExecutorGpuTest, PoisonFillsBuffersWithNan) {
   float first = 0;
   std::memcpy(&first, bytes.data(), 4);
   EXPECT_TRUE(std::isnan(first));
+}
+
+// Tests that a context the device cannot hold fails at load with an out-of-memory error that says
+// what was being allocated, how much it needs and how much the device has free.
+TEST_F(HipExecutorGpuTest, OutOfMemorySaysWhatAndHowMuch) {
+  const TestBundle &b = bundles_.front();
+  constexpr uint64_t kHugeContext = uint64_t{1} << 30; // KV caches of several TiB
+  try {
+    HipExecutor executor(*b.bundle, *platform_,
+                         engine::ExecutorOptions{.context = kHugeContext, .maxBatch = 16},
+                         gpuOptions());
+    FAIL() << "a context of 2^30 tokens was allocated";
+  } catch (const HipError &error) {
+    EXPECT_TRUE(error.isOutOfMemory()) << error.what();
+    const std::string message = error.what();
+    EXPECT_NE(message.find("KV caches for 1073741824 tokens"), std::string::npos) << message;
+    EXPECT_NE(message.find("free of"), std::string::npos) << message;
+    std::cout << "GRETA_GPU out of memory message: " << message << "\n";
+  }
+  // The device is still usable afterwards.
+  auto gpu = gpuSession(*b.bundle);
+  EXPECT_TRUE(allFinite(gpu->prefill(kPrompt)));
 }
 
 // Decode and prefill speed per bundle (graph replay and launch by launch), for the summary.

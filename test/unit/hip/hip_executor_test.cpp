@@ -43,9 +43,9 @@ struct FakeLaunch {
 
 /// The fake device: what the executor did to it.
 struct FakeGpu {
-  std::map<std::string, size_t> paramBytes;        // by entry, from the manifest
+  std::map<std::string, size_t> paramBytes;               // by entry, from the manifest
   std::map<std::string, std::vector<std::string>> fields; // by entry
-  std::map<std::string, std::string> families;             // by entry
+  std::map<std::string, std::string> families;            // by entry
   std::vector<FakeLaunch> executed; // launches run (eagerly or by a graph replay)
   bool capturing = false;
   std::vector<FakeLaunch> captured;
@@ -141,14 +141,25 @@ HipApi fakeGpuApi() {
   api.hipStreamSynchronize = [](hipStream_t) {
     return gGpu->capturing ? hipErrorInvalidValue : hipSuccess; // no sync inside a capture
   };
+  api.hipEventCreate = [](hipEvent_t *event) {
+    *event = reinterpret_cast<hipEvent_t>(new int(3));
+    return hipSuccess;
+  };
+  api.hipEventDestroy = [](hipEvent_t event) {
+    delete reinterpret_cast<int *>(event);
+    return hipSuccess;
+  };
+  api.hipEventRecord = [](hipEvent_t, hipStream_t) { return hipSuccess; };
+  api.hipEventElapsedTime = [](float *milliseconds, hipEvent_t, hipEvent_t) {
+    *milliseconds = 0.5f;
+    return hipSuccess;
+  };
   api.hiprtcCreateProgram = [](hiprtcProgram *program, const char *, const char *name, int,
                                const char *const *, const char *const *) {
     *program = reinterpret_cast<hiprtcProgram>(new std::string(name));
     return HIPRTC_SUCCESS;
   };
-  api.hiprtcCompileProgram = [](hiprtcProgram, int, const char *const *) {
-    return HIPRTC_SUCCESS;
-  };
+  api.hiprtcCompileProgram = [](hiprtcProgram, int, const char *const *) { return HIPRTC_SUCCESS; };
   api.hiprtcGetProgramLogSize = [](hiprtcProgram, size_t *bytes) {
     *bytes = 1;
     return HIPRTC_SUCCESS;
@@ -162,7 +173,10 @@ HipApi fakeGpuApi() {
     return HIPRTC_SUCCESS;
   };
   api.hiprtcGetCode = [](hiprtcProgram, char *code) {
-    std::memcpy(code, "\x7f" "ELFfake", 8);
+    std::memcpy(code,
+                "\x7f"
+                "ELFfake",
+                8);
     return HIPRTC_SUCCESS;
   };
   api.hiprtcDestroyProgram = [](hiprtcProgram *program) {
@@ -180,8 +194,8 @@ HipApi fakeGpuApi() {
   };
   api.hipModuleGetFunction = [](hipFunction_t *function, hipModule_t, const char *name) {
     static std::set<std::string> names; // stable addresses: one per entry name
-    *function = reinterpret_cast<hipFunction_t>(
-        const_cast<std::string *>(&*names.insert(name).first));
+    *function =
+        reinterpret_cast<hipFunction_t>(const_cast<std::string *>(&*names.insert(name).first));
     return hipSuccess;
   };
   api.hipModuleLaunchKernel = [](hipFunction_t function, unsigned gx, unsigned gy, unsigned gz,
@@ -316,12 +330,19 @@ uint64_t rowsOf(const bundle::BufferSpec &spec, uint64_t seq, uint64_t context) 
 void checkLaunches(const bundle::Manifest &m, const bundle::PhasePlan &plan,
                    const std::vector<FakeLaunch> &launches, uint64_t seq, uint64_t context,
                    const HipExecutor &executor) {
-  static const std::map<std::string, std::string> kRowsArg = {
-      {"embedding", "out"}, {"rms_norm", "out"},    {"add_rms_norm", "out"},
-      {"matmul", "out"},    {"matmul_gate_up", "out"}, {"rope", "x"},
-      {"kv_append", "k"},   {"rope_kv_append", "q"}, {"attention", "out"},
-      {"silu_mul", "out"},  {"add", "out"},          {"lm_head", "x"},
-      {"audit_stats", "x"}};
+  static const std::map<std::string, std::string> kRowsArg = {{"embedding", "out"},
+                                                              {"rms_norm", "out"},
+                                                              {"add_rms_norm", "out"},
+                                                              {"matmul", "out"},
+                                                              {"matmul_gate_up", "out"},
+                                                              {"rope", "x"},
+                                                              {"kv_append", "k"},
+                                                              {"rope_kv_append", "q"},
+                                                              {"attention", "out"},
+                                                              {"silu_mul", "out"},
+                                                              {"add", "out"},
+                                                              {"lm_head", "x"},
+                                                              {"audit_stats", "x"}};
   ASSERT_EQ(launches.size(), plan.launches.size());
   for (size_t i = 0; i < launches.size(); ++i) {
     const bundle::Launch &launch = plan.launches[i];
@@ -366,8 +387,8 @@ void checkLaunches(const bundle::Manifest &m, const bundle::PhasePlan &plan,
             first = 0;
           else if ((kernel.family == "lm_head" || kernel.family == "audit_stats") && field == "x")
             first = rows - 1;
-          want = static_cast<const uint8_t *>(executor.bufferAddress(arg->second)) +
-                 first * rowBytes;
+          want =
+              static_cast<const uint8_t *>(executor.bufferAddress(arg->second)) + first * rowBytes;
         }
       }
       EXPECT_EQ(pointer, want) << "field " << field;
@@ -386,6 +407,7 @@ TEST_F(HipExecutorFakeTest, PacksParamsAndReplaysDecodeGraph) {
     SCOPED_TRACE(path.string());
     const std::unique_ptr<bundle::Bundle> b = bundle::Bundle::open(path.string());
     const bundle::Manifest &m = b->manifest();
+    EXPECT_EQ(hipUnsupportedReason(*b), "");
     describe(m);
     constexpr uint64_t kContext = 64;
     HipExecutor *executor = nullptr;
@@ -483,6 +505,34 @@ TEST_F(HipExecutorFakeTest, EagerDecodeAndObservedRuns) {
   EXPECT_EQ(observed, b->manifest().prefill.launches.size());
   EXPECT_THROW(executor.run(bundle::PhaseKind::Prefill, 9), Error); // above maxBatch
   EXPECT_THROW(executor.run(bundle::PhaseKind::Decode, 2), Error);
+}
+
+// Tests that profiling times every launch: decode runs launch by launch (no graph), and the
+// table printed at the end names the kernels.
+TEST_F(HipExecutorFakeTest, ProfileTimesEveryLaunch) {
+  const std::unique_ptr<bundle::Bundle> b = bundle::Bundle::open(paths_.front().string());
+  describe(b->manifest());
+  HipExecutorOptions options;
+  options.profile = true;
+  options.compiler.cacheDirectory.clear();
+  testing::internal::CaptureStderr();
+  {
+    HipExecutor executor(*b, platform_, engine::ExecutorOptions{.context = 32, .maxBatch = 8},
+                         options);
+    executor.tokens()[0] = 3;
+    executor.positions()[0] = 0;
+    executor.run(bundle::PhaseKind::Prefill, 1);
+    executor.positions()[0] = 1;
+    executor.run(bundle::PhaseKind::Decode, 1);
+    executor.positions()[0] = 2;
+    executor.run(bundle::PhaseKind::Decode, 1);
+    EXPECT_EQ(gGpu->captures, 0u);
+  }
+  const std::string table = testing::internal::GetCapturedStderr();
+  const bundle::KernelSpec &first =
+      *b->manifest().findKernel(b->manifest().decode.launches[0].kernel);
+  EXPECT_NE(table.find("decode " + first.name), std::string::npos) << table;
+  EXPECT_NE(table.find("GB/s"), std::string::npos) << table;
 }
 
 } // namespace
