@@ -25,10 +25,8 @@ namespace {
 
 const std::string kBase = GRETA_SHARED_TESTDATA "/llama-spm/ggml-vocab-llama-spm.gguf";
 
-struct Vector {
-  std::string text;
-  std::vector<int32_t> ids;
-};
+using test::describeIds;
+using test::TokenizerVector;
 
 std::string readFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
@@ -38,7 +36,7 @@ std::string readFile(const std::string &path) {
   return buffer.str();
 }
 
-std::vector<Vector> readVectors() {
+std::vector<TokenizerVector> readVectors() {
   const std::string inputs = readFile(kBase + ".inp");
   const std::string separator = "\n__ggml_vocab_test__\n";
   std::vector<std::string> texts;
@@ -52,10 +50,10 @@ std::vector<Vector> readVectors() {
     pos = next + separator.size();
   }
   std::istringstream outputs(readFile(kBase + ".out"));
-  std::vector<Vector> vectors;
+  std::vector<TokenizerVector> vectors;
   std::string line;
   for (size_t i = 0; std::getline(outputs, line); ++i) {
-    Vector vector;
+    TokenizerVector vector;
     vector.text = i < texts.size() ? texts[i] : "";
     std::istringstream ids(line);
     for (int32_t id; ids >> id;)
@@ -66,46 +64,25 @@ std::vector<Vector> readVectors() {
   return vectors;
 }
 
-std::string describe(std::span<const int32_t> ids) { return nlohmann::json(ids).dump(); }
-
-class Llama2Tokenizer : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    tokenizer_ = Tokenizer::fromGguf(GgufFile::open(kBase)).release();
-    vectors_ = new std::vector<Vector>(readVectors());
+struct Llama2Vectors {
+  static std::unique_ptr<Tokenizer> loadTokenizer() {
+    return Tokenizer::fromGguf(GgufFile::open(kBase));
   }
-  static void TearDownTestSuite() {
-    delete tokenizer_;
-    delete vectors_;
-  }
-  static const Tokenizer &tok() { return *tokenizer_; }
-  static const std::vector<Vector> &vectors() { return *vectors_; }
-
-private:
-  static inline Tokenizer *tokenizer_ = nullptr;
-  static inline std::vector<Vector> *vectors_ = nullptr;
+  static std::vector<TokenizerVector> loadVectors() { return readVectors(); }
 };
+using Llama2Tokenizer = test::TokenizerVectorSuite<Llama2Vectors>;
 
 // Tests that every llama.cpp vector encodes (no BOS, prefix space) to exactly its ids.
 TEST_F(Llama2Tokenizer, EncodesEveryVectorExactly) {
   ASSERT_GE(vectors().size(), 40u);
-  size_t passed = 0;
-  for (const Vector &vector : vectors()) {
-    const std::vector<int32_t> ids = tok().encode(vector.text);
-    if (ids == vector.ids)
-      ++passed;
-    else
-      ADD_FAILURE() << "input " << nlohmann::json(vector.text).dump() << "\n  expected "
-                    << describe(vector.ids) << "\n  got      " << describe(ids);
-  }
-  EXPECT_EQ(passed, vectors().size()) << passed << " of " << vectors().size() << " pass";
+  expectEveryVectorEncodes({});
 }
 
 // Tests that decode removes exactly the prefix space encode added, so decode(encode(x)) == x,
 // and that without removal the text comes back with one space in front.
 TEST_F(Llama2Tokenizer, DecodeInvertsEncodeOnEveryVector) {
-  for (const Vector &vector : vectors()) {
-    EXPECT_EQ(tok().decode(vector.ids), vector.text) << "ids " << describe(vector.ids);
+  for (const TokenizerVector &vector : vectors()) {
+    EXPECT_EQ(tok().decode(vector.ids), vector.text) << "ids " << describeIds(vector.ids);
     if (!vector.text.empty()) {
       EXPECT_EQ(tok().decode(vector.ids, {.removeSpacePrefix = false}), " " + vector.text);
     }
@@ -137,11 +114,11 @@ TEST_F(Llama2Tokenizer, SpecialTokensRestartThePrefixSpace) {
 
   const std::string text = "Hello</s>Hello <s>";
   const std::vector<int32_t> ids = tok().encode(text, {.parseSpecial = true});
-  EXPECT_EQ(ids, (std::vector<int32_t>{15043, 2, 15043, 29871, 1})) << describe(ids);
+  EXPECT_EQ(ids, (std::vector<int32_t>{15043, 2, 15043, 29871, 1})) << describeIds(ids);
   EXPECT_EQ(tok().decode(ids), text);
   // Without parseSpecial, "</s>" is ordinary text.
   const std::vector<int32_t> plain = tok().encode(text);
-  EXPECT_EQ(std::count(plain.begin(), plain.end(), 2), 0) << describe(plain);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), 2), 0) << describeIds(plain);
   EXPECT_EQ(tok().decode(plain), text);
 }
 
@@ -167,7 +144,7 @@ TEST_F(Llama2Tokenizer, LiteralSpaceSymbolDecodesAsSpace) {
 // Tests that a long prompt (tens of thousands of tokens) encodes well under a second.
 TEST_F(Llama2Tokenizer, LongPromptIsFast) {
   std::vector<std::string> samples;
-  for (const Vector &vector : vectors())
+  for (const TokenizerVector &vector : vectors())
     samples.push_back(vector.text);
   test::expectLongPromptIsFast(tok(), samples);
 }

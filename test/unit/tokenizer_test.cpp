@@ -23,55 +23,36 @@ const std::string kVocabPath = GRETA_SHARED_TESTDATA "/llama3-tokenizer/llama3-v
 const std::string kVectorsPath = GRETA_SHARED_TESTDATA "/llama3-tokenizer/vectors.json";
 constexpr EncodeOptions kVectorOptions{.addBos = false, .parseSpecial = true};
 
-struct Vector {
-  std::string text;
-  std::vector<int32_t> ids;
-};
+using test::describeIds;
+using test::TokenizerVector;
 
-std::string describe(std::span<const int32_t> ids) { return nlohmann::json(ids).dump(); }
-
-class Llama3Tokenizer : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    tokenizer_ = Tokenizer::fromGguf(GgufFile::open(kVocabPath)).release();
+struct Llama3Vectors {
+  static std::unique_ptr<Tokenizer> loadTokenizer() {
+    return Tokenizer::fromGguf(GgufFile::open(kVocabPath));
+  }
+  static std::vector<TokenizerVector> loadVectors() {
     std::ifstream in(kVectorsPath);
-    ASSERT_TRUE(in) << "cannot open " << kVectorsPath;
-    vectors_ = new std::vector<Vector>();
-    for (const nlohmann::json &entry : nlohmann::json::parse(in))
-      vectors_->push_back({entry.at("text").get<std::string>(),
+    EXPECT_TRUE(in) << "cannot open " << kVectorsPath;
+    std::vector<TokenizerVector> vectors;
+    if (in)
+      for (const nlohmann::json &entry : nlohmann::json::parse(in))
+        vectors.push_back({entry.at("text").get<std::string>(),
                            entry.at("ids").get<std::vector<int32_t>>()});
+    return vectors;
   }
-  static void TearDownTestSuite() {
-    delete tokenizer_;
-    delete vectors_;
-  }
-  static const Tokenizer &tok() { return *tokenizer_; }
-  static const std::vector<Vector> &vectors() { return *vectors_; }
-
-private:
-  static inline Tokenizer *tokenizer_ = nullptr;
-  static inline std::vector<Vector> *vectors_ = nullptr;
 };
+using Llama3Tokenizer = test::TokenizerVectorSuite<Llama3Vectors>;
 
 // Tests that every reference vector encodes to exactly its ids, reporting each mismatch.
 TEST_F(Llama3Tokenizer, EncodesEveryVectorExactly) {
   ASSERT_EQ(vectors().size(), 55u);
-  size_t passed = 0;
-  for (const Vector &vector : vectors()) {
-    const std::vector<int32_t> ids = tok().encode(vector.text, kVectorOptions);
-    if (ids == vector.ids)
-      ++passed;
-    else
-      ADD_FAILURE() << "input " << nlohmann::json(vector.text).dump() << "\n  expected "
-                    << describe(vector.ids) << "\n  got      " << describe(ids);
-  }
-  EXPECT_EQ(passed, vectors().size()) << passed << " of " << vectors().size() << " pass";
+  expectEveryVectorEncodes(kVectorOptions);
 }
 
 // Tests that decoding the ids of every vector gives back its text byte for byte.
 TEST_F(Llama3Tokenizer, DecodeInvertsEncodeOnEveryVector) {
-  for (const Vector &vector : vectors()) {
-    EXPECT_EQ(tok().decode(vector.ids), vector.text) << "ids " << describe(vector.ids);
+  for (const TokenizerVector &vector : vectors()) {
+    EXPECT_EQ(tok().decode(vector.ids), vector.text) << "ids " << describeIds(vector.ids);
     EXPECT_EQ(tok().decode(tok().encode(vector.text, kVectorOptions)), vector.text);
     EXPECT_EQ(tok().decode(tok().encode(vector.text)), vector.text);
   }
@@ -81,7 +62,7 @@ TEST_F(Llama3Tokenizer, DecodeInvertsEncodeOnEveryVector) {
 TEST_F(Llama3Tokenizer, ControlTextNeedsParseSpecial) {
   const std::string text = "<|begin_of_text|> is a special token string";
   const std::vector<int32_t> plain = tok().encode(text);
-  EXPECT_EQ(std::count(plain.begin(), plain.end(), 128000), 0) << describe(plain);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), 128000), 0) << describeIds(plain);
   EXPECT_GT(plain.size(), 6u);
   EXPECT_EQ(tok().decode(plain), text);
 
@@ -92,7 +73,7 @@ TEST_F(Llama3Tokenizer, ControlTextNeedsParseSpecial) {
 
 // Tests that the vectors without special text encode the same with and without parseSpecial.
 TEST_F(Llama3Tokenizer, ParseSpecialChangesNothingForPlainText) {
-  for (const Vector &vector : vectors()) {
+  for (const TokenizerVector &vector : vectors()) {
     if (vector.text.find("<|") == std::string::npos) {
       EXPECT_EQ(tok().encode(vector.text), vector.ids) << vector.text;
     }
@@ -150,7 +131,7 @@ TEST_F(Llama3Tokenizer, IllFormedUtf8IsKeptAsBytes) {
   };
   for (const std::string &input : inputs) {
     const std::vector<int32_t> ids = tok().encode(input);
-    EXPECT_EQ(tok().decode(ids), input) << describe(ids);
+    EXPECT_EQ(tok().decode(ids), input) << describeIds(ids);
   }
   // 0xFF is spelled 'ÿ' in the byte alphabet; its token stands alone.
   EXPECT_EQ(tok().encode("\xff"), tok().encode("\xff", {.parseSpecial = true}));
@@ -160,7 +141,7 @@ TEST_F(Llama3Tokenizer, IllFormedUtf8IsKeptAsBytes) {
 // Tests that a long prompt (tens of thousands of tokens) encodes well under a second.
 TEST_F(Llama3Tokenizer, LongPromptIsFast) {
   std::vector<std::string> samples;
-  for (const Vector &vector : vectors())
+  for (const TokenizerVector &vector : vectors())
     samples.push_back(vector.text);
   test::expectLongPromptIsFast(tok(), samples);
 }

@@ -37,15 +37,29 @@ std::vector<std::string> toolkitFolders(const char *leaf) {
   return folders;
 }
 
-template <typename Symbols>
-void finishLoad(LoadedSymbols<Symbols> &result, const hip::OpenedLibrary &library,
-                std::vector<std::string> &missing, const std::string &what) {
+/// Opens the library `search` finds and resolves its symbols with `resolveAll` (which returns
+/// the names it could not find). The file is named by where `anchor`, a symbol every version
+/// defines, lives: dlopen may have found the library by a soname that is a link.
+template <typename Symbols, typename ResolveAll, typename Anchor>
+LoadedSymbols<Symbols> loadSymbols(const hip::LibrarySearch &search, const std::string &what,
+                                   ResolveAll resolveAll, Anchor anchor) {
+  LoadedSymbols<Symbols> result;
+  hip::OpenedLibrary library = hip::openLibrary(search);
+  if (!library.handle) {
+    result.error = library.error;
+    return result;
+  }
+  const std::vector<std::string> missing = resolveAll(library.handle, result.symbols);
+  result.path = hip::libraryFileOf(anchor(result.symbols));
+  if (result.path.empty())
+    result.path = library.path;
   if (!missing.empty()) {
     result.error = fmt::format("{} at {} lacks required symbols: {}", what, library.path,
                                fmt::join(missing, ", "));
-    return;
+    return result;
   }
   result.loaded = true;
+  return result;
 }
 
 } // namespace
@@ -68,49 +82,37 @@ hip::LibrarySearch nvrtcSearch() {
 }
 
 LoadedSymbols<CudaDriverSymbols> loadCudaDriver(const hip::LibrarySearch &search) {
-  LoadedSymbols<CudaDriverSymbols> result;
-  hip::OpenedLibrary library = hip::openLibrary(search);
-  if (!library.handle) {
-    result.error = library.error;
-    return result;
-  }
-  std::vector<std::string> missing;
-  auto &s = result.symbols;
+  return loadSymbols<CudaDriverSymbols>(
+      search, "the CUDA driver library",
+      [](void *handle, CudaDriverSymbols &s) {
+        std::vector<std::string> missing;
 #define GRETA_CUDA_DRIVER_API(name, symbols, params)                                               \
-  if (!resolve(library.handle, symbols, s.name))                                                   \
+  if (!resolve(handle, symbols, s.name))                                                           \
     missing.emplace_back(symbols);
 #define GRETA_NVRTC_API(ret, name, symbols, params)
 #include "runtime/hip/cuda/cuda_symbols.def"
 #undef GRETA_CUDA_DRIVER_API
 #undef GRETA_NVRTC_API
-  result.path = hip::libraryFileOf(reinterpret_cast<const void *>(s.cuInit));
-  if (result.path.empty())
-    result.path = library.path;
-  finishLoad(result, library, missing, "the CUDA driver library");
-  return result;
+        return missing;
+      },
+      [](const CudaDriverSymbols &s) { return reinterpret_cast<const void *>(s.cuInit); });
 }
 
 LoadedSymbols<NvrtcSymbols> loadNvrtc(const hip::LibrarySearch &search) {
-  LoadedSymbols<NvrtcSymbols> result;
-  hip::OpenedLibrary library = hip::openLibrary(search);
-  if (!library.handle) {
-    result.error = library.error;
-    return result;
-  }
-  std::vector<std::string> missing;
-  auto &s = result.symbols;
+  return loadSymbols<NvrtcSymbols>(
+      search, "NVRTC",
+      [](void *handle, NvrtcSymbols &s) {
+        std::vector<std::string> missing;
 #define GRETA_CUDA_DRIVER_API(name, symbols, params)
 #define GRETA_NVRTC_API(ret, name, symbols, params)                                                \
-  if (!resolve(library.handle, symbols, s.name))                                                   \
+  if (!resolve(handle, symbols, s.name))                                                           \
     missing.emplace_back(symbols);
 #include "runtime/hip/cuda/cuda_symbols.def"
 #undef GRETA_CUDA_DRIVER_API
 #undef GRETA_NVRTC_API
-  result.path = hip::libraryFileOf(reinterpret_cast<const void *>(s.nvrtcVersion));
-  if (result.path.empty())
-    result.path = library.path;
-  finishLoad(result, library, missing, "NVRTC");
-  return result;
+        return missing;
+      },
+      [](const NvrtcSymbols &s) { return reinterpret_cast<const void *>(s.nvrtcVersion); });
 }
 
 std::vector<std::string> cudaIncludeCandidates(const std::string &nvrtcFile) {
