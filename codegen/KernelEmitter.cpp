@@ -67,14 +67,20 @@ public:
     out.name = kernel_.getSymName().str();
     out.entry = toIdentifier(out.name);
     out.fileName = out.name + ".hip";
-    out.templatePath = getTemplatePath(family_, kernel_.getRoute());
+    out.templatePath = getTemplatePath(family_, kernel_.getRoute(), target_.matrixUnit);
     out.paramFields = getParamFields(family_, hasPrologue_, hasEpilogue_);
+    if (usesWeightMatrix(family_)) {
+      bool f16Operands = out.templatePath == "matmul_mma";
+      out.dtypeA = out.dtypeB = f16Operands ? "f16" : "f32";
+      out.accumDtype = "f32";
+    }
 
     FailureOr<int64_t> block = blockThreads();
     if (failed(block))
       return failure();
     out.blockThreads = *block;
     constant("int", "kBlock", std::to_string(*block), "threads per block (1-D)");
+    ints_["kBlock"] = *block;
     if (failed(familyConstants()))
       return failure();
     if (failed(bodies()))
@@ -250,19 +256,80 @@ private:
       constant("int", "kTileN", std::to_string(tiles.getTileN()), "output columns per block");
       constant("int", "kSplitK", std::to_string(tiles.getSplitK()),
                "blocks sharing one column's reduction");
+      if (failed(checkGemvTiles(tiles)))
+        return failure();
     } else {
       constant("int", "kTileM", std::to_string(tiles.getTileM()), "rows (tokens) per block");
       constant("int", "kTileN", std::to_string(tiles.getTileN()), "output columns per block");
       constant("int", "kTileK", std::to_string(tiles.getTileK()),
                "reduction values per shared-memory stage");
-      int64_t shared =
-          (tiles.getTileM() + tiles.getTileN() * (family_ == KernelFamily::MatmulGateUp ? 2 : 1)) *
-              (tiles.getTileK() + 1) * 4 +
-          tiles.getTileM() * 4;
+      int64_t weightRows = tiles.getTileN() * (family_ == KernelFamily::MatmulGateUp ? 2 : 1);
+      bool matrixUnits = target_.matrixUnit != MatrixUnit::None;
+      if (matrixUnits && failed(checkMatrixTiles(tiles)))
+        return failure();
+      // matmul_mma: two stage buffers of binary16 rows padded by 8; matmul_gemm: one stage of
+      // f32 rows padded by 1. Both keep 1/rms per row.
+      int64_t shared = matrixUnits ? 2 * (tiles.getTileM() + weightRows) * (tiles.getTileK() + 8) * 2
+                                   : (tiles.getTileM() + weightRows) * (tiles.getTileK() + 1) * 4;
+      shared += tiles.getTileM() * 4;
       if (shared > kPortableSharedMemoryBytes)
         return kernel_.emitOpError("gemm tiles need ")
                    << shared << " bytes of shared memory; the templates stay within "
                    << kPortableSharedMemoryBytes,
+               failure();
+    }
+    return success();
+  }
+
+  /// matmul_gemv gives each warp whole weight rows at every warp width of the table, and each
+  /// split-K block whole quant blocks of whole pieces of the reduction (a piece's inputs,
+  /// quant_gemv/*.hip, lie within its block), whose inputs fit the staged range.
+  LogicalResult checkGemvTiles(gk::TilesAttr tiles) {
+    int64_t warps = ints_["kBlock"] / kNarrowestWarp;
+    if (tiles.getTileN() % warps != 0)
+      return kernel_.emitOpError("gemv tile_n = ")
+                 << tiles.getTileN() << " is not a multiple of " << warps
+                 << " (the block's warps at width " << kNarrowestWarp
+                 << "): each warp reduces whole weight rows",
+             failure();
+    const QuantFormat &format = getQuantFormat(*kernel_.getQuant());
+    int64_t k = ints_["kK"];
+    int64_t unit = std::max(format.blockElements, format.gemvPieceValues);
+    if (k % unit != 0 || tiles.getSplitK() > k / unit)
+      return kernel_.emitOpError("gemv split_k = ")
+                 << tiles.getSplitK() << " does not split K = " << k << " into whole "
+                 << format.ggmlName << " blocks of " << unit << " values",
+             failure();
+    int64_t stagedBytes = llvm::divideCeil(k / unit, tiles.getSplitK()) * unit * 4;
+    if (stagedBytes > target_.gemv.maxStagedBytes)
+      return kernel_.emitOpError("gemv split_k = ")
+                 << tiles.getSplitK() << " stages " << stagedBytes
+                 << " bytes of input per block; the template stages at most "
+                 << target_.gemv.maxStagedBytes << " (split K further)",
+             failure();
+    return success();
+  }
+
+  /// The matmul_mma tiles must split into whole matrix instructions on every GPU of the table
+  /// (a bundle's kernel runs on each), with matmul_mma's warp layout: two warps along M when
+  /// tile_m holds two instruction tiles and the warp count is even, the rest along N.
+  LogicalResult checkMatrixTiles(gk::TilesAttr tiles) {
+    int64_t block = ints_["kBlock"];
+    for (const TargetDesc &target : allTargets()) {
+      if (target.matrixUnit == MatrixUnit::None)
+        continue;
+      const MatrixTile &mma = target.matrixTile;
+      int64_t warps = block / target.warpSize;
+      int64_t warpsM = tiles.getTileM() % (2 * mma.m) == 0 && warps % 2 == 0 ? 2 : 1;
+      int64_t warpsN = warps / warpsM;
+      if (block % target.warpSize != 0 || tiles.getTileM() % (warpsM * mma.m) != 0 ||
+          tiles.getTileN() % (warpsN * mma.n) != 0 || tiles.getTileK() % mma.k != 0 ||
+          tiles.getTileK() % 8 != 0)
+        return kernel_.emitOpError("gemm tiles ")
+                   << tiles.getTileM() << "x" << tiles.getTileN() << "x" << tiles.getTileK()
+                   << " with " << block << " threads do not split into " << target.name
+                   << "'s " << mma.m << "x" << mma.n << "x" << mma.k
+                   << " matrix instructions over " << warpsM << "x" << warpsN << " warps",
                failure();
     }
     return success();
@@ -364,6 +431,12 @@ private:
     if (!text)
       return kernel_.emitOpError("cannot be emitted: ") << error, failure();
     values_.values["QUANT"] = llvm::StringRef(*text).rtrim('\n').str();
+    if (usesWeightMatrix(family_) && kernel_.getRoute() == KernelRoute::Gemv) {
+      text = expandTemplate(("quant_gemv/" + format.gemvSnippet).str(), values_, error);
+      if (!text)
+        return kernel_.emitOpError("cannot be emitted: ") << error, failure();
+      values_.values["GEMV_QUANT"] = llvm::StringRef(*text).rtrim('\n').str();
+    }
     return success();
   }
 
@@ -453,9 +526,13 @@ private:
 
 } // namespace
 
-std::string getTemplatePath(KernelFamily family, std::optional<KernelRoute> route) {
-  if (usesWeightMatrix(family))
-    return route == KernelRoute::Gemm ? "matmul_gemm" : "matmul_gemv";
+std::string getTemplatePath(KernelFamily family, std::optional<KernelRoute> route,
+                            MatrixUnit matrixUnit) {
+  if (usesWeightMatrix(family)) {
+    if (route != KernelRoute::Gemm)
+      return "matmul_gemv";
+    return matrixUnit == MatrixUnit::None ? "matmul_gemm" : "matmul_mma";
+  }
   if (family == KernelFamily::Attention)
     return route == KernelRoute::Flash ? "attention_flash" : "attention_split_kv";
   return gk::stringifyKernelFamily(family).str();

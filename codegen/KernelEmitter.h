@@ -30,15 +30,20 @@ struct EmittedKernel {
   std::string source;       ///< the HIP C++ text
   std::string paramFields;  ///< the Params fields in order: the manifest's `param_fields`
   int64_t blockThreads = 0; ///< threads per block (1-D blocks)
+  /// What a matrix product computes in (the manifest's dtype_a, dtype_b, accum_dtype):
+  /// activations, dequantised weights, accumulators. f32 except on the matrix units (f16
+  /// operands); empty for families without a weight matrix.
+  std::string dtypeA, dtypeB, accumDtype;
 };
 
 /// Emits `kernel`. `target` names the tile choices in the banner (tiles themselves are the
 /// kernel's, chosen by greta-lower-to-kernels). Reports problems on the op and fails.
 mlir::FailureOr<EmittedKernel> emitKernel(mlir::gk::KernelOp kernel, const TargetDesc &target);
 
-/// The template a kernel of `family` and `route` is made from.
+/// The template a kernel of `family` and `route` is made from. The gemm route runs on the
+/// target's matrix units (matmul_mma) where it has them, else on vector ALUs (matmul_gemm).
 std::string getTemplatePath(mlir::gk::KernelFamily family,
-                            std::optional<mlir::gk::KernelRoute> route);
+                            std::optional<mlir::gk::KernelRoute> route, MatrixUnit matrixUnit);
 
 /// `name` as a C identifier: characters other than letters, digits and '_' become '_'.
 std::string toIdentifier(llvm::StringRef name);

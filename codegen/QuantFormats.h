@@ -26,6 +26,11 @@ struct QuantFormat {
   llvm::StringLiteral snippet;  ///< template under codegen/templates/quant/
   int64_t blockElements;
   int64_t blockBytes;
+  /// The gemv route's decoder (codegen/templates/quant_gemv/<name>.hip): each lane decodes a
+  /// "piece" of gemvPieceValues values from one 16-byte load of quantised values; formats
+  /// without a vector decoder use `generic` (one kChunkElements chunk through the snippet).
+  llvm::StringLiteral gemvSnippet;
+  int64_t gemvPieceValues;
 };
 
 /// The format of `type` (every QuantType has one).

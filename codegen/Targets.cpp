@@ -10,18 +10,27 @@
 namespace greta::codegen {
 namespace {
 
-/// One token's matrix-vector product: 4 output rows per block of 256 threads, so 64 threads
-/// (two warps, or one wavefront) reduce each row. Small N splits K until about two blocks per
-/// compute unit are in flight.
+/// One token's matrix-vector product: 256 threads, 32 weight rows per block (four per 32-wide
+/// warp, eight per wavefront), so every lane keeps several 16-byte loads in flight and the input
+/// row a block stages is shared by 32 rows. N too small for a wave of blocks over the compute
+/// units takes fewer rows per block (down to 8), then splits K. The staged input range stays
+/// within 32 KiB (8192 values: Llama-3-8B's 14336-long down projection splits in two), so
+/// several blocks fit a compute unit.
 constexpr GemvTiles gemvTiles(int64_t computeUnits) {
-  return GemvTiles{/*tileN=*/4, /*threads=*/256, /*minBlocksBeforeSplit=*/2 * computeUnits,
-                   /*maxSplitK=*/8};
+  return GemvTiles{/*threads=*/256, /*maxTileN=*/32, /*minBlocks=*/computeUnits,
+                   /*maxSplitK=*/8, /*maxStagedBytes=*/32 * 1024};
 }
 
-/// Many tokens: 64x64 output tiles over 32-element K stages (one Q8_0/Q4_0 block, an eighth of
-/// a K-quant super-block); each of 256 threads owns a 4x4 micro-tile. Shared memory: a 64x32 x
-/// tile and one (gate_up: two) 64x32 weight tiles, 8 KiB each.
+/// Many tokens on vector ALUs (matmul_gemm): 64x64 output tiles over 32-element K stages (one
+/// Q8_0/Q4_0 block, an eighth of a K-quant super-block); each of 256 threads owns a 4x4
+/// micro-tile. Shared memory: a 64x32 x tile and one 64x32 weight tile (f32), 8 KiB each.
 constexpr GemmTiles kGemmTiles{/*tileM=*/64, /*tileN=*/64, /*tileK=*/32, /*threads=*/256};
+
+/// Many tokens on matrix units (matmul_mma): 64 tokens x 128 weight rows per block over
+/// 32-element K stages, 256 threads (8 warps of 32 in 2x4, each 32x32; or 4 wavefronts of 64
+/// in 2x2, each 32x64). Shared memory: two stage buffers of a 64x40 and a 128x40 binary16 tile
+/// (30 KiB): two blocks fit an SM/CU. Every weight row is dequantised once per 64 tokens.
+constexpr GemmTiles kMatrixGemmTiles{/*tileM=*/64, /*tileN=*/128, /*tileK=*/32, /*threads=*/256};
 
 /// Flash attention: 32 query rows per block; K and V tiles share 32 KiB (the key count per tile
 /// follows from head_dim). Split-KV decode: 256 threads per (row, head).
@@ -34,20 +43,20 @@ constexpr int64_t kElementwiseThreads = 256;
 // clang-format off
 constexpr TargetDesc kTargets[] = {
     // NVIDIA H100 / H200 (Hopper), through HIP-on-CUDA and NVRTC.
-    {"sm_90",  Vendor::Nvidia, /*warpSize=*/32, MatrixUnit::TensorCore, 48 * 1024,
-     /*computeUnits=*/132, gemvTiles(132), kGemmTiles, kAttentionTiles, kRowThreads,
+    {"sm_90",  Vendor::Nvidia, /*warpSize=*/32, MatrixUnit::TensorCore, {16, 8, 16}, 48 * 1024,
+     /*computeUnits=*/132, gemvTiles(132), kMatrixGemmTiles, kAttentionTiles, kRowThreads,
      kElementwiseThreads},
     // AMD MI300 (CDNA3), ROCm >= 6.
-    {"gfx942", Vendor::Amd,    /*warpSize=*/64, MatrixUnit::Mfma,       64 * 1024,
-     /*computeUnits=*/304, gemvTiles(304), kGemmTiles, kAttentionTiles, kRowThreads,
+    {"gfx942", Vendor::Amd,    /*warpSize=*/64, MatrixUnit::Mfma,       {16, 16, 16}, 64 * 1024,
+     /*computeUnits=*/304, gemvTiles(304), kMatrixGemmTiles, kAttentionTiles, kRowThreads,
      kElementwiseThreads},
     // AMD MI200 (CDNA2): one GCD.
-    {"gfx90a", Vendor::Amd,    /*warpSize=*/64, MatrixUnit::Mfma,       64 * 1024,
-     /*computeUnits=*/110, gemvTiles(110), kGemmTiles, kAttentionTiles, kRowThreads,
+    {"gfx90a", Vendor::Amd,    /*warpSize=*/64, MatrixUnit::Mfma,       {16, 16, 16}, 64 * 1024,
+     /*computeUnits=*/110, gemvTiles(110), kMatrixGemmTiles, kAttentionTiles, kRowThreads,
      kElementwiseThreads},
     // The CPU backend runs the plan itself; kernels are still emitted (for bundles that list
     // GPU targets too) with the portable tiles.
-    {"cpu",    Vendor::Cpu,    /*warpSize=*/1,  MatrixUnit::None,       kPortableSharedMemoryBytes,
+    {"cpu",    Vendor::Cpu,    /*warpSize=*/1,  MatrixUnit::None,       {0, 0, 0},    kPortableSharedMemoryBytes,
      /*computeUnits=*/1,   gemvTiles(132), kGemmTiles, kAttentionTiles, kRowThreads,
      kElementwiseThreads},
 };
@@ -58,7 +67,8 @@ constexpr bool isPortable(const TargetDesc &t) {
          t.attention.flashThreads % kBlockGranule == 0 &&
          t.attention.splitKVThreads % kBlockGranule == 0 && t.rowThreads % kBlockGranule == 0 &&
          t.elementwiseThreads % kBlockGranule == 0 && t.gemm.tileK % 32 == 0 &&
-         t.gemv.threads % t.gemv.tileN == 0 &&
+         t.gemv.maxTileN % (t.gemv.threads / kNarrowestWarp) == 0 &&
+         t.gemv.maxStagedBytes < kPortableSharedMemoryBytes &&
          t.attention.flashKVBytes <= kPortableSharedMemoryBytes;
 }
 constexpr bool allPortable() {

@@ -32,6 +32,10 @@ inline constexpr int64_t kPortableSharedMemoryBytes = 48 * 1024;
 /// 32-wide warps or one 64-wide wavefront.
 inline constexpr int64_t kBlockGranule = 64;
 
+/// The narrowest warp of the table (NVIDIA's 32): per-warp tiles are sized so that a block's
+/// warps divide them at this width and at every wider one.
+inline constexpr int64_t kNarrowestWarp = 32;
+
 enum class Vendor { Nvidia, Amd, Cpu };
 
 /// The matrix instructions a target offers to the `gemm` and `flash` routes.
@@ -41,22 +45,38 @@ enum class MatrixUnit {
   Mfma,       ///< AMD CDNA matrix fused multiply-add
 };
 
-/// Tile sizes of the `gemm` route (matmul, matmul_gate_up, lm_head on matrix units).
+/// The shape of one matrix instruction (a warp's kMmaM x kMmaN x kMmaK product; 0 without
+/// matrix units). Device code reads the same numbers from the prelude (kMmaM, kMmaN, kMmaK),
+/// which picks the instruction from the target macros; this copy lets the emitter check tiles.
+struct MatrixTile {
+  int64_t m;
+  int64_t n;
+  int64_t k;
+};
+
+/// Tile sizes of the `gemm` route (matmul, matmul_gate_up, lm_head: on the matrix units where
+/// the target has them, else the portable vector-ALU GEMM).
 struct GemmTiles {
   int64_t tileM;   ///< rows (tokens) per block
-  int64_t tileN;   ///< output columns (weight rows) per block
+  int64_t tileN;   ///< weight rows per block: output columns, or half of them for gate_up
+                   ///< (a gate_up block stages gate and up rows of the same columns)
   int64_t tileK;   ///< reduction elements per shared-memory stage; a multiple of 32
   int64_t threads; ///< threads per block
 };
 
-/// Tile sizes of the `gemv` route (one token: bandwidth-bound, vector ALUs).
+/// Tile sizes of the `gemv` route (one token: bandwidth-bound, vector ALUs). Each warp reduces
+/// whole weight rows, its lanes issuing 16-byte loads along them (matmul_gemv.hip), so a block's
+/// tile_n is a whole number of rows per warp at either width: a multiple of
+/// threads / kNarrowestWarp.
 struct GemvTiles {
-  int64_t tileN;   ///< output columns (weight rows) per block
-  int64_t threads; ///< threads per block; threads / tileN of them share one row's reduction
-  /// Split K across blocks when fewer than this many blocks would cover N (the partial sums
-  /// are combined by the last block to finish, in a fixed order).
-  int64_t minBlocksBeforeSplit;
+  int64_t threads;  ///< threads per block
+  int64_t maxTileN; ///< output columns (weight rows) per block at most
+  /// Fewer blocks than this: halve tile_n (down to threads / kNarrowestWarp), then split K
+  /// across blocks (the last block to finish adds the partial sums, in a fixed order).
+  int64_t minBlocks;
   int64_t maxSplitK;
+  /// Shared memory a block stages its range of the input row in (f32); longer rows split K.
+  int64_t maxStagedBytes;
 };
 
 /// Tile sizes of attention.
@@ -72,7 +92,8 @@ struct TargetDesc {
   llvm::StringLiteral name; ///< "sm_90", "gfx942", "cpu"
   Vendor vendor;
   int64_t warpSize; ///< 32 or 64 (1 for the CPU)
-  MatrixUnit matrixUnit;
+  MatrixUnit matrixUnit; ///< the gemm route's template: matmul_mma with one, matmul_gemm without
+  MatrixTile matrixTile; ///< its instruction's shape (the prelude's kMmaM x kMmaN x kMmaK)
   int64_t sharedMemoryBytes; ///< per block, without opt-in
   int64_t computeUnits;      ///< SMs / CUs: how many blocks fill the device
   GemvTiles gemv;

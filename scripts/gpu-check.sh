@@ -13,7 +13,13 @@
 #   GRETA_GPU_BUNDLES        bundles made here by scripts/make-gpu-bundles.sh (carry .gpu-bundles):
 #                            the HIP executor's gpu tests read them, and greta-run --device hip
 #                            runs them (tokens/s, greedy ids vs --device cpu); large/ holds the
-#                            llama3-8b bundle whose GGUF greta-synth regenerates here
+#                            llama3-8b bundle whose GGUF greta-synth regenerates here; greta-bench
+#                            measures it (and its -noaudit twin: the decode audit overhead),
+#                            and large_model_gpu_test compares its GPU logits with the CPU's;
+#                            kernel-tests/ holds scripts/make-kernel-test-bundles.sh's bundles
+#                            for kernel_gpu_test
+#   GRETA_GPU_BENCH_ARGS     greta-bench's tests for the 8B run (default: -n 128 -p 512
+#                            -pg 2048,128 -r 5)
 #   OUT                      when set (device runs), logs are written there
 # Exit status: non-zero when the build or any gpu/unit test failed.
 set -uo pipefail
@@ -100,10 +106,21 @@ if [[ -n ${GRETA_GPU_BUNDLES:-} && -x $build/bin/greta-run ]]; then
       bench "$name FAILED (log: greta-run.log)"
     fi
   done
-  # llama3-8b: the bundle was compiled with external weights; regenerate its GGUF (same bytes),
-  # run it, then run 16 tokens with GRETA_HIP_PROFILE=1 (time per kernel, weight GB/s).
+  # llama3-8b: the bundle was compiled with external weights; regenerate its GGUF (same bytes)
+  # once for it and its --audit=none twin (NAME-noaudit.greta, when make-gpu-bundles.sh made
+  # one), check it with greta-run, then measure with greta-bench: a profiled run first (it meets
+  # the kernel cache cold), then the benchmark (warm cache), then the twin's tg128 beside it,
+  # which gives the decode audit overhead. Tables: greta-bench-*.md in the logs and the summary.
+  bench_args=(-n 128 -p 512 -pg "2048,128" -r 5)
+  # shellcheck disable=SC2206
+  [[ -n ${GRETA_GPU_BENCH_ARGS:-} ]] && bench_args=($GRETA_GPU_BENCH_ARGS)
+  gbench() { "$build/bin/greta-bench" "$@" 2>>"$logs/greta-bench.log"; }
+  gbench_note() { echo "GRETA_BENCH greta-bench $*" | tee -a "$logs/greta-run.log"; }
+  tg128_rate() { # a greta-bench markdown file: the median t/s of its tg128 row
+    awk -F'|' '$6 ~ /^ *tg128 *$/ {gsub(/ /, "", $7); print $7}' "$1"
+  }
   for b in "$GRETA_GPU_BUNDLES"/large/*.greta; do
-    [[ -d $b ]] || continue
+    [[ -d $b && $b != *-noaudit.greta ]] || continue
     name=$(basename "$b" .greta)
     gguf=$build/$name.gguf
     start=$(date +%s)
@@ -111,6 +128,15 @@ if [[ -n ${GRETA_GPU_BUNDLES:-} && -x $build/bin/greta-run ]]; then
     "$build/bin/greta-synth" -o "$gguf" $(cat "${b%.greta}.synth-args") --threads 0 \
       >>"$logs/greta-run.log" 2>&1
     echo "synth $name: $(($(date +%s) - start))s" | tee -a "$logs/greta-run.log"
+    # GPU vs CPU logits, prefill + 8 decode steps fed the same tokens: max relative L2 error
+    # (fails above 1e-2), max element difference, top-1 agreement (large_model_gpu_test.cpp).
+    large_test=$build/test/unit/hip/large_model_gpu_test
+    if [[ -x $large_test ]]; then
+      GRETA_GPU_LARGE_BUNDLE=$b GRETA_GPU_LARGE_WEIGHTS=$gguf "$large_test" \
+        >"$logs/large-logits-$name.log" 2>&1 || run_status=1
+      grep -E "^(GRETA_GPU|$name )|Failure|FAILED|error" "$logs/large-logits-$name.log" |
+        tee -a "$logs/greta-run.log"
+    fi
     common=("$b" --weights "$gguf" -p "The quick brown fox" --temp 0 --ctx 1024 --json)
     if grun "${common[@]}" -n 128 --device hip >"$build/hip.json"; then
       # The CPU's first greedy ids, when make-gpu-bundles.sh recorded them (informational: a
@@ -126,11 +152,38 @@ if [[ -n ${GRETA_GPU_BUNDLES:-} && -x $build/bin/greta-run ]]; then
         agree="; first $n of ${#want[@]} greedy ids as on the cpu"
       fi
       bench "$name hip: $(speed "$build/hip.json")$agree"
-      GRETA_HIP_PROFILE=1 grun "${common[@]}" -n 16 --device hip >/dev/null
-      grep -E "^greta-hip-profile:" "$logs/greta-run.log" | head -16
     else
       run_status=1
       bench "$name FAILED (log: greta-run.log)"
+    fi
+    if [[ -x $build/bin/greta-bench ]]; then
+      echo "== greta-bench $name"
+      if ! gbench "$b" --weights "$gguf" --device hip -n 128 -p 512 -r 1 --profile \
+        --profile-kernels >"$logs/greta-bench-profile-$name.md"; then
+        run_status=1
+        gbench_note "$name --profile FAILED (log: greta-bench.log)"
+      fi
+      if gbench "$b" --weights "$gguf" --device hip "${bench_args[@]}" \
+        >"$logs/greta-bench-$name.md"; then
+        twin=${b%.greta}-noaudit.greta
+        if [[ -d $twin ]]; then
+          if gbench "$twin" --weights "$gguf" --device hip -n 128 -r 5 \
+            >"$logs/greta-bench-$name-noaudit.md"; then
+            with=$(tg128_rate "$logs/greta-bench-$name.md")
+            without=$(tg128_rate "$logs/greta-bench-$name-noaudit.md")
+            overhead=$(awk -v a="$with" -v b="$without" \
+              'BEGIN { if (a > 0) printf "%.1f", 100 * (b / a - 1) }')
+            gbench_note "$name decode audit overhead: tg128 $with tok/s with audits, $without" \
+              "without: ${overhead:-?} % longer per token"
+          else
+            run_status=1
+            gbench_note "$name-noaudit FAILED (log: greta-bench.log)"
+          fi
+        fi
+      else
+        run_status=1
+        gbench_note "$name FAILED (log: greta-bench.log)"
+      fi
     fi
     rm -f "$gguf"
   done
@@ -166,4 +219,11 @@ echo "|--------|--------|--------|---------|-------|"
 row gpu "$logs/gpu.log"
 row unit "$logs/unit.log"
 grep -hE "^([0-9]+: )?GRETA_(GPU|BENCH)" "$logs/gpu.log" "$logs/greta-run.log" | sed 's/^[0-9]*: //' | sort -u | sed 's/^/  /'
+# greta-bench's tables (the profile: per family only; per kernel in the log file).
+for f in "$logs"/greta-bench-*.md; do
+  [[ -f $f ]] || continue
+  echo
+  echo "$(basename "$f" .md):"
+  awk '/^per kernel:/ { skip = 1 } /^profile of / { skip = 0 } !skip' "$f"
+done
 ((build_status == 0 && gpu_status == 0 && unit_status == 0 && run_status == 0))

@@ -9,12 +9,19 @@
 #   tied-q8_0                       tied embeddings, head_dim 128
 #   llama31-f16                     Llama-3.1 RoPE scaling (rope_freqs), F16 weights
 #   mha-q4_k_m-fp16lm               LM head dequantised to fp16 at bundle time (f16_rows layout)
+# under kernel-tests/, scripts/make-kernel-test-bundles.sh's (every kernel family x weight type
+# at ragged shapes, for kernel_gpu_test; not in the tiny-model loop),
+# and, under audit/ (the audit tests' model; not in the tiny-model loop):
+#   audit/tiny-v128k-q8_0           Llama 3's vocabulary size (128256 logits: a multi-block audit
+#                                   digest), tied Q8_0 embeddings (17 MB), chat template
 #
 # With GRETA_GPU_BUNDLES_8B=1 it also compiles the llama3-8b synthetic model (Q4_K_M) with
-# --weights external into .gpu-bundles/large/llama3-8b-q4_k_m.greta, then deletes the 4.6 GB GGUF:
-# the GPU machine regenerates the very same file with greta-synth and the arguments in
-# .gpu-bundles/large/llama3-8b-q4_k_m.synth-args (greta-synth is deterministic), and runs it with
-# `greta-run --weights`. Large bundles live under large/ so the tiny-model tests skip them.
+# --weights external into .gpu-bundles/large/llama3-8b-q4_k_m.greta, and the same GGUF with
+# --audit=none into large/llama3-8b-q4_k_m-noaudit.greta (the audit overhead is the difference),
+# then deletes the 4.6 GB GGUF: the GPU machine regenerates the very same file with greta-synth
+# and the arguments in large/NAME.synth-args (identical for both: one GGUF serves both bundles;
+# greta-synth is deterministic), and runs them with `greta-run --weights`. Large bundles live
+# under large/ so the tiny-model tests skip them.
 # GRETA_GPU_BUNDLES_8B_CPU_IDS=1 also records the CPU's first 16 greedy ids for "The quick brown
 # fox" (llama3-8b-q4_k_m.cpu-ids), which gpu-check.sh compares the GPU's with.
 #
@@ -37,6 +44,7 @@ declare -A shapes=(
   [mha]="--layers 2 --dim 256 --heads 4 --kv-heads 4 --ffn 512 --seed 3"
   [tied]="--layers 2 --dim 256 --heads 2 --kv-heads 1 --ffn 768 --tied-embeddings --seed 7"
   [llama31]="--layers 3 --dim 256 --heads 4 --kv-heads 1 --ffn 512 --rope-scaling llama3 --rope-original-context 64 --seed 9"
+  [v128k]="--layers 2 --dim 128 --heads 2 --kv-heads 1 --ffn 256 --vocab-size 128256 --tied-embeddings --seed 11"
 )
 
 mkdir -p "$out/gguf"
@@ -57,8 +65,13 @@ bundle gqa-q4_k_m gqa q4_k_m
 bundle tied-q8_0 tied q8_0
 bundle llama31-f16 llama31 f16
 bundle mha-q4_k_m-fp16lm mha q4_k_m --fp16-weights=lm_head
+rm -rf "$out/audit"
+mkdir -p "$out/audit"
+bundle audit/tiny-v128k-q8_0 v128k q8_0
 # The bundles hold their weights; the GGUFs need not travel.
 rm -rf "$out/gguf"
+# kernel-tests/: every kernel family x weight type at ragged shapes, for kernel_gpu_test.
+GRETA_GPU_BUNDLES_DIR=$out GRETA_BIN_DIR=$bin bash "$here/scripts/make-kernel-test-bundles.sh"
 
 if [[ ${GRETA_GPU_BUNDLES_8B:-0} == 1 ]]; then
   large=$out/large
@@ -67,9 +80,14 @@ if [[ ${GRETA_GPU_BUNDLES_8B:-0} == 1 ]]; then
   gguf=$large/llama3-8b-q4_k_m.gguf
   # shellcheck disable=SC2086
   "$bin/greta-synth" -o "$gguf" $args --threads 0
-  rm -rf "$large/llama3-8b-q4_k_m.greta"
-  "$bin/greta-compile" "$gguf" -o "$large/llama3-8b-q4_k_m.greta" --weights=external
-  echo "$args" >"$large/llama3-8b-q4_k_m.synth-args"
+  for variant in "" -noaudit; do
+    name=llama3-8b-q4_k_m$variant
+    audit=default
+    [[ -n $variant ]] && audit=none
+    rm -rf "$large/$name.greta"
+    "$bin/greta-compile" "$gguf" -o "$large/$name.greta" --weights=external --audit=$audit
+    echo "$args" >"$large/$name.synth-args"
+  done
   sha256sum "$gguf" | awk '{print $1}' >"$large/llama3-8b-q4_k_m.gguf.sha256"
   if [[ ${GRETA_GPU_BUNDLES_8B_CPU_IDS:-0} == 1 && -x $bin/greta-run ]]; then
     # The CPU's greedy ids for gpu-check.sh to compare with (minutes on a small machine).
@@ -80,6 +98,6 @@ if [[ ${GRETA_GPU_BUNDLES_8B:-0} == 1 ]]; then
     rm -f "$large/cpu.json"
   fi
   rm -f "$gguf"
-  echo "make-gpu-bundles: $large/llama3-8b-q4_k_m.greta (external weights; GGUF regenerated there)"
+  echo "make-gpu-bundles: $large/llama3-8b-q4_k_m{,-noaudit}.greta (external weights; GGUF regenerated there)"
 fi
 du -sh "$out"

@@ -8,7 +8,9 @@
 //     literal in a kernel;
 //   - shuffles: HIP's __shfl_xor(v, mask, width) vs CUDA's __shfl_xor_sync(lanes, v, mask, width);
 //   - fp16: hipRTC has HIP's __half built in; NVRTC needs <cuda_fp16.h> (the runtime passes
-//     -I<CUDA include folder>).
+//     -I<CUDA include folder>);
+//   - the matrix instruction of the gemm route (mma.sync on NVIDIA, MFMA on CDNA): its tile
+//     shape (kMmaM, kMmaN, kMmaK), operand loads and accumulator layout, at the end.
 // Neither compiler has the C++ standard headers, so fixed-width integer names are defined here.
 //
 // The kernel compiler defines GRETA_WARP_SIZE and exactly one of GRETA_TARGET_AMD and
@@ -113,5 +115,115 @@ __device__ __forceinline__ T block_reduce_max(T value, T *scratch, T lowest) {
   __syncthreads();
   return best;
 }
+
+//===--- Matrix units: one warp multiplies a kMmaM x kMmaK tile by a kMmaK x kMmaN tile ---===//
+// The matrix instruction is the target's, chosen here from the target macros (a bundle's kernel
+// source is shared by every GPU it lists); templates read its shape from these constants and
+// never spell it:
+//   NVIDIA (sm_80+): mma.sync m16n8k16, f16 x f16 -> f32, operands from shared memory by ldmatrix;
+//   AMD CDNA (wave64): v_mfma_f32_16x16x16f16.
+// Operands live in shared memory as IEEE binary16 bits (u16), row-major with K contiguous:
+//   A: kMmaM rows (tokens) of kMmaK values, B: kMmaN rows (weight rows, i.e. output columns) of
+//   kMmaK values; `stride` is the distance between rows in elements, a multiple of 8 (16-byte
+//   aligned rows, as ldmatrix needs). The product accumulates C[m][n] += sum_k A[m][k] B[n][k]
+//   in f32; element e of a lane's accumulator is C[mma_acc_row(e)][mma_acc_col(e)].
+#if defined(GRETA_TARGET_NVIDIA)
+constexpr int kMmaM = 16;
+constexpr int kMmaN = 8;
+constexpr int kMmaK = 16;
+constexpr int kMmaAccElements = 4;
+struct MmaA {
+  u32 r[4];
+};
+struct MmaB {
+  u32 r[2];
+};
+struct MmaAcc {
+  float v[kMmaAccElements] = {};
+};
+
+__device__ __forceinline__ u32 shared_address(const void *pointer) {
+  return static_cast<u32>(__cvta_generic_to_shared(pointer));
+}
+
+/// A from `tile` (its row 0, k 0): lanes 0-15 address rows 0-15 at k 0, lanes 16-31 at k 8;
+/// the four 8x8 matrices land in the registers in mma's A order.
+__device__ __forceinline__ void mma_load_a(MmaA &a, const u16 *tile, int stride) {
+  const int lane = lane_id();
+  const u16 *row = tile + (lane % 16) * stride + lane / 16 * 8;
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+               : "=r"(a.r[0]), "=r"(a.r[1]), "=r"(a.r[2]), "=r"(a.r[3])
+               : "r"(shared_address(row)));
+}
+
+/// B from `tile` (its row n 0, k 0): lanes 0-7 address rows 0-7 at k 0, lanes 8-15 at k 8
+/// (the other lanes repeat them; .x2 reads the first 16 addresses).
+__device__ __forceinline__ void mma_load_b(MmaB &b, const u16 *tile, int stride) {
+  const int lane = lane_id() % 16;
+  const u16 *row = tile + (lane % 8) * stride + lane / 8 * 8;
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];"
+               : "=r"(b.r[0]), "=r"(b.r[1])
+               : "r"(shared_address(row)));
+}
+
+__device__ __forceinline__ void mma(MmaAcc &c, const MmaA &a, const MmaB &b) {
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+      "{%8, %9}, {%0, %1, %2, %3};"
+      : "+f"(c.v[0]), "+f"(c.v[1]), "+f"(c.v[2]), "+f"(c.v[3])
+      : "r"(a.r[0]), "r"(a.r[1]), "r"(a.r[2]), "r"(a.r[3]), "r"(b.r[0]), "r"(b.r[1]));
+}
+
+/// Lane l holds rows l / 4 and l / 4 + 8, columns 2 (l % 4) and 2 (l % 4) + 1.
+__device__ __forceinline__ int mma_acc_row(int e) { return lane_id() / 4 + e / 2 * 8; }
+__device__ __forceinline__ int mma_acc_col(int e) { return lane_id() % 4 * 2 + e % 2; }
+
+/// Two floats as binary16 (round to nearest even), `low` in the low half.
+__device__ __forceinline__ u32 pack_f16x2(float low, float high) {
+  return static_cast<u32>(__half_as_ushort(__float2half_rn(low))) |
+         static_cast<u32>(__half_as_ushort(__float2half_rn(high))) << 16;
+}
+#else
+static_assert(kWarpSize == 64, "the MFMA route runs whole wave64 wavefronts");
+constexpr int kMmaM = 16;
+constexpr int kMmaN = 16;
+constexpr int kMmaK = 16;
+constexpr int kMmaAccElements = 4;
+typedef _Float16 MmaHalf4 __attribute__((ext_vector_type(4)));
+typedef float MmaFloat4 __attribute__((ext_vector_type(4)));
+struct MmaA {
+  MmaHalf4 v;
+};
+struct MmaB {
+  MmaHalf4 v;
+};
+struct MmaAcc {
+  MmaFloat4 v = {0.0f, 0.0f, 0.0f, 0.0f};
+};
+
+/// Lane l holds row (A) or column (B) l % 16, k 4 (l / 16) .. 4 (l / 16) + 3.
+__device__ __forceinline__ void mma_load_a(MmaA &a, const u16 *tile, int stride) {
+  const int lane = lane_id();
+  a.v = *reinterpret_cast<const MmaHalf4 *>(tile + (lane % 16) * stride + lane / 16 * 4);
+}
+__device__ __forceinline__ void mma_load_b(MmaB &b, const u16 *tile, int stride) {
+  const int lane = lane_id();
+  b.v = *reinterpret_cast<const MmaHalf4 *>(tile + (lane % 16) * stride + lane / 16 * 4);
+}
+
+__device__ __forceinline__ void mma(MmaAcc &c, const MmaA &a, const MmaB &b) {
+  c.v = __builtin_amdgcn_mfma_f32_16x16x16f16(a.v, b.v, c.v, 0, 0, 0);
+}
+
+/// Lane l holds column l % 16 of rows 4 (l / 16) .. 4 (l / 16) + 3.
+__device__ __forceinline__ int mma_acc_row(int e) { return lane_id() / 16 * 4 + e; }
+__device__ __forceinline__ int mma_acc_col(int e) { return lane_id() % 16; }
+
+__device__ __forceinline__ u32 pack_f16x2(float low, float high) {
+  const _Float16 pair[2] = {static_cast<_Float16>(low), static_cast<_Float16>(high)};
+  u32 bits;
+  __builtin_memcpy(&bits, pair, sizeof bits);
+  return bits;
+}
+#endif
 
 } // namespace greta

@@ -11,26 +11,75 @@ using namespace greta;
 
 {{QUANT}}
 
-{{> common/group_reduce}}
-
 {{BODIES}}
 
 {{> common/matmul_io}}
 
+//===--- The input row as the decoders read it: four values at a time ---===//
+// A block stages its split's range of the input row (prologue applied) in shared memory once;
+// every warp then reads its pieces' inputs from there. Float4 f of the range sits in slot
+// staged_slot(f): its low three bits XOR bits 3-5 and 4-6, a permutation within each 128-byte
+// line under which the float4s the lanes of a quarter-warp read at once fall in distinct banks
+// for every decoder's lane pattern (quant_gemv/*.hip), where the plain layout has up to
+// four-way conflicts.
+__device__ __forceinline__ int staged_slot(int f) { return f ^ (((f >> 3) ^ (f >> 4)) & 7); }
+
+struct InputRow {
+  const float *staged; ///< shared memory: the split's range, float4s permuted by staged_slot
+  int first;           ///< the row index of staged value 0
+
+  /// Input values k .. k + 3 (k a multiple of 4, within the staged range).
+  __device__ __forceinline__ float4 at4(int k) const {
+    return reinterpret_cast<const float4 *>(staged)[staged_slot((k - first) / 4)];
+  }
+};
+
+{{> common/gemv_bits}}
+
+{{GEMV_QUANT}}
+
+// Split-K ranges are whole units of kSplitUnit values (whole quant blocks: a piece's inputs
+// lie within its block, not within a run of its own size), kUnits / kSplitK of them per split,
+// the first kUnits % kSplitK splits one more.
+constexpr int kSplitUnit = kQuantBlockElements > kPieceValues ? kQuantBlockElements : kPieceValues;
+constexpr int kUnits = kK / kSplitUnit;
+constexpr int kStagedK = (kUnits + kSplitK - 1) / kSplitK * kSplitUnit; // the longest range
+constexpr int kStagedSlots = (kStagedK / 4 + 7) / 8 * 8; // whole 128-byte lines of float4s
+static_assert(kK % kSplitUnit == 0 && kSplitUnit % kPieceValues == 0 &&
+                  kSplitUnit % kQuantBlockElements == 0 && kSplitK <= kUnits,
+              "split-K ranges are whole quant blocks of whole pieces");
+static_assert(kStagedK % 4 == 0, "the staged range is whole float4s");
+
+/// The first unit of split `split`'s range.
+__device__ __forceinline__ int split_first_unit(int split) {
+  return split * (kUnits / kSplitK) + (split < kUnits % kSplitK ? split : kUnits % kSplitK);
+}
+
 //===--- gemv route: out[s, n] = epilogue(prologue(x[s]) · W[n]) for few rows ---===//
-// Bandwidth-bound: every weight byte is read once per row. Grid (ceil(kN / kTileN), rows,
-// kSplitK). A block computes kTileN output columns; each is reduced by a group of
-// kGroup = kBlock / kTileN threads that walk the column's weight row kChunk values at a time
-// (dequantising in the inner loop) against the input row, which stays in L1/L2.
-constexpr int kGroup = kBlock / kTileN;
-constexpr int kChunksPerRow = kK / kChunk;
-constexpr int kChunksPerSplit = kChunksPerRow / kSplitK;
-static_assert(kK % kChunk == 0, "rows decode in whole chunks");
-static_assert(kChunksPerRow % kSplitK == 0, "split-K ranges are whole chunks");
-static_assert(kBlock % kTileN == 0 && (kGroup & (kGroup - 1)) == 0,
-              "each column is reduced by a power-of-two group of threads");
+// Bandwidth-bound: every weight byte is read once per row, with 16-byte loads. Grid
+// (ceil(kN / kTileN), rows, kSplitK). Each warp reduces kRowsPerWarp whole weight rows: lane l
+// takes pieces l, l + kWarpSize, ... of each (a piece: the values one 16-byte load of quantised
+// data holds, quant_gemv/*.hip), so a warp's loads cover consecutive bytes of a row, and the
+// input values of a piece, loaded once, serve all the warp's rows. A lane issues the loads of
+// kBatch steps before it decodes any, to keep enough bytes in flight per compute unit.
+constexpr int kWarps = kBlock / kWarpSize;
+constexpr int kRowsPerWarp = kTileN / kWarps;
+constexpr int kMaxPiecesPerSplit = kStagedK / kPieceValues;
+constexpr int kSteps = (kMaxPiecesPerSplit + kWarpSize - 1) / kWarpSize;
+static_assert(kTileN % kWarps == 0, "every warp reduces whole rows");
+static_assert(kK % kPieceValues == 0 && kK % 4 == 0, "rows decode in whole pieces");
 static_assert(kRowBytes == static_cast<i64>(kK) / kQuantBlockElements * kQuantBlockBytes,
               "row stride agrees with the block layout");
+{{#GATE_UP}}
+constexpr int kMatrices = 2; // gate and up rows of the same columns
+{{/GATE_UP}}
+{{^GATE_UP}}
+constexpr int kMatrices = 1;
+{{/GATE_UP}}
+/// Steps of loads a lane issues before decoding: kPiecesInFlight pieces (the decoder's choice,
+/// sized so that two blocks fit a compute unit's registers) over its rows and matrices.
+constexpr int kBatchWanted = kPiecesInFlight / (kRowsPerWarp * kMatrices);
+constexpr int kBatch = kBatchWanted < 1 ? 1 : kBatchWanted > kSteps ? kSteps : kBatchWanted;
 
 {{#SPLIT_K}}
 // Split-K: the kSplitK blocks of a column tile each reduce a K range into g_partials; the
@@ -39,6 +88,7 @@ static_assert(kRowBytes == static_cast<i64>(kK) / kQuantBlockElements * kQuantBl
 // replay starts from zero). Used for one row only (decode); the runtime runs one launch of a
 // kernel at a time.
 constexpr int kColumnTiles = (kN + kTileN - 1) / kTileN;
+static_assert(kTileN <= kBlock, "the last block sums one column per thread");
 __device__ float g_partials[kSplitK * kN];
 {{#GATE_UP}}
 __device__ float g_partials_up[kSplitK * kN];
@@ -46,8 +96,34 @@ __device__ float g_partials_up[kSplitK * kN];
 __device__ unsigned int g_arrivals[kColumnTiles];
 {{/SPLIT_K}}
 
+/// A split's pieces: [first, first + count) of the row.
+struct PieceRange {
+  int first;
+  int count;
+};
+
+/// The piece a lane reads at `step`: past the range's end (a ragged last step) it rereads the
+/// range's last piece, whose product the caller drops, so loads need no guard.
+__device__ __forceinline__ int piece_at(const PieceRange &range, int step, int lane) {
+  const int local = step * kWarpSize + lane;
+  return range.first + (local < range.count ? local : range.count - 1);
+}
+
+/// Issues the loads of steps [step, step + kBatch) of `rows` (those below kSteps).
+__device__ __forceinline__ void load_batch(const u8 *const (&rows)[kRowsPerWarp],
+                                           const PieceRange &range, int step, int lane,
+                                           WeightPiece (&w)[kBatch][kRowsPerWarp]) {
+#pragma unroll
+  for (int b = 0; b < kBatch; ++b) {
+    if (step + b >= kSteps)
+      continue;
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r)
+      load_piece(rows[r], piece_at(range, step + b, lane), w[b][r]);
+  }
+}
+
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
-  __shared__ float scratch[kBlock / kWarpSize];
   const int s = blockIdx.y;
 {{#LAST_ROW}}
   if (s >= 1) // lm_head: x points at the last row; one output row
@@ -58,72 +134,134 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
     return;
 {{/LAST_ROW}}
   const float *x = p.x + static_cast<i64>(s) * kK;
+  const int lane = lane_id();
+  const int split = blockIdx.z;
+  const int firstUnit = split_first_unit(split);
+  const int first = firstUnit * kSplitUnit; // the range's first input value
+  const int rangeK = (split_first_unit(split + 1) - firstUnit) * kSplitUnit;
+  const PieceRange range{first / kPieceValues, rangeK / kPieceValues};
+  const int firstRow = blockIdx.x * kTileN + warp_id() * kRowsPerWarp;
+
+  // Rows past kN (a ragged last tile) read row kN - 1; their results are not stored.
+  const u8 *rows[kRowsPerWarp];
+{{#GATE_UP}}
+  const u8 *rowsUp[kRowsPerWarp];
+{{/GATE_UP}}
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r) {
+    const i64 n = firstRow + r < kN ? firstRow + r : kN - 1;
+{{#GATE_UP}}
+    rows[r] = p.gate + n * kRowBytes;
+    rowsUp[r] = p.up + n * kRowBytes;
+{{/GATE_UP}}
+{{^GATE_UP}}
+    rows[r] = p.weight + n * kRowBytes;
+{{/GATE_UP}}
+  }
+
+  // The first batch of weights is in flight while the block prepares its input row.
+  WeightPiece w[kBatch][kRowsPerWarp];
+  load_batch(rows, range, 0, lane, w);
+{{#GATE_UP}}
+  WeightPiece wUp[kBatch][kRowsPerWarp];
+  load_batch(rowsUp, range, 0, lane, wUp);
+{{/GATE_UP}}
+
+  // The split's input range, prologue applied, staged while the first loads are in flight.
+  __shared__ __align__(16) float staged[4 * kStagedSlots];
 {{#PROLOGUE}}
-  // 1/rms of the row, as rms_norm computes it (squares summed in double).
+  // 1/rms of the whole row, as rms_norm computes it (squares summed in double).
   __shared__ double squaresScratch[kBlock / kWarpSize];
+  // Unrolled over a compile-time count, so each thread's loads are all in flight at once.
+  constexpr int kRowVectorsPerThread = (kK / 4 + kBlock - 1) / kBlock;
   double sumSquares = 0.0;
-  for (int k = threadIdx.x; k < kK; k += kBlock)
-    sumSquares += static_cast<double>(x[k]) * x[k];
+#pragma unroll
+  for (int i = 0; i < kRowVectorsPerThread; ++i) {
+    const int k = 4 * (static_cast<int>(threadIdx.x) + i * kBlock);
+    if (k < kK) {
+      const float4 v = *reinterpret_cast<const float4 *>(x + k);
+      sumSquares += static_cast<double>(v.x) * v.x + static_cast<double>(v.y) * v.y +
+                    static_cast<double>(v.z) * v.z + static_cast<double>(v.w) * v.w;
+    }
+  }
   sumSquares = block_reduce_sum<kBlock>(sumSquares, squaresScratch);
   const float invRms = 1.0f / sqrtf(static_cast<float>(sumSquares / kK) + kEps);
 {{/PROLOGUE}}
-{{^PROLOGUE}}
-  const float invRms = 1.0f; // no prologue: input_at reads x as is
-{{/PROLOGUE}}
-
-  const int member = threadIdx.x % kGroup;
-  const int n = blockIdx.x * kTileN + threadIdx.x / kGroup;
-  const int split = blockIdx.z;
-  float acc = 0.0f;
-{{#GATE_UP}}
-  float accUp = 0.0f;
-{{/GATE_UP}}
-  if (n < kN) {
-{{#GATE_UP}}
-    const u8 *w = p.gate + static_cast<i64>(n) * kRowBytes;
-    const u8 *wUp = p.up + static_cast<i64>(n) * kRowBytes;
-{{/GATE_UP}}
-{{^GATE_UP}}
-    const u8 *w = p.weight + static_cast<i64>(n) * kRowBytes;
-{{/GATE_UP}}
-    const int end = (split + 1) * kChunksPerSplit;
-    for (int c = split * kChunksPerSplit + member; c < end; c += kGroup) {
-      float wv[kChunk];
-      dequant_chunk(w, c, wv);
-{{#GATE_UP}}
-      float uv[kChunk];
-      dequant_chunk(wUp, c, uv);
-{{/GATE_UP}}
+  constexpr int kStagedVectorsPerThread = (kStagedK / 4 + kBlock - 1) / kBlock;
 #pragma unroll
-      for (int i = 0; i < kChunk; ++i) {
-        const float xv = input_at(p, x, c * kChunk + i, invRms);
-        acc += wv[i] * xv;
+  for (int i = 0; i < kStagedVectorsPerThread; ++i) {
+    const int f = static_cast<int>(threadIdx.x) + i * kBlock;
+    if (f >= rangeK / 4)
+      break;
+    float4 v = *reinterpret_cast<const float4 *>(x + first + 4 * f);
+{{#PROLOGUE}}
+    const float4 gamma = *reinterpret_cast<const float4 *>(p.norm + first + 4 * f);
+    v = make_float4(prologue(v.x, gamma.x, invRms), prologue(v.y, gamma.y, invRms),
+                    prologue(v.z, gamma.z, invRms), prologue(v.w, gamma.w, invRms));
+{{/PROLOGUE}}
+    reinterpret_cast<float4 *>(staged)[staged_slot(f)] = v;
+  }
+  __syncthreads();
+  const InputRow input{staged, first};
+
+  float acc[kRowsPerWarp] = {};
 {{#GATE_UP}}
-        accUp += uv[i] * xv;
+  float accUp[kRowsPerWarp] = {};
+{{/GATE_UP}}
+  for (int step = 0; step < kSteps; step += kBatch) {
+    if (step > 0) {
+      load_batch(rows, range, step, lane, w);
+{{#GATE_UP}}
+      load_batch(rowsUp, range, step, lane, wUp);
+{{/GATE_UP}}
+    }
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b) {
+      if (step + b >= kSteps || (step + b) * kWarpSize + lane >= range.count)
+        continue; // past the range (ragged last step)
+      const int piece = piece_at(range, step + b, lane);
+      PieceInput in;
+      load_input(input, piece, in);
+#pragma unroll
+      for (int r = 0; r < kRowsPerWarp; ++r) {
+        acc[r] += dot_piece(w[b][r], piece, in);
+{{#GATE_UP}}
+        accUp[r] += dot_piece(wUp[b][r], piece, in);
 {{/GATE_UP}}
       }
     }
   }
-  acc = group_reduce_sum<kGroup>(acc, scratch);
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r) {
+    acc[r] = warp_reduce_sum(acc[r]);
 {{#GATE_UP}}
-  accUp = group_reduce_sum<kGroup>(accUp, scratch);
+    accUp[r] = warp_reduce_sum(accUp[r]);
 {{/GATE_UP}}
+  }
 
 {{^SPLIT_K}}
-  if (member == 0 && n < kN)
+  if (lane == 0) {
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r)
+      if (firstRow + r < kN)
 {{#GATE_UP}}
-    store_output(p, s, n, acc, accUp);
+        store_output(p, s, firstRow + r, acc[r], accUp[r]);
 {{/GATE_UP}}
 {{^GATE_UP}}
-    store_output(p, s, n, acc);
+        store_output(p, s, firstRow + r, acc[r]);
 {{/GATE_UP}}
+  }
 {{/SPLIT_K}}
 {{#SPLIT_K}}
-  if (member == 0 && n < kN) {
-    g_partials[split * kN + n] = acc;
+  if (lane == 0) {
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r)
+      if (firstRow + r < kN) {
+        g_partials[split * kN + firstRow + r] = acc[r];
 {{#GATE_UP}}
-    g_partials_up[split * kN + n] = accUp;
+        g_partials_up[split * kN + firstRow + r] = accUp[r];
 {{/GATE_UP}}
+      }
   }
   __threadfence(); // this block's partials are visible before its arrival counts
   __syncthreads();
@@ -134,7 +272,8 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   if (!isLast)
     return;
   __threadfence();
-  if (member == 0 && n < kN) {
+  const int n = blockIdx.x * kTileN + static_cast<int>(threadIdx.x);
+  if (threadIdx.x < kTileN && n < kN) {
     const volatile float *partials = g_partials;
     float total = 0.0f;
     for (int k = 0; k < kSplitK; ++k)

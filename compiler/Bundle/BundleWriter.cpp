@@ -14,6 +14,9 @@
 #include "codegen/Targets.h"
 #include "dialects/graph/IR/GretaOps.h"
 #include "dialects/kernel/IR/GKOps.h"
+#ifdef GRETA_HAVE_HIP_CODE_OBJECTS
+#include "runtime/hip/code_objects.h"
+#endif
 
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/StringSet.h"
@@ -116,8 +119,9 @@ private:
       if (!emitTarget_ && target->vendor != cg::Vendor::Cpu)
         emitTarget_ = target;
     }
+    // A bundle for the CPU alone carries the portable kernels (no matrix units assumed).
     if (!emitTarget_)
-      emitTarget_ = &cg::defaultTarget();
+      emitTarget_ = cg::findTarget("cpu");
     return success();
   }
 
@@ -271,12 +275,12 @@ private:
         spec.params["tile_k"] = tiles->getTileK();
         spec.params["split_k"] = tiles->getSplitK();
       }
-      if (kernel.getQuant()) {
-        // The types the product computes in (the audit's lm_head_dtype_*): the templates
-        // dequantize weights to f32 and accumulate in f32 on every route today.
-        spec.params["dtype_a"] = std::string("f32");
-        spec.params["dtype_b"] = std::string("f32");
-        spec.params["accum_dtype"] = std::string("f32");
+      if (!emitted->dtypeA.empty()) {
+        // The types the product computes in (the audit's lm_head_dtype_*): f32 on vector
+        // ALUs; f16 operands with f32 accumulators on the matrix units.
+        spec.params["dtype_a"] = emitted->dtypeA;
+        spec.params["dtype_b"] = emitted->dtypeB;
+        spec.params["accum_dtype"] = emitted->accumDtype;
       }
       spec.params["block"] = emitted->blockThreads;
       spec.params["param_fields"] = emitted->paramFields;
@@ -420,6 +424,26 @@ LogicalResult writeBundleFromModule(ModuleOp module, const BundleOptions &option
   if (failed(spec))
     return failure();
   std::string error;
+  if (!options.codeObjectTargets.empty()) {
+#ifdef GRETA_HAVE_HIP_CODE_OBJECTS
+    std::vector<hip::CodeObjectTarget> targets;
+    for (const std::string &name : options.codeObjectTargets) {
+      const cg::TargetDesc *target = cg::findTarget(name);
+      if (!target || target->vendor == cg::Vendor::Cpu)
+        return module.emitError() << "bundle: '" << name
+                                  << "' is not a GPU target to compile code objects for",
+               failure();
+      targets.push_back({name, static_cast<int>(target->warpSize)});
+    }
+    if (!hip::tryAddCodeObjects(*spec, targets, &error))
+      return module.emitError() << "bundle: " << error, failure();
+#else
+    return module.emitError() << "bundle: code objects for " << options.codeObjectTargets.front()
+                              << " need the HIP backend, which this greta-compile was built "
+                                 "without (GRETA_BUILD_HIP=OFF)",
+           failure();
+#endif
+  }
   if (!bundle::tryWriteBundle(*spec, options.outputDir, &error))
     return module.emitError() << "bundle: " << error, failure();
   return success();

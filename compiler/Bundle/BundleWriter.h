@@ -48,6 +48,9 @@ struct BundleOptions {
   /// Targets the bundle is for (cpu, sm_90, gfx942, ...); empty means {"cpu", the default GPU
   /// target}. The first GPU target is named in the kernels' banners.
   std::vector<std::string> targets;
+  /// GPU targets (sm_90, gfx942, ...) to compile every kernel for ahead of time
+  /// (runtime/hip/code_objects.h): kernels/<name>.<target>.co, recorded in the manifest.
+  std::vector<std::string> codeObjectTargets;
   /// Extra files under ir/ ("03-fuse.mlir" → text); ir/final.mlir is always written.
   std::map<std::string, std::string> irFiles;
   std::string generator = "greta-compile 0.1.0";

@@ -27,9 +27,11 @@ namespace cg = ::greta::codegen;
 
 namespace {
 
-/// The target whose tiles the banners name: the first GPU target listed, else the default.
+/// The target the kernels are emitted for (banners, matrix-unit or vector-ALU gemm): the first
+/// GPU target listed; the CPU's row when only `cpu` is; the default when none is.
 FailureOr<const cg::TargetDesc *> bannerTarget(ArrayRef<std::string> names, Location loc) {
   const cg::TargetDesc *chosen = nullptr;
+  const cg::TargetDesc *cpu = nullptr;
   for (const std::string &name : names) {
     const cg::TargetDesc *target = cg::findTarget(name);
     if (!target)
@@ -38,8 +40,10 @@ FailureOr<const cg::TargetDesc *> bannerTarget(ArrayRef<std::string> names, Loca
              failure();
     if (!chosen && target->vendor != cg::Vendor::Cpu)
       chosen = target;
+    if (target->vendor == cg::Vendor::Cpu)
+      cpu = target;
   }
-  return chosen ? chosen : &cg::defaultTarget();
+  return chosen ? chosen : cpu ? cpu : &cg::defaultTarget();
 }
 
 /// Writes `text` to `dir`/`fileName`.

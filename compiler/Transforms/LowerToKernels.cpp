@@ -55,9 +55,16 @@ constexpr StringLiteral kPositionsBuffer = "positions";
 constexpr StringLiteral kLogitsBuffer = "logits";
 /// Bytes of an audit record (runtime/bundle/audit_record.h kAuditRecordBytes).
 constexpr int64_t kAuditRecordBytes = 64;
+/// audit_stats: the smallest portable block (one CDNA wavefront, two NVIDIA warps), and the
+/// values each of its threads hashes (codegen/templates/audit_stats.hip kDigestChunk). The
+/// kernel is correct for any grid; one block per kAuditThreads · kAuditValuesPerThread values
+/// gives every leaf of the digest its own thread, spread over many compute units.
+constexpr int64_t kAuditThreads = cg::kBlockGranule;
+constexpr int64_t kAuditValuesPerThread = 64;
 /// A quantized product's tile_k is a multiple of this (the gk.kernel verifier's rule).
 constexpr int64_t kMinQuantTileK = 32;
-/// The gemm route for one row (lm_head): the fewest rows the thread layout tiles (256 / 16).
+/// The gemm route for one row (lm_head): one matrix-instruction tile of rows (16 on every
+/// target), which the vector-ALU layout (256 threads / 16) also tiles.
 constexpr int64_t kOneRowGemmTileM = 16;
 /// Keys per flash tile at most; below it, shared memory decides (two K/V tiles of head_dim).
 constexpr int64_t kMaxFlashKeysPerTile = 64;
@@ -500,7 +507,8 @@ private:
 
   /// Tiles and block of a matrix product of `k` x `n` in this phase.
   FailureOr<std::pair<gk::TilesAttr, int64_t>>
-  matrixTiles(Operation *op, KernelRoute route, QuantType quant, int64_t k, int64_t n, bool oneRow);
+  matrixTiles(Operation *op, KernelRoute route, QuantType quant, int64_t k, int64_t n, bool oneRow,
+              bool gateUp = false);
 
   ModuleLowering &m_;
   func::FuncOp func_;
@@ -662,24 +670,47 @@ LogicalResult PhaseLowering::lowerAddRmsNorm(AddRmsNormOp op) {
 FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operation *op,
                                                                         KernelRoute route,
                                                                         QuantType quant, int64_t k,
-                                                                        int64_t n, bool oneRow) {
+                                                                        int64_t n, bool oneRow,
+                                                                        bool gateUp) {
   const auto &format = cg::getQuantFormat(quant);
   if (route == KernelRoute::Gemv) {
     const auto &gemv = m_.target_.gemv;
-    if (k % cg::kChunkElements != 0)
+    if (k % cg::kChunkElements != 0 || k % format.gemvPieceValues != 0)
       return op->emitOpError("reduces over K = ")
-                 << k << ", not a multiple of " << cg::kChunkElements
-                 << " (the kernels decode weights in chunks of that many values)",
+                 << k << ", not a multiple of " << cg::kChunkElements << " and of "
+                 << format.gemvPieceValues
+                 << " (the gemv kernels decode weights in chunks and pieces of that many values)",
              failure();
-    // Split K across blocks when one row's columns alone cannot fill the device.
-    int64_t blocks = llvm::divideCeil(n, gemv.tileN);
-    int64_t chunks = k / cg::kChunkElements;
+    // One row: enough blocks for a wave over the compute units, first by fewer weight rows per
+    // block (down to one per 32-wide warp), then by splitting K across blocks.
+    int64_t tileN = gemv.maxTileN;
+    int64_t minTileN = gemv.threads / cg::kNarrowestWarp;
+    while (oneRow && static_cast<int64_t>(llvm::divideCeil(n, tileN)) < gemv.minBlocks &&
+           tileN / 2 >= minTileN && (tileN / 2) % minTileN == 0)
+      tileN /= 2;
+    int64_t blocks = llvm::divideCeil(n, tileN);
+    // Split-K ranges are whole units (quant blocks of whole pieces: a piece's inputs lie within
+    // its block, not within a run of its own size); a block stages its range of the input, so
+    // long rows split until the longest range fits.
+    int64_t unit = std::max(format.blockElements, format.gemvPieceValues);
+    int64_t units = k / unit;
+    auto stagedBytes = [&](int64_t split) {
+      return static_cast<int64_t>(llvm::divideCeil(units, split)) * unit * 4;
+    };
     int64_t splitK = 1;
-    while (oneRow && blocks * splitK < gemv.minBlocksBeforeSplit && splitK * 2 <= gemv.maxSplitK &&
-           chunks % (splitK * 2) == 0)
+    while (stagedBytes(splitK) > gemv.maxStagedBytes && splitK * 2 <= units)
+      splitK *= 2;
+    if (stagedBytes(splitK) > gemv.maxStagedBytes)
+      return op->emitOpError("reduces over K = ")
+                 << k << ", which no split into whole " << format.ggmlName
+                 << " blocks fits the gemv route's staged input of " << gemv.maxStagedBytes
+                 << " bytes",
+             failure();
+    while (oneRow && blocks * splitK < gemv.minBlocks && splitK * 2 <= gemv.maxSplitK &&
+           splitK * 2 <= units)
       splitK *= 2;
     int64_t tileK = std::max<int64_t>(kMinQuantTileK, format.blockElements);
-    return std::make_pair(gk::TilesAttr::get(ctx(), 1, gemv.tileN, tileK, splitK), gemv.threads);
+    return std::make_pair(gk::TilesAttr::get(ctx(), 1, tileN, tileK, splitK), gemv.threads);
   }
   const auto &gemm = m_.target_.gemm;
   if (k % gemm.tileK != 0)
@@ -688,7 +719,10 @@ FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operatio
                << m_.target_.name << ")",
            failure();
   int64_t tileM = oneRow ? kOneRowGemmTileM : gemm.tileM;
-  return std::make_pair(gk::TilesAttr::get(ctx(), tileM, gemm.tileN, gemm.tileK, 1), gemm.threads);
+  // gate_up stages gate and up rows of its columns: half the columns keep the weight rows (and
+  // the shared memory) of a plain matmul's block.
+  int64_t tileN = gateUp ? gemm.tileN / 2 : gemm.tileN;
+  return std::make_pair(gk::TilesAttr::get(ctx(), tileM, tileN, gemm.tileK, 1), gemm.threads);
 }
 
 /// "4096x14336"
@@ -749,7 +783,8 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
     buffers.push_back(bufferOf(op.getResidual()));
     spec.nameParts.push_back("residual");
   }
-  FailureOr<std::pair<gk::TilesAttr, int64_t>> tiles = matrixTiles(op, route, quant, k, n, oneRow);
+  FailureOr<std::pair<gk::TilesAttr, int64_t>> tiles =
+      matrixTiles(op, route, quant, k, n, oneRow, gateUp);
   if (failed(tiles))
     return failure();
   spec.tiles = tiles->first;
@@ -980,7 +1015,8 @@ LogicalResult PhaseLowering::lowerAudit(AuditOp op) {
   std::string pointName = point;
   std::replace(pointName.begin(), pointName.end(), '.', '_');
   spec.nameParts.push_back(pointName);
-  launch(op, spec, m_.target_.rowThreads, {x, record}, {getAffineConstantExpr(1, ctx())});
+  int64_t blocks = llvm::divideCeil(colsOf(op.getInput()), kAuditThreads * kAuditValuesPerThread);
+  launch(op, spec, kAuditThreads, {x, record}, {getAffineConstantExpr(blocks, ctx())});
   return success();
 }
 

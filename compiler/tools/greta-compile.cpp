@@ -1,13 +1,15 @@
 //===- greta-compile.cpp - GGUF model → GRETA runtime bundle --------------===//
 //
-//   greta-compile MODEL.gguf -o MODEL.greta [--target cpu,sm_90,gfx942]
+//   greta-compile MODEL.gguf -o MODEL.greta [--target cpu,sm_90,gfx942] [--code-objects=false]
 //       [--audit none|default|all-layers] [--force-route OP=ROUTE,...] [--no-fuse]
 //       [--fp16-weights lm_head,...] [--weights embed|external] [--dump-ir DIR]
 //       [--stop-after-stage STAGE]
 //
 // Imports the GGUF, runs the named stages of compiler/Pipeline.h and writes the bundle of
 // docs/bundle-format.md. MLIR's pass-manager flags (--mlir-print-ir-after-all, --mlir-timing)
-// apply to every stage. Errors are one clear message each and exit status 1.
+// apply to every stage. Errors are one clear message each and exit status 1. Ctrl-C stops after
+// the current stage or tensor with status 130 and leaves no bundle (the writer's temporary
+// directory is removed; runtime/support/interrupt.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +18,7 @@
 #include "compiler/Import/ImportGguf.h"
 #include "compiler/Pipeline.h"
 #include "compiler/Transforms/Passes.h"
+#include "runtime/support/interrupt.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -50,8 +53,15 @@ cl::opt<std::string> outputPath("o", cl::desc("bundle directory to write (MODEL.
                                 cl::value_desc("path"), cl::cat(category));
 cl::list<std::string> targets("target", cl::CommaSeparated,
                               cl::desc("targets to emit kernels for: cpu, sm_XY, gfxNNN "
-                                       "(comma-separated)"),
+                                       "(comma-separated); each GPU target also gets "
+                                       "ahead-of-time code objects (see --code-objects)"),
                               cl::value_desc("target,..."), cl::cat(category));
+cl::opt<bool> codeObjects("code-objects",
+                          cl::desc("compile every kernel for each GPU --target with its run-time "
+                                   "compiler (NVRTC for sm_XY, hipRTC for gfxNNN) into "
+                                   "kernels/<name>.<target>.co (default true; "
+                                   "--code-objects=false skips it)"),
+                          cl::init(true), cl::cat(category));
 cl::opt<AuditLevel> audit(
     "audit", cl::desc("audit points"), cl::init(AuditLevel::Default),
     cl::values(clEnumValN(AuditLevel::None, "none", "no audits"),
@@ -195,6 +205,8 @@ int run() {
   auto afterStage = [&](const greta::Stage &stage, size_t index,
                         double seconds) -> mlir::LogicalResult {
     progress.stage(stage, index, stages.size(), index == 0 ? importSeconds : seconds);
+    if (greta::interruptRequested())
+      return mlir::failure(); // main() reports it
     if (dumpDir.empty() || llvm::StringRef(stage.name).ends_with("emit-hip"))
       return mlir::success();
     std::string text = greta::renderStage(*module, stage);
@@ -227,6 +239,10 @@ int run() {
   bundle.forcedRoutes = options.forceRoutes;
   bundle.fp16Weights = options.fp16Weights;
   bundle.targets = options.targets;
+  if (codeObjects)
+    for (const std::string &target : options.targets)
+      if (greta::codegen::findTarget(target)->vendor != greta::codegen::Vendor::Cpu)
+        bundle.codeObjectTargets.push_back(target);
   bundle.irFiles = std::move(irFiles);
   progress.note("writing " + outputPath);
   auto writeStart = std::chrono::steady_clock::now();
@@ -253,5 +269,13 @@ int main(int argc, char **argv) {
       "Stages: 00-import, 01-specialize-phases, 02-insert-audit, 03-fuse, 04-select-routes,\n"
       "05-lower-to-kernels, 06-emit-hip. MLIR's pass-manager flags (--mlir-print-ir-after-all,\n"
       "--mlir-timing, ...; see --help-hidden) apply to every stage.\n");
-  return run();
+  // After InitLLVM, whose handlers would end the process at once and leave the bundle's
+  // temporary directory behind.
+  greta::installInterruptHandler();
+  const int status = run();
+  if (status != 0 && greta::interruptRequested()) {
+    llvm::errs() << "greta-compile: interrupted (Ctrl-C); no bundle written\n";
+    return greta::kInterruptedExitStatus;
+  }
+  return status;
 }

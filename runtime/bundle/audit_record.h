@@ -15,7 +15,7 @@
 namespace greta::bundle {
 
 struct AuditStatsRecord {
-  uint64_t hash = 0;     ///< FNV-1a 64 over the float32 bit patterns of the row, in order
+  uint64_t hash = 0;     ///< the row's digest: runtime/support/audit_digest.h (an FNV-1a 64 tree)
   double sumSquares = 0; ///< sum of x², accumulated in double
   float min = 0;
   float max = 0;

@@ -5,8 +5,10 @@
 #include "runtime/bundle/manifest_validator.h"
 #include "runtime/bundle/source_identity.h"
 #include "runtime/bundle/weight_layout.h"
+#include "runtime/support/checked_math.h"
 #include "runtime/support/error.h"
 #include "runtime/support/fnv1a.h"
+#include "runtime/support/memory_budget.h"
 
 #include <fmt/ranges.h>
 
@@ -62,6 +64,15 @@ std::unique_ptr<Bundle> Bundle::open(const std::string &dir, const BundleOpenOpt
     if (!kernel.source.empty() && !fs::is_regular_file(root / kernel.source))
       fail("{}: kernel '{}': source file '{}' is missing from the bundle", bundle->manifestLabel_,
            kernel.name, kernel.source);
+  for (const KernelSpec &kernel : bundle->manifest_.kernels)
+    for (const CodeObjectEntry &c : kernel.codeObjects) {
+      std::error_code error;
+      const uint64_t size = fs::file_size(root / c.file, error);
+      if (error || size != c.bytes)
+        fail("{}: kernel '{}': code object '{}' is {} (the manifest says {} bytes)",
+             bundle->manifestLabel_, kernel.name, c.file,
+             error ? "missing" : fmt::format("{} bytes", size), c.bytes);
+    }
 
   if (bundle->manifest_.weights.mode == WeightMode::Embed)
     bundle->openEmbeddedWeights();
@@ -89,6 +100,17 @@ void Bundle::openExternalWeights(const BundleOpenOptions &options) {
   sourceGguf_.emplace(GgufFile::open(path.string()));
   requireSameSource(*sourceGguf_, manifest_.source, manifestLabel_);
   const GgufFile &gguf = *sourceGguf_;
+  // The repacked copies are allocated below: check their total first (memory_budget.h). Entries
+  // the loop refuses are left out here; it names them.
+  uint64_t repackBytes = 0;
+  for (const WeightEntry &w : manifest_.weights.tensors)
+    if (const GgufTensorInfo *t = gguf.findTensor(w.name);
+        t && w.layout != kLayoutGgml && canProduceLayout(w.layout))
+      repackBytes = checkedAdd(repackBytes, layoutBytes(*t, w.layout), "repacked weights");
+  requireAvailableMemory(repackBytes,
+                         fmt::format("{}: weights repacked at load from {}", manifestLabel_,
+                                     gguf.path()),
+                         "compile with --weights embed to store them repacked in the bundle");
   repacked_.resize(manifest_.weights.tensors.size());
   for (size_t i = 0; i < manifest_.weights.tensors.size(); ++i) {
     const WeightEntry &w = manifest_.weights.tensors[i];

@@ -5,11 +5,12 @@
 #include "runtime/bundle/manifest_validator.h"
 #include "runtime/bundle/source_identity.h"
 #include "runtime/bundle/weight_layout.h"
-#include "runtime/formats/atomic_output_file.h"
 #include "runtime/formats/gguf.h"
+#include "runtime/support/atomic_output_file.h"
 #include "runtime/support/checked_math.h"
 #include "runtime/support/error.h"
 #include "runtime/support/fnv1a.h"
+#include "runtime/support/interrupt.h"
 
 #include <filesystem>
 #include <fstream>
@@ -72,6 +73,7 @@ void writeEmbeddedWeights(Manifest &m, const GgufFile &gguf, const fs::path &pat
   AtomicOutputFile file(path.string());
   std::vector<uint8_t> buffer;
   for (WeightEntry &w : m.weights.tensors) {
+    throwIfInterrupted(path.string());
     file.writeZeros(w.offset - file.bytesWritten()); // alignment padding
     buffer.resize(w.bytes);
     repackTensor(gguf.requireTensor(w.name), w.layout, buffer, threads);
@@ -112,20 +114,27 @@ void moveIntoPlace(const fs::path &temp, const fs::path &dir) {
   fs::remove_all(old);
 }
 
-/// Removes the temporary directory unless released.
+/// Removes the temporary directory unless released: on an error, Ctrl-C included, and (through
+/// RemoveOnHardExit) when a second Ctrl-C or SIGTERM ends the process.
 class TempDirGuard {
 public:
-  explicit TempDirGuard(fs::path path) : path_(std::move(path)) {}
+  explicit TempDirGuard(fs::path path)
+      : path_(std::move(path)),
+        hardExitCleanup_(path_.string(), RemoveOnHardExit::Kind::Directory) {}
   ~TempDirGuard() {
     if (!path_.empty()) {
       std::error_code ignored;
       fs::remove_all(path_, ignored);
     }
   }
-  void release() { path_.clear(); }
+  void release() {
+    path_.clear();
+    hardExitCleanup_.release();
+  }
 
 private:
   fs::path path_;
+  RemoveOnHardExit hardExitCleanup_;
 };
 
 } // namespace
@@ -136,6 +145,7 @@ Manifest writeBundle(const BundleSpec &spec, const std::string &dirName) {
     dir = dir.parent_path(); // "model.greta/" names model.greta
   if (!dir.has_filename() || dir.filename() == "..")
     fail("bundle directory '{}': needs a name", dirName);
+  throwIfInterrupted(dirName);
   const GgufFile gguf = GgufFile::open(spec.sourceGguf);
   const unsigned threads = resolveThreads(spec.threads);
 
@@ -152,6 +162,19 @@ Manifest writeBundle(const BundleSpec &spec, const std::string &dirName) {
     if (!m.findKernel(name))
       fail("{}: kernelSources has a source for '{}', which is not in manifest.kernels", dirName,
            name);
+  size_t codeObjects = 0;
+  for (const KernelSpec &kernel : m.kernels)
+    for (const CodeObjectEntry &c : kernel.codeObjects) {
+      auto file = spec.codeObjectFiles.find(c.file);
+      if (file == spec.codeObjectFiles.end() || file->second.size() != c.bytes)
+        fail("{}: kernel '{}': code object '{}' ({} bytes) has no file of that size in "
+             "codeObjectFiles",
+             dirName, kernel.name, c.file, c.bytes);
+      ++codeObjects;
+    }
+  if (codeObjects != spec.codeObjectFiles.size())
+    fail("{}: codeObjectFiles holds {} files, manifest.kernels names {}", dirName,
+         spec.codeObjectFiles.size(), codeObjects);
   completeWeightTable(m, gguf);
   // Checksums of embedded weights are known only after writing; validate with placeholders so a
   // bad plan fails before any file is written.
@@ -169,6 +192,9 @@ Manifest writeBundle(const BundleSpec &spec, const std::string &dirName) {
   TempDirGuard guard(temp);
   for (const auto &[name, text] : spec.kernelSources)
     writeTextFile(temp / kKernelsDir / (name + ".hip"), text);
+  for (const auto &[file, code] : spec.codeObjectFiles) // names checked by validateManifest
+    writeTextFile(temp / file,
+                  std::string_view(reinterpret_cast<const char *>(code.data()), code.size()));
   if (!spec.irFiles.empty()) {
     fs::create_directories(temp / kIrDir);
     for (const auto &[name, text] : spec.irFiles) {
@@ -185,6 +211,7 @@ Manifest writeBundle(const BundleSpec &spec, const std::string &dirName) {
   AtomicOutputFile manifest((temp / kManifestFile).string()); // synced: written last, read first
   manifest.write({reinterpret_cast<const uint8_t *>(manifestText.data()), manifestText.size()});
   manifest.commit();
+  throwIfInterrupted(dirName); // the last moment to leave an existing bundle as it was
   moveIntoPlace(temp, dir);
   guard.release();
   return m;

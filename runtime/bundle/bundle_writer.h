@@ -31,8 +31,10 @@
 
 #include "runtime/bundle/manifest.h"
 
+#include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace greta::bundle {
 
@@ -47,6 +49,9 @@ struct BundleSpec {
   std::map<std::string, std::string> kernelSources;
   /// file name → text, written under ir/ ("final.mlir", "03-fuse.mlir").
   std::map<std::string, std::string> irFiles;
+  /// Ahead-of-time code objects: path in the bundle ("kernels/<name>.<target>.co", as a
+  /// manifest.kernels[].code_objects entry names it) → bytes. hip::tryAddCodeObjects fills both.
+  std::map<std::string, std::vector<uint8_t>> codeObjectFiles;
   /// Threads for repacking and checksumming weights (0: hardware threads).
   unsigned threads = 0;
 };

@@ -132,6 +132,17 @@ struct BufferSpec {
 /// A kernel parameter: JSON null, bool, integer, number or string.
 using ParamValue = std::variant<std::monostate, bool, int64_t, double, std::string>;
 
+/// One entry of a kernel's `code_objects`: the kernel compiled ahead of time for one GPU target
+/// (greta-compile --target sm_90). The runtime uses it only on a device of exactly `target` and
+/// only while `key` still matches what it would compile now (source, prelude, options).
+struct CodeObjectEntry {
+  std::string target;   ///< "sm_90", "gfx942"
+  std::string file;     ///< "kernels/<kernel>.<target>.co" inside the bundle
+  std::string key;      ///< "fnv1a64:…": hip::KernelCompiler::codeObjectKey at compile time
+  uint64_t bytes = 0;   ///< size of `file`
+  std::string checksum; ///< "fnv1a64:…" over the file's bytes
+};
+
 /// One entry of `kernels`.
 struct KernelSpec {
   std::string name;
@@ -140,6 +151,7 @@ struct KernelSpec {
   std::string source; ///< "kernels/<name>.hip" inside the bundle; empty when none was emitted
   std::string entry;  ///< the __global__ function in `source`
   std::map<std::string, ParamValue> params;
+  std::vector<CodeObjectEntry> codeObjects{}; ///< optional, one per target at most
 };
 
 /// `grid` of a launch, per dimension: ceil((mul * seq + add) / div).

@@ -293,6 +293,16 @@ KernelSpec parseKernel(const JsonField &f) {
   if (auto params = f.optional("params"))
     for (const auto &[key, value] : params->members())
       k.params[key] = parseParam(value);
+  if (auto codeObjects = f.optional("code_objects"))
+    for (const JsonField &entry : codeObjects->elements()) {
+      CodeObjectEntry c;
+      c.target = entry["target"].name();
+      c.file = entry["file"].name();
+      c.key = entry["key"].string();
+      c.bytes = entry["bytes"].unsignedInt(kMaxInt64);
+      c.checksum = entry["checksum"].string();
+      k.codeObjects.push_back(std::move(c));
+    }
   return k;
 }
 
@@ -465,6 +475,18 @@ OrderedJson kernelJson(const KernelSpec &k) {
   j["params"] = OrderedJson::object();
   for (const auto &[key, value] : k.params)
     j["params"][key] = paramJson(value);
+  if (!k.codeObjects.empty()) {
+    j["code_objects"] = OrderedJson::array();
+    for (const CodeObjectEntry &c : k.codeObjects) {
+      OrderedJson e;
+      e["target"] = c.target;
+      e["file"] = c.file;
+      e["key"] = c.key;
+      e["bytes"] = c.bytes;
+      e["checksum"] = c.checksum;
+      j["code_objects"].push_back(std::move(e));
+    }
+  }
   return j;
 }
 

@@ -16,6 +16,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <set>
 
@@ -242,6 +243,31 @@ void validateParam(const KernelSpec &k, const ParamSpec &spec, const ParamValue 
   }
 }
 
+/// `code_objects`: one per target, named after the kernel and target, with their hashes.
+void validateCodeObjects(const KernelSpec &k, const std::string &where) {
+  std::set<std::string> targets;
+  for (size_t i = 0; i < k.codeObjects.size(); ++i) {
+    const CodeObjectEntry &c = k.codeObjects[i];
+    const std::string field = fmt::format("{}: code_objects[{}]", where, i);
+    const bool targetOk =
+        !c.target.empty() && std::all_of(c.target.begin(), c.target.end(), [](char ch) {
+          return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+        });
+    if (!targetOk)
+      fail("{}: target '{}' is not a GPU target name (sm_90, gfx942)", field, c.target);
+    if (!targets.insert(c.target).second)
+      fail("{}: a second code object for target {}", field, c.target);
+    const std::string file = fmt::format("{}/{}.{}.co", kKernelsDir, k.name, c.target);
+    if (c.file != file)
+      fail("{}: file '{}' must be '{}'", field, c.file, file);
+    if (c.bytes == 0)
+      fail("{}: bytes must be at least 1", field);
+    if (!parseFnv1a64(c.key) || !parseFnv1a64(c.checksum))
+      fail("{}: key and checksum must be fnv1a64:<16 hex digits>, got '{}' and '{}'", field, c.key,
+           c.checksum);
+  }
+}
+
 void validateKernel(const KernelSpec &k, const std::string &where) {
   const FamilySpec *family = findFamily(k.family);
   if (!family)
@@ -254,6 +280,7 @@ void validateKernel(const KernelSpec &k, const std::string &where) {
          family->routes.size() == 0 ? "none" : fmt::format("{}", fmt::join(family->routes, ", ")));
   if (!k.source.empty() && !isInsideBundle(k.source))
     fail("{}: source '{}' is not a relative path inside the bundle", where, k.source);
+  validateCodeObjects(k, where);
   for (const ParamSpec &spec : family->params) {
     const ParamValue *value = findParam(k, spec.name);
     if (!value) {

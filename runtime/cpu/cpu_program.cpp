@@ -7,6 +7,7 @@
 #include "runtime/cpu/kernel_registry.h"
 #include "runtime/support/checked_math.h"
 #include "runtime/support/error.h"
+#include "runtime/support/memory_budget.h"
 
 #include <cstring>
 #include <new>
@@ -26,6 +27,14 @@ CpuProgram::CpuProgram(const bundle::Bundle &bundle, const CpuProgramOptions &op
 CpuProgram::~CpuProgram() = default;
 
 void CpuProgram::allocateBuffers() {
+  // Sizes first, so the total is checked against the memory available before anything is
+  // allocated (memory_budget.h: an overcommitted zero-fill would be killed without a message).
+  struct Sized {
+    const bundle::BufferSpec *spec;
+    uint64_t rows, bytes;
+    std::string what;
+  };
+  std::vector<Sized> sized;
   for (const bundle::BufferSpec &spec : bundle_.manifest().buffers) {
     uint64_t rows = 0;
     switch (spec.rows.kind) {
@@ -42,23 +51,31 @@ void CpuProgram::allocateBuffers() {
       rows = options_.context;
       break;
     }
-    const std::string what =
-        fmt::format("buffer '{}' ({} rows x {} cols)", spec.name, rows, spec.cols);
+    std::string what = fmt::format("buffer '{}' ({} rows x {} cols)", spec.name, rows, spec.cols);
     const uint64_t bytes =
         checkedMul(checkedMul(rows, spec.cols, what), bundle::bytesOf(spec.dtype), what);
     bufferBytes_ = checkedAdd(bufferBytes_, bytes, "total buffer size");
+    sized.push_back({&spec, rows, bytes, std::move(what)});
+  }
+  requireAvailableMemory(
+      bufferBytes_,
+      fmt::format("{}: {} CPU buffers (KV cache of {} tokens included)", bundle_.dir(),
+                  sized.size(), options_.context),
+      "a smaller --ctx needs less");
+
+  for (Sized &buffer : sized) {
     std::vector<float> storage;
     try {
-      storage.resize((bytes + sizeof(float) - 1) / sizeof(float));
+      storage.resize((buffer.bytes + sizeof(float) - 1) / sizeof(float));
     } catch (const std::bad_alloc &) {
-      fail("{}: cannot allocate {} bytes for {}; a smaller --ctx needs less", bundle_.dir(), bytes,
-           what);
+      fail("{}: cannot allocate {} bytes for {}; a smaller --ctx needs less", bundle_.dir(),
+           buffer.bytes, buffer.what);
     } catch (const std::length_error &) {
       fail("{}: {} bytes for {} exceed what this machine can allocate; a smaller --ctx needs less",
-           bundle_.dir(), bytes, what);
+           bundle_.dir(), buffer.bytes, buffer.what);
     }
-    buffers_.push_back(std::make_unique<CpuBuffer>(spec, rows, std::move(storage)));
-    bufferIndex_[spec.name] = buffers_.back().get();
+    buffers_.push_back(std::make_unique<CpuBuffer>(*buffer.spec, buffer.rows, std::move(storage)));
+    bufferIndex_[buffer.spec->name] = buffers_.back().get();
   }
 }
 
@@ -114,11 +131,16 @@ std::span<int32_t> CpuProgram::positions() {
   return {b.i32(), static_cast<size_t>(b.rowsAllocated())};
 }
 
-void CpuProgram::run(bundle::PhaseKind kind, uint64_t seq, const LaunchObserver &observer) {
+void CpuProgram::checkRunSize(bundle::PhaseKind kind, uint64_t seq) const {
   const bool prefill = kind == bundle::PhaseKind::Prefill;
   if (seq == 0 || (prefill && seq > options_.maxBatch) || (!prefill && seq != 1))
     fail("{}: {} run of {} tokens (prefill takes 1..{}, decode 1)", bundle_.dir(), nameOf(kind),
          seq, options_.maxBatch);
+}
+
+void CpuProgram::run(bundle::PhaseKind kind, uint64_t seq, const LaunchObserver &observer) {
+  checkRunSize(kind, seq);
+  const bool prefill = kind == bundle::PhaseKind::Prefill;
   const RunContext context{seq, &pool_};
   const std::vector<std::unique_ptr<CpuLaunch>> &launches = (prefill ? prefill_ : decode_).launches;
   for (size_t i = 0; i < launches.size(); ++i) {
@@ -126,6 +148,21 @@ void CpuProgram::run(bundle::PhaseKind kind, uint64_t seq, const LaunchObserver 
     if (observer)
       observer(i);
   }
+}
+
+void CpuProgram::runLaunch(bundle::PhaseKind kind, size_t launchIndex, uint64_t seq) {
+  checkRunSize(kind, seq);
+  const PreparedPhase &phase = kind == bundle::PhaseKind::Prefill ? prefill_ : decode_;
+  if (launchIndex >= phase.launches.size())
+    fail("{}: {} has {} launches; there is no launch {}", bundle_.dir(), nameOf(kind),
+         phase.launches.size(), launchIndex);
+  phase.launches[launchIndex]->run(RunContext{seq, &pool_});
+}
+
+std::span<uint8_t> CpuProgram::bufferBytes(std::string_view name) {
+  CpuBuffer &b = buffer(name);
+  return {b.bytes(), static_cast<size_t>(b.rowsAllocated() * b.cols() *
+                                         bundle::bytesOf(b.spec().dtype))};
 }
 
 const bundle::PhasePlan &CpuProgram::plan(bundle::PhaseKind kind) const {

@@ -73,6 +73,13 @@ public:
   /// called after every launch.
   void run(bundle::PhaseKind phase, uint64_t seq, const LaunchObserver &observer = {});
 
+  /// TESTS: runs launch `launchIndex` of `phase`'s plan alone for `seq` tokens, on what the
+  /// buffers hold now: the kernel tests compare one launch across backends.
+  void runLaunch(bundle::PhaseKind phase, size_t launchIndex, uint64_t seq);
+  /// TESTS: every byte of buffer `name` (all rows allocated), to fill before runLaunch() and read
+  /// after it. Throws for an unknown buffer.
+  std::span<uint8_t> bufferBytes(std::string_view name);
+
   /// The plan run for `phase`: the manifest's, or the one given in the options.
   const bundle::PhasePlan &plan(bundle::PhaseKind phase) const;
   /// The last row of f32 buffer `name` in a run of `seq` tokens, as it is now (read it from an
@@ -103,6 +110,7 @@ private:
   };
 
   void allocateBuffers();
+  void checkRunSize(bundle::PhaseKind phase, uint64_t seq) const;
   PreparedPhase prepare(bundle::PhaseKind phase);
   CpuBuffer &buffer(std::string_view name);
 

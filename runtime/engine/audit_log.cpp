@@ -3,8 +3,8 @@
 
 #include "runtime/bundle/manifest_validator.h"
 #include "runtime/engine/weight_scales.h"
+#include "runtime/support/audit_digest.h"
 #include "runtime/support/error.h"
-#include "runtime/support/fnv1a.h"
 
 #include <nlohmann/json.hpp>
 
@@ -18,9 +18,11 @@ using Json = nlohmann::ordered_json;
 
 /// Longest `prompt` field, in bytes: enough to tell prompts apart in a report.
 constexpr size_t kMaxPromptBytes = 200;
-/// Relative tolerance of delta mode's "agrees": decode and prefill run the same kernels' math on
-/// one row or many.
-constexpr double kDeltaTolerance = 1e-3;
+/// Relative tolerance of delta mode's "agrees": the probe's. Decode and prefill may run routes of
+/// different precision — on the GPU, prefill's GEMMs take f16 inputs (dtype_a) where decode's
+/// GEMVs read f32 — so a healthy 2-layer model's hidden state already differs by 1e-3 relative
+/// on an H200 (and more with depth), while a broken route moves values by their own magnitude.
+constexpr double kDeltaTolerance = kProbeTolerance;
 
 std::string prefixOf(const std::string &point) {
   std::string prefix = point;
@@ -172,12 +174,10 @@ std::string AuditTracer::stepJson() {
   if (hasHidden) {
     // Stats of the captured row, exactly as an audit_stats launch would reduce it.
     const std::span<const float> hidden = norm->input;
-    Fnv1a64 hash;
-    hash.update(hidden);
     double sum = 0;
     for (float v : hidden)
       sum += v;
-    line["hidden_hash"] = formatFnv1a64(hash.value());
+    line["hidden_hash"] = formatAuditDigest(auditDigest(hidden));
     line["hidden_min"] = *std::min_element(hidden.begin(), hidden.end());
     line["hidden_max"] = *std::max_element(hidden.begin(), hidden.end());
     line["hidden_mean"] = static_cast<float>(sum / static_cast<double>(hidden.size()));
@@ -187,7 +187,7 @@ std::string AuditTracer::stepJson() {
   }
 
   auto stats = [&](const std::string &prefix, const AuditRecord *r, bool sumsq) {
-    line[prefix + "hash"] = r ? Json(formatFnv1a64(r->stats.hash)) : Json(nullptr);
+    line[prefix + "hash"] = r ? Json(formatAuditDigest(r->stats.hash)) : Json(nullptr);
     line[prefix + "min"] = r ? Json(r->stats.min) : Json(nullptr);
     line[prefix + "max"] = r ? Json(r->stats.max) : Json(nullptr);
     line[prefix + "mean"] = r ? Json(r->stats.mean) : Json(nullptr);

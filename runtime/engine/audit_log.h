@@ -18,8 +18,9 @@
 //   <point>_{hash,min,max,mean,sumsq}             any further audit point (dots → underscores)
 //   forced_routes injected_fault
 //
-// Hashes are "fnv1a64:<16 hex digits>", FNV-1a 64 over the float32 bit patterns (the scales
-// hash: weight_scales.h). LM-head fields come from the plan the phase runs: the launch of the
+// Row hashes (hidden, rms, logits, <point>) are "fnv1a64tree:<16 hex digits>", the FNV-1a 64
+// tree of runtime/support/audit_digest.h over the float32 bit patterns, as every backend's
+// audit_stats computes it; the scales hash is "fnv1a64:<16 hex digits>" (weight_scales.h). LM-head fields come from the plan the phase runs: the launch of the
 // lm_head audit point, its kernel's route and params (quant; dtype_a, dtype_b, accum_dtype when
 // the kernel declares them, else the input buffer's dtype, the weight's type and f32) and its
 // weight's layout. No timestamps: identical runs write identical bytes.

@@ -14,6 +14,7 @@
 #include "runtime/bundle/manifest.h"
 #include "runtime/cpu/cpu_program.h"
 #include "runtime/cpu/weight_view.h"
+#include "runtime/engine/kernel_profile.h"
 
 #include <cstdint>
 #include <functional>
@@ -60,6 +61,12 @@ public:
   virtual uint64_t maxBatch() const = 0;
   /// CPU threads the executor computes with (1 for a GPU executor: the host only feeds it).
   virtual unsigned threads() const = 0;
+  /// Starts (true) or stops timing every launch into profile(). Timing may slow a run down:
+  /// the GPU runs decode launch by launch between events instead of replaying its graph.
+  virtual void setProfiling(bool on) = 0;
+  /// The launches timed while profiling was on, with their work (kernel_work.h); clear() it to
+  /// start over.
+  virtual KernelProfile &profile() = 0;
   /// "cpu", or "hip" for the GPU.
   virtual std::string_view device() const = 0;
   /// One line describing where the plans run ("cpu, 8 threads", the GPU's summary).

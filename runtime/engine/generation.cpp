@@ -22,15 +22,22 @@ std::string_view nameOf(StopReason reason) {
   case StopReason::Length:
     return "length";
   case StopReason::ContextFull:
+    return "context";
+  case StopReason::Interrupted:
     break;
   }
-  return "context";
+  return "interrupted";
 }
 
 GenerationResult generate(Session &session, sampling::Sampler &sampler,
                           std::span<const int32_t> prompt, const GenerationOptions &options,
                           std::vector<int32_t> &history, const GenerationCallbacks &callbacks) {
   GenerationResult result;
+  auto stopRequested = [&] { return options.stopRequested && options.stopRequested(); };
+  if (stopRequested()) { // nothing ran: the prompt is not in the cache
+    result.stop = StopReason::Interrupted;
+    return result;
+  }
   result.promptTokens = prompt.size();
   const auto promptStart = Clock::now();
   std::span<const float> logits = session.prefill(prompt);
@@ -42,6 +49,10 @@ GenerationResult generate(Session &session, sampling::Sampler &sampler,
   for (;;) {
     if (result.tokens.size() >= options.maxTokens) {
       result.stop = StopReason::Length;
+      break;
+    }
+    if (stopRequested()) { // every sampled token is decoded: nothing is unfed
+      result.stop = StopReason::Interrupted;
       break;
     }
     const int32_t token = sampler.sample(logits, history);

@@ -1,7 +1,8 @@
 //===- generation.h - Prefill a prompt, then sample until a stop -----------===//
 //
 // The loop every front end shares: prefill the prompt, then sample a token, report it, decode it,
-// until a stop token, the token limit or a full context. The token that ends generation is not
+// until a stop token, the token limit, a full context or a stop request (Ctrl-C, checked between
+// tokens, so every step that ran is whole). The token that ends generation is not
 // decoded (nothing needs its logits); GenerationResult::unfed lists what the KV cache lacks, so
 // an interactive chat can feed it ahead of the next turn.
 //
@@ -25,14 +26,17 @@ enum class StopReason {
   EndOfTurn,   ///< sampled a stop token (EOS, <|eot_id|>)
   Length,      ///< generated maxTokens tokens
   ContextFull, ///< the KV cache has no room for another token
+  Interrupted, ///< GenerationOptions::stopRequested said so (Ctrl-C)
 };
 
-/// "eos", "length", "context".
+/// "eos", "length", "context", "interrupted".
 std::string_view nameOf(StopReason reason);
 
 struct GenerationOptions {
   uint64_t maxTokens = 0;          ///< tokens to generate at most (stop token not counted)
   std::vector<int32_t> stopTokens; ///< ids that end generation; not reported as output
+  /// Polled before the prefill and before each token; true ends generation (Interrupted).
+  std::function<bool()> stopRequested;
 };
 
 struct GenerationResult {

@@ -98,6 +98,8 @@ public:
   /// The records written by the last prefill or decode (empty for bundles without audits).
   const std::vector<AuditRecord> &audits() const { return audits_; }
   const bundle::Bundle &bundle() const { return bundle_; }
+  /// The executor the plans run on (profiling, backend-specific statistics).
+  PlanExecutor &executor() { return *program_; }
   const SessionOptions &options() const { return options_; }
   /// Every token in the KV cache, in order (what a prefill of the same tokens would take).
   const std::vector<int32_t> &tokens() const { return tokens_; }

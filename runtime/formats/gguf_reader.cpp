@@ -174,6 +174,9 @@ GgufFile GgufFile::parse(std::span<const uint8_t> bytes, std::string label,
   for (uint64_t i = 0; i < header.metadataCount; ++i) {
     std::string key(cursor.readString([&] { return fmt::format("metadata {} key", i); },
                                       limits.maxStringBytes));
+    // GgufWriter refuses empty keys, and no lookup could name one: a crafted file, not a model.
+    if (key.empty())
+      cursor.fail(fmt::format("metadata {} key", i), "key is empty (a metadata key needs a name)");
     std::string entry = fmt::format("metadata {} {}", i, quotedForError(key));
     if (auto it = file.metadataIndex_.find(key); it != file.metadataIndex_.end())
       cursor.fail(entry, "duplicate key (first defined as metadata {})", it->second);

@@ -1,9 +1,10 @@
 #include "runtime/formats/gguf.h"
 
-#include "runtime/formats/atomic_output_file.h"
 #include "runtime/formats/gguf_layout.h"
+#include "runtime/support/atomic_output_file.h"
 #include "runtime/support/checked_math.h"
 #include "runtime/support/error.h"
+#include "runtime/support/interrupt.h"
 
 #include <fmt/ranges.h>
 
@@ -236,6 +237,7 @@ void GgufWriter::write(const std::string &path,
   // large write, never the whole model at once.
   std::vector<uint8_t> buffer;
   for (size_t i = 0; i < tensors_.size(); ++i) {
+    throwIfInterrupted(path); // Ctrl-C: the temporary goes with `file`, `path` is untouched
     const PendingTensor &tensor = tensors_[i];
     buffer.resize(tensor.bytes);
     tensor.fill(buffer);
@@ -245,6 +247,7 @@ void GgufWriter::write(const std::string &path,
     if (progress)
       progress(file.bytesWritten(), plan.fileBytes);
   }
+  throwIfInterrupted(path);
   file.commit();
 }
 

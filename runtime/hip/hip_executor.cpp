@@ -5,6 +5,7 @@
 #include "runtime/bundle/kernel_families.h"
 #include "runtime/bundle/manifest_validator.h"
 #include "runtime/support/error.h"
+#include "runtime/support/fnv1a.h"
 
 #include <fmt/format.h>
 
@@ -45,12 +46,28 @@ std::string readFile(const std::filesystem::path &path) {
   return text.str();
 }
 
-std::optional<std::vector<uint8_t>> readCodeObject(const std::filesystem::path &path) {
-  std::error_code error;
-  if (!std::filesystem::is_regular_file(path, error))
-    return std::nullopt;
-  const std::string bytes = readFile(path);
+/// The code object `entry` of `kernel` names, checked against its recorded size and checksum.
+std::vector<uint8_t> readCodeObject(const std::filesystem::path &dir,
+                                    const bundle::KernelSpec &kernel,
+                                    const bundle::CodeObjectEntry &entry) {
+  const std::string bytes = readFile(dir / entry.file);
+  Fnv1a64 hash;
+  hash.update(std::span(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size()));
+  if (bytes.size() != entry.bytes || formatFnv1a64(hash.value()) != entry.checksum)
+    fail("{}: kernel '{}': code object '{}' has {} bytes, checksum {}; the manifest says {} bytes, "
+         "{}: the bundle is damaged (compile it again)",
+         dir.string(), kernel.name, entry.file, bytes.size(), formatFnv1a64(hash.value()),
+         entry.bytes, entry.checksum);
   return std::vector<uint8_t>(bytes.begin(), bytes.end());
+}
+
+/// The code object the manifest records for `kernel` on `arch`, or null.
+const bundle::CodeObjectEntry *codeObjectFor(const bundle::KernelSpec &kernel,
+                                             std::string_view arch) {
+  for (const bundle::CodeObjectEntry &entry : kernel.codeObjects)
+    if (entry.target == arch)
+      return &entry;
+  return nullptr;
 }
 
 /// The params entry `name` as an integer (JSON integers only).
@@ -100,8 +117,8 @@ struct HipExecutor::PreparedLaunch {
   unsigned block = 0;
   std::vector<bundle::GridDim> grid;
   std::vector<Field> fields;
-  std::string kernel;       ///< name, for the profile
-  uint64_t weightBytes = 0; ///< bytes of the weights it reads, for the profile
+  const bundle::Launch *launch = nullptr;     ///< the plan's, for the profile's work counts
+  const bundle::KernelSpec *kernel = nullptr; ///< for the profile
   Slot *rowsSlot = nullptr; ///< the family's row argument: its rows in the phase are S
   mutable std::vector<uint8_t> params;
 };
@@ -146,6 +163,7 @@ HipExecutor::HipExecutor(const bundle::Bundle &bundle, const HipPlatform &platfo
     : bundle_(bundle), platform_(platform), api_(*platform.api), options_(options),
       hipOptions_(hipOptions),
       stream_((GRETA_HIP_CHECK(api_, hipSetDevice(platform.device.ordinal)), api_)) {
+  profiling_ = hipOptions_.profile;
   if (options_.context == 0 || options_.maxBatch == 0)
     fail("{}: the HIP executor needs a context and a batch of at least 1 (got {} and {})",
          bundle.dir(), options_.context, options_.maxBatch);
@@ -189,32 +207,31 @@ HipExecutor::~HipExecutor() {
 }
 
 void HipExecutor::printProfile() const {
-  std::vector<std::pair<std::string, ProfileEntry>> rows(profile_.begin(), profile_.end());
-  std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
-    return a.second.milliseconds > b.second.milliseconds;
-  });
-  double total = 0;
-  for (const auto &row : rows)
-    total += row.second.milliseconds;
+  const double total = profile_.totalSeconds();
   std::fprintf(stderr, "greta-hip-profile: %s\n", platform_.device.name.c_str());
-  std::fprintf(stderr, "greta-hip-profile: %-52s %8s %10s %9s %6s %10s %8s\n", "phase kernel",
-               "launches", "total ms", "avg us", "share", "weights MB", "GB/s");
-  for (const auto &[name, entry] : rows) {
-    const double average = entry.milliseconds / static_cast<double>(entry.launches);
-    std::fprintf(stderr, "greta-hip-profile: %-52s %8llu %10.3f %9.1f %5.1f%% %10.2f %8.0f\n",
-                 name.c_str(), static_cast<unsigned long long>(entry.launches), entry.milliseconds,
-                 1e3 * average, total > 0 ? 100.0 * entry.milliseconds / total : 0.0,
-                 static_cast<double>(entry.weightBytes) / 1e6,
-                 average > 0 ? static_cast<double>(entry.weightBytes) / (average * 1e6) : 0.0);
+  std::fprintf(stderr, "greta-hip-profile: %-52s %8s %10s %9s %6s %10s %8s %9s\n", "phase kernel",
+               "launches", "total ms", "avg us", "share", "weights MB", "GB/s", "GFLOP/s");
+  for (const engine::KernelTiming &row : profile_.kernels()) {
+    const std::string name = row.phase + " " + row.kernel;
+    std::fprintf(stderr, "greta-hip-profile: %-52s %8llu %10.3f %9.1f %5.1f%% %10.2f %8.0f %9.0f\n",
+                 name.c_str(), static_cast<unsigned long long>(row.launches), 1e3 * row.seconds,
+                 1e6 * row.averageSeconds(), total > 0 ? 100.0 * row.seconds / total : 0.0,
+                 static_cast<double>(row.weightBytes) / static_cast<double>(row.launches) / 1e6,
+                 row.bytesPerSecond() / 1e9, row.flopsPerSecond() / 1e9);
   }
 }
 
 std::string HipExecutor::description() const {
   return fmt::format("hip: {}; weights {}, buffers {}, uploaded in {:.2f} s; {} kernels ({} from "
-                     "the disk cache, {} ahead of time) in {:.2f} s",
+                     "the disk cache, {} ahead of time{}) in {:.2f} s",
                      platform_.summary(), formatBytes(stats_.weightBytes),
                      formatBytes(stats_.bufferBytes), stats_.uploadSeconds, stats_.kernels,
-                     stats_.cacheHits, stats_.aheadOfTime, stats_.compileSeconds);
+                     stats_.cacheHits, stats_.aheadOfTime,
+                     stats_.staleCodeObjects
+                         ? fmt::format(", {} stale code objects compiled afresh",
+                                       stats_.staleCodeObjects)
+                         : "",
+                     stats_.compileSeconds);
 }
 
 const bundle::PhasePlan &HipExecutor::plan(bundle::PhaseKind kind) const {
@@ -321,6 +338,7 @@ void HipExecutor::compileKernels() {
   std::vector<std::vector<uint8_t>> codes(kernels.size());
   std::vector<CacheOutcome> outcomes(kernels.size(), CacheOutcome::Disabled);
   std::vector<char> aheadOfTime(kernels.size(), 0); // not vector<bool>: written concurrently
+  std::vector<char> stale(kernels.size(), 0);
   std::vector<std::exception_ptr> errors(kernels.size());
   std::atomic<size_t> next{0};
   auto work = [&] {
@@ -330,15 +348,19 @@ void HipExecutor::compileKernels() {
         if (kernel.source.empty())
           fail("{}: kernel '{}' (family {}) has no HIP source; the HIP backend cannot run it",
                bundle_.dir(), kernel.name, kernel.family);
-        // An ahead-of-time code object for this exact target, if the bundle carries one.
-        if (auto code = readCodeObject(dir / bundle::kKernelsDir /
-                                       fmt::format("{}.{}.co", kernel.name, target.arch))) {
-          codes[i] = std::move(*code);
-          aheadOfTime[i] = true;
-          continue;
+        const KernelSource source{kernel.name, readFile(dir / kernel.source), {}};
+        // An ahead-of-time code object the manifest records for this exact target, used only
+        // while it was compiled from what this runtime would compile (source, prelude, options:
+        // its key); a stale one is compiled afresh here.
+        if (const bundle::CodeObjectEntry *entry = codeObjectFor(kernel, target.arch)) {
+          if (entry->key == compiler.codeObjectKey(source)) {
+            codes[i] = readCodeObject(dir, kernel, *entry);
+            aheadOfTime[i] = true;
+            continue;
+          }
+          stale[i] = true;
         }
-        CompiledKernel compiled =
-            compiler.compile({kernel.name, readFile(dir / kernel.source), {}});
+        CompiledKernel compiled = compiler.compile(source);
         codes[i] = std::move(compiled.code);
         outcomes[i] = compiled.cache;
       } catch (...) {
@@ -365,6 +387,7 @@ void HipExecutor::compileKernels() {
     functions_[kernels[i]->name] = modules_.back().function(kernels[i]->entry.c_str());
     stats_.cacheHits += outcomes[i] == CacheOutcome::Hit;
     stats_.aheadOfTime += aheadOfTime[i];
+    stats_.staleCodeObjects += stale[i];
   }
   stats_.kernels = kernels.size();
   stats_.compileSeconds = secondsSince(start);
@@ -460,12 +483,8 @@ HipExecutor::PreparedPhase HipExecutor::prepare(bundle::PhaseKind kind) {
       phase.audits.push_back(std::move(audit));
     }
     prepared.params.resize(alignUp(prepared.fields.size() * 8, 8));
-    prepared.kernel = kernel.name;
-    // An embedding reads a few rows of its table, not all of it: no weight bandwidth to report.
-    if (kernel.family != "embedding")
-      for (const auto &[arg, value] : launch.args)
-        if (auto weight = bundle::weightRefName(value))
-          prepared.weightBytes += bundle_.weightBytes(*weight).size();
+    prepared.launch = &launch;
+    prepared.kernel = &kernel;
     phase.launches.push_back(std::move(prepared));
   }
   phase.logits = &slot(plan.logits);
@@ -479,9 +498,13 @@ void HipExecutor::poisonActivations() {
 }
 
 void HipExecutor::enqueue(const PreparedPhase &phase, uint64_t seq,
-                          const cpu::LaunchObserver &observer) {
+                          const cpu::LaunchObserver &observer, std::optional<size_t> only) {
   const hipStream_t stream = stream_.get();
+  // A single launch (runLaunch) is not profiled: run() sizes and reads the events.
+  const bool timed = profiling_ && !only;
   for (size_t i = 0; i < phase.launches.size(); ++i) {
+    if (only && i != *only)
+      continue;
     const PreparedLaunch &launch = phase.launches[i];
     const uint64_t rows = rowsIn(*launch.rowsSlot->spec, launch.rowsSlot->rowsAllocated, seq);
     uint8_t *out = launch.params.data();
@@ -542,7 +565,7 @@ void HipExecutor::enqueue(const PreparedPhase &phase, uint64_t seq,
     }
     void *params = launch.params.data();
     void *kernelParams[] = {params};
-    if (hipOptions_.profile)
+    if (timed)
       profileEvents_[i].record(stream);
     GRETA_HIP_CHECK(api_,
                     hipModuleLaunchKernel(launch.function, grid.x, grid.y, grid.z, launch.block, 1,
@@ -550,8 +573,30 @@ void HipExecutor::enqueue(const PreparedPhase &phase, uint64_t seq,
     if (observer)
       observer(i);
   }
-  if (hipOptions_.profile)
+  if (timed)
     profileEvents_[phase.launches.size()].record(stream);
+}
+
+void HipExecutor::runLaunch(bundle::PhaseKind kind, size_t launchIndex, uint64_t seq) {
+  const bool prefill = kind == bundle::PhaseKind::Prefill;
+  if (seq == 0 || (prefill && seq > options_.maxBatch) || (!prefill && seq != 1))
+    fail("{}: {} launch for {} tokens (prefill takes 1..{}, decode 1)", bundle_.dir(),
+         nameOf(kind), seq, options_.maxBatch);
+  const PreparedPhase &phase = prefill ? *prefill_ : *decode_;
+  if (launchIndex >= phase.launches.size())
+    fail("{}: {} has {} launches; there is no launch {}", bundle_.dir(), nameOf(kind),
+         phase.launches.size(), launchIndex);
+  enqueue(phase, seq, {}, launchIndex);
+  stream_.synchronize();
+}
+
+void HipExecutor::uploadBuffer(std::string_view name, std::span<const uint8_t> bytes) {
+  const Slot &s = slot(name);
+  if (bytes.size() != s.bytes())
+    fail("{}: buffer '{}' holds {} bytes; {} were given", bundle_.dir(), name, s.bytes(),
+         bytes.size());
+  stream_.synchronize();
+  GRETA_HIP_CHECK(api_, hipMemcpy(s.device, bytes.data(), bytes.size(), hipMemcpyHostToDevice));
 }
 
 std::span<int32_t> HipExecutor::tokens() {
@@ -577,10 +622,10 @@ void HipExecutor::run(bundle::PhaseKind kind, uint64_t seq, const cpu::LaunchObs
                                        seq * sizeof(int32_t), hipMemcpyHostToDevice, stream));
   if (hipOptions_.poison)
     poisonActivations();
-  if (hipOptions_.profile)
+  if (profiling_)
     while (profileEvents_.size() < phase.launches.size() + 1)
       profileEvents_.emplace_back(api_);
-  if (!prefill && hipOptions_.useGraph && !observer && !hipOptions_.profile) {
+  if (!prefill && hipOptions_.useGraph && !observer && !profiling_) {
     if (!decodeGraph_)
       decodeGraph_ = GraphExec::capture(api_, stream, [&] { enqueue(phase, 1, {}); });
     decodeGraph_->launch(stream);
@@ -597,14 +642,14 @@ void HipExecutor::run(bundle::PhaseKind kind, uint64_t seq, const cpu::LaunchObs
     GRETA_HIP_CHECK(api_, hipMemcpyAsync(host + audit.hostOffset, audit.stats->device,
                                          audit.stats->rowBytes, hipMemcpyDeviceToHost, stream));
   stream_.synchronize();
-  if (hipOptions_.profile)
+  if (profiling_)
     for (size_t i = 0; i < phase.launches.size(); ++i) {
       const PreparedLaunch &launch = phase.launches[i];
-      ProfileEntry &entry = profile_[fmt::format("{} {}", nameOf(kind), launch.kernel)];
-      ++entry.launches;
       // From this launch's start to the next one's (the last: to the end of the launches).
-      entry.milliseconds += Event::elapsedMilliseconds(profileEvents_[i], profileEvents_[i + 1]);
-      entry.weightBytes = launch.weightBytes;
+      const double milliseconds =
+          Event::elapsedMilliseconds(profileEvents_[i], profileEvents_[i + 1]);
+      profile_.add(kind, *launch.kernel, milliseconds / 1e3,
+                   engine::launchWork(bundle_, *launch.launch, seq, positions()));
     }
 }
 

@@ -7,8 +7,8 @@
 //     for external weights), into a second arena. Out of memory names what was being allocated,
 //     the bytes needed in all, and what the device has free;
 //   * compiles each kernel the plans launch once, with KernelCompiler (its disk cache makes a
-//     second load compile nothing; an ahead-of-time `kernels/<name>.<arch>.co` in the bundle is
-//     loaded instead), on several host threads;
+//     second load compile nothing; an ahead-of-time code object the manifest records for this
+//     exact arch is loaded instead while its key matches, code_objects.h), on several threads;
 //   * turns every launch into a prepared record: function, block, grid expression and the
 //     Params fields in `param_fields` order (codegen/KernelABI.h): one device pointer per
 //     argument (per-row arguments at the last `rows` rows of their buffer, lm_head's and
@@ -55,9 +55,10 @@ struct HipExecutorOptions {
   KernelCompilerOptions compiler{};
   /// Host threads compiling kernels at load (0: hardware threads).
   unsigned compileThreads = 0;
-  /// Time every launch with events (decode then runs launch by launch, not as a graph) and print
-  /// per kernel: launches, time, and the weight bytes it reads per second, on stderr when the
-  /// executor is destroyed (greta-run: GRETA_HIP_PROFILE=1).
+  /// Profile from the start (setProfiling(true): every launch timed with events, decode launch
+  /// by launch instead of a replayed graph) and print the table per kernel — launches, time,
+  /// weight bytes per second, FLOP/s — on stderr when the executor is destroyed (greta-run:
+  /// GRETA_HIP_PROFILE=1).
   bool profile = false;
 };
 
@@ -68,6 +69,7 @@ struct HipLoadStats {
   size_t kernels = 0;       ///< kernels loaded
   size_t cacheHits = 0;     ///< of which served from the disk cache
   size_t aheadOfTime = 0;   ///< of which loaded from the bundle's code objects
+  size_t staleCodeObjects = 0; ///< code objects for this target not used: compiled otherwise
   double compileSeconds = 0;
   double uploadSeconds = 0;
 };
@@ -93,6 +95,8 @@ public:
   uint64_t context() const override { return options_.context; }
   uint64_t maxBatch() const override { return options_.maxBatch; }
   unsigned threads() const override { return 1; }
+  void setProfiling(bool on) override { profiling_ = on; }
+  engine::KernelProfile &profile() override { return profile_; }
   std::string_view device() const override { return "hip"; }
   std::string description() const override;
 
@@ -102,6 +106,13 @@ public:
   uint64_t graphReplays() const { return graphReplays_; }
   /// TESTS: every byte of buffer `name` (all rows allocated), after synchronising.
   std::vector<uint8_t> downloadBuffer(std::string_view name);
+  /// TESTS: overwrites every byte of buffer `name` (all rows allocated) with `bytes`, which must
+  /// be exactly its size.
+  void uploadBuffer(std::string_view name, std::span<const uint8_t> bytes);
+  /// TESTS: runs launch `launchIndex` of `phase`'s plan alone for `seq` tokens, on what the
+  /// buffers hold now (nothing is uploaded or poisoned), and synchronises: the kernel tests
+  /// compare one launch with the CPU backend's (cpu::CpuProgram::runLaunch).
+  void runLaunch(bundle::PhaseKind phase, size_t launchIndex, uint64_t seq);
   /// TESTS: the device address of buffer `name`'s first row / of weight `name` (null if the
   /// plans read no such weight).
   const void *bufferAddress(std::string_view name) const;
@@ -119,7 +130,9 @@ private:
   PreparedPhase prepare(bundle::PhaseKind kind);
   Slot &slot(std::string_view name);
   const bundle::PhasePlan &plan(bundle::PhaseKind kind) const;
-  void enqueue(const PreparedPhase &phase, uint64_t seq, const cpu::LaunchObserver &observer);
+  /// Enqueues the phase's launches in order (`only`: just that one).
+  void enqueue(const PreparedPhase &phase, uint64_t seq, const cpu::LaunchObserver &observer,
+               std::optional<size_t> only = std::nullopt);
   void poisonActivations();
   void printProfile() const;
 
@@ -147,13 +160,9 @@ private:
   std::optional<GraphExec> decodeGraph_;
   uint64_t graphReplays_ = 0;
   std::map<std::string, std::vector<float>, std::less<>> rows_; // lastRow() copies
-  struct ProfileEntry {
-    uint64_t launches = 0;
-    double milliseconds = 0;
-    uint64_t weightBytes = 0; ///< per launch
-  };
-  std::vector<Event> profileEvents_;            // one before each launch, one after the last
-  std::map<std::string, ProfileEntry> profile_; // by "phase kernel"
+  bool profiling_ = false;
+  std::vector<Event> profileEvents_; // one before each launch, one after the last
+  engine::KernelProfile profile_;
 };
 
 /// Why `bundle` cannot run on the HIP backend, or "" when it can: each kernel needs its emitted

@@ -1,7 +1,7 @@
 #include "runtime/hip/kernel_cache.h"
 
-#include "runtime/formats/atomic_output_file.h"
 #include "runtime/hip/dynamic_library.h"
+#include "runtime/support/atomic_output_file.h"
 #include "runtime/support/error.h"
 #include "runtime/support/fnv1a.h"
 

@@ -1,17 +1,21 @@
 #include "runtime/hip/kernel_compiler.h"
 
 #include "runtime/hip/kernel_prelude.h"
+#include "runtime/support/fnv1a.h"
 
 #include <fmt/format.h>
 
 #include <array>
 #include <cctype>
+#include <span>
 
 namespace greta::hip {
 namespace {
 
 /// Version of the key layout below; bump it when the layout or the option set changes meaning.
 constexpr std::string_view kMaterialVersion = "greta-kernel-material 1";
+/// Version of codeObjectKey's layout; bump it when the layout or the option set changes meaning.
+constexpr std::string_view kCodeObjectKeyVersion = "greta-code-object-key 1";
 
 /// "sm_90", "sm_90a", "sm_100f"; "gfx942", "gfx90a", "gfx1100".
 bool archSuitsVendor(std::string_view arch, Vendor vendor) {
@@ -98,6 +102,7 @@ KernelCompiler::KernelCompiler(RtcCompiler compiler, KernelTarget target,
       baseOptions_.emplace_back("-ffast-math");
   }
   baseOptions_.push_back(fmt::format("-DGRETA_WARP_SIZE={}", target_.warpSize));
+  portableOptions_ = baseOptions_.size();
   for (const std::string &option : compiler_.systemOptions)
     baseOptions_.push_back(option);
   if (!options.cacheDirectory.empty())
@@ -142,6 +147,23 @@ std::vector<uint8_t> KernelCompiler::build(const KernelSource &kernel,
   std::vector<uint8_t> code(size);
   GRETA_HIP_CHECK(api, hiprtcGetCode(program, reinterpret_cast<char *>(code.data())));
   return code;
+}
+
+std::string KernelCompiler::codeObjectKey(const KernelSource &kernel) const {
+  std::string material;
+  appendField(material, kCodeObjectKeyVersion);
+  appendField(material, vendorName(target_.vendor));
+  appendField(material, target_.arch);
+  for (size_t i = 0; i < portableOptions_; ++i)
+    appendField(material, baseOptions_[i]);
+  for (const std::string &option : kernel.options)
+    appendField(material, option);
+  appendField(material, kernelPreludeSource());
+  appendField(material, kernel.name);
+  appendField(material, kernel.source);
+  Fnv1a64 hash;
+  hash.update(std::span(reinterpret_cast<const uint8_t *>(material.data()), material.size()));
+  return formatFnv1a64(hash.value());
 }
 
 CompiledKernel KernelCompiler::compile(const KernelSource &kernel) const {

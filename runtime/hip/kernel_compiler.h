@@ -80,6 +80,13 @@ public:
   /// error, greta::hip::HipError if the compiler itself fails.
   CompiledKernel compile(const KernelSource &kernel) const;
 
+  /// What an ahead-of-time code object of `kernel` for this target was compiled from, as
+  /// "fnv1a64:…" over the target, the options (but the machine's include paths), the prelude and
+  /// the source: recorded in the bundle by greta-compile --target, compared at load, so a code
+  /// object is used only while the runtime would compile the very same program. The compiler's
+  /// version is not part of it (any build of the target's compiler gives a loadable object).
+  std::string codeObjectKey(const KernelSource &kernel) const;
+
   /// The options every kernel gets, before its own.
   const std::vector<std::string> &baseOptions() const { return baseOptions_; }
   const KernelTarget &target() const { return target_; }
@@ -92,6 +99,7 @@ private:
   KernelTarget target_;
   std::optional<KernelCache> cache_;
   std::vector<std::string> baseOptions_;
+  size_t portableOptions_ = 0; ///< the first baseOptions_ (then the machine's system options)
 };
 
 } // namespace greta::hip

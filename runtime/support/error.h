@@ -21,6 +21,13 @@ public:
   explicit Error(const std::string &message) : std::runtime_error(message) {}
 };
 
+/// A long operation stopped at a safe point after Ctrl-C (runtime/support/interrupt.h); tools
+/// catch it and exit with kInterruptedExitStatus (130).
+class Interrupted : public Error {
+public:
+  using Error::Error;
+};
+
 /// Throws greta::Error with a fmt-formatted message.
 template <typename... Args>
 [[noreturn]] void fail(fmt::format_string<Args...> format, Args &&...args) {

@@ -1,9 +1,10 @@
 //===- fnv1a.h - FNV-1a 64-bit hashing of bytes and float bit patterns -----===//
 //
-// The bundle's weight checksums, the source GGUF's header hash and the audit records' tensor
-// hashes are all FNV-1a 64: trivially reproducible from any language (numpy, a GPU kernel) and
-// byte-order defined, which matters more here than collision strength. Text form:
-// "fnv1a64:" followed by 16 lower-case hex digits.
+// The bundle's weight checksums, the source GGUF's header hash and the LM head's scales hash are
+// FNV-1a 64: trivially reproducible from any language (numpy, a GPU kernel) and byte-order
+// defined, which matters more here than collision strength. Text form: "fnv1a64:" followed by 16
+// lower-case hex digits. The audit records' row hashes are a tree of FNV-1a 64 hashes that a GPU
+// computes in parallel: audit_digest.h.
 //
 // Thread-safety: Fnv1a64 is a value; use one per thread.
 //
@@ -45,6 +46,13 @@ public:
         bytes[i] = static_cast<uint8_t>(bits >> (8 * i));
       update(std::span<const uint8_t>(bytes, sizeof bytes));
     }
+  }
+  /// Folds the 8 little-endian bytes of `word` (the audit digest's tree levels).
+  void update(uint64_t word) {
+    uint8_t bytes[sizeof word];
+    for (size_t i = 0; i < sizeof word; ++i)
+      bytes[i] = static_cast<uint8_t>(word >> (8 * i));
+    update(std::span<const uint8_t>(bytes, sizeof bytes));
   }
   uint64_t value() const { return hash_; }
 

@@ -7,6 +7,12 @@
 // audit JSONL (runtime/engine/audit_log.h), with the CPU probe, RMSNorm check and prefill/decode
 // delta on request; --force-route picks a route alternative the bundle carries.
 //
+// Ctrl-C stops generation between tokens: the text so far, the speed line (and --json object)
+// are printed as usual and the exit status is 130. The audit JSONL is written under a temporary
+// name and renamed when greta-run finishes (also after Ctrl-C or an error, holding every step that
+// ran), so a reader never sees a half-written line; a second Ctrl-C exits at once and removes the
+// temporary (runtime/support/interrupt.h).
+//
 //===----------------------------------------------------------------------===//
 #include "runtime/bundle/bundle.h"
 #include "runtime/engine/audit_log.h"
@@ -15,13 +21,13 @@
 #include "runtime/engine/utf8_stream.h"
 #include "runtime/formats/gguf.h"
 #include "runtime/sampling/sampler.h"
+#include "runtime/support/atomic_output_file.h"
 #include "runtime/support/error.h"
+#include "runtime/support/interrupt.h"
+#include "runtime/support/line_reader.h"
 #include "runtime/tokenizer/chat_template.h"
 #include "runtime/tokenizer/tokenizer.h"
-#ifdef GRETA_HAVE_HIP
-#include "runtime/hip/device_selection.h"
-#include "runtime/hip/hip_executor.h"
-#endif
+#include "runtime/tools/backend_setup.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -31,11 +37,10 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iostream>
 #include <limits>
 #include <optional>
 #include <random>
+#include <unistd.h>
 
 namespace greta {
 namespace {
@@ -163,20 +168,36 @@ public:
         sampler_(samplingParams(flags)), sink_(*tokenizer_, !flags.json) {
     if (!flags.auditOut.empty()) {
       tracer_ = std::make_unique<engine::AuditTracer>(session_, flags.audit);
-      auditFile_.open(flags.auditOut, std::ios::binary);
-      if (!auditFile_)
-        fail("--audit-out {}: cannot open for writing", flags.auditOut);
+      auditFile_ = std::make_unique<AtomicOutputFile>(flags.auditOut);
     }
   }
 
+  /// Generates; 0, or kInterruptedExitStatus after Ctrl-C.
   int run() {
+    try {
+      generateAll();
+    } catch (...) {
+      // The records of the steps that ran explain the failure: keep them (best effort).
+      try {
+        commitAudit();
+      } catch (const std::exception &) {
+      }
+      throw;
+    }
+    report();
+    commitAudit();
+    return interruptRequested() ? kInterruptedExitStatus : 0;
+  }
+
+private:
+  void generateAll() {
     const bool chat = flags_.chat || flags_.interactive;
     std::optional<ChatTemplate> chatTemplate;
     if (chat)
       chatTemplate.emplace(ChatTemplate::fromGguf(bundle_.tokenizerGguf()));
     std::string userText = flags_.prompt;
     if (userText.empty() && flags_.interactive && !readUserLine(userText))
-      return 0;
+      return;
     if (userText.empty())
       fail("no prompt: give -p TEXT (or -i to read messages from stdin)");
 
@@ -195,7 +216,8 @@ public:
       if (tracer_)
         tracer_->setPrompt(userText);
       const engine::GenerationResult result = turn(prompt);
-      if (!flags_.interactive || result.stop == engine::StopReason::ContextFull)
+      if (!flags_.interactive || result.stop == engine::StopReason::ContextFull ||
+          result.stop == engine::StopReason::Interrupted)
         break;
       if (!readUserLine(userText))
         break;
@@ -212,11 +234,14 @@ public:
           encode(chatTemplate->renderContinuation(next), false);
       prompt.insert(prompt.end(), continuation.begin(), continuation.end());
     }
-    report();
-    return 0;
   }
 
-private:
+  void commitAudit() {
+    if (auditFile_)
+      auditFile_->commit();
+    auditFile_.reset();
+  }
+
   static sampling::SamplingParams samplingParams(const Flags &flags) {
     sampling::SamplingParams params = flags.sampling;
     params.seed = flags.seed ? *flags.seed : std::random_device{}();
@@ -227,10 +252,11 @@ private:
     return tokenizer_->encode(text, {.addBos = addBos, .parseSpecial = true});
   }
 
-  bool readUserLine(std::string &line) const {
+  /// False at the end of stdin or on Ctrl-C.
+  bool readUserLine(std::string &line) {
     std::fputs("> ", stderr);
     std::fflush(stderr);
-    return static_cast<bool>(std::getline(std::cin, line));
+    return stdinLines_.next(line);
   }
 
   engine::GenerationResult turn(const std::vector<int32_t> &prompt) {
@@ -239,20 +265,25 @@ private:
     options.maxTokens = flags_.maxTokens < 0 ? std::numeric_limits<uint64_t>::max()
                                              : static_cast<uint64_t>(flags_.maxTokens);
     options.stopTokens = stopTokensOf(*tokenizer_);
+    options.stopRequested = interruptRequested;
     engine::GenerationCallbacks callbacks;
     callbacks.onToken = [&](int32_t id) { sink_.add(id); };
     if (tracer_)
       callbacks.afterStep = [&] {
-        if (std::string line = tracer_->stepJson(); !line.empty())
-          auditFile_ << line << '\n' << std::flush;
+        if (std::string line = tracer_->stepJson(); !line.empty()) {
+          line += '\n';
+          auditFile_->write({reinterpret_cast<const uint8_t *>(line.data()), line.size()});
+        }
       };
     engine::GenerationResult result =
         engine::generate(session_, sampler_, prompt, options, history_, callbacks);
     sink_.endTurn();
     totals_.add(prompt, result);
     if (result.stop == engine::StopReason::ContextFull)
-      std::fprintf(stderr, "greta-run: the context of %llu tokens is full (--ctx)\n",
-                   static_cast<unsigned long long>(session_.context()));
+      std::fprintf(stderr,
+                   "greta-run: stopped after %zu tokens: the context of %llu tokens is full "
+                   "(raise --ctx for longer output)\n",
+                   result.tokens.size(), static_cast<unsigned long long>(session_.context()));
     return result;
   }
 
@@ -301,7 +332,8 @@ private:
   std::vector<int32_t> history_;
   Totals totals_;
   std::unique_ptr<engine::AuditTracer> tracer_;
-  std::ofstream auditFile_;
+  std::unique_ptr<AtomicOutputFile> auditFile_; // --audit-out, until committed
+  LineReader stdinLines_{STDIN_FILENO};
 };
 
 /// A boolean switch: "1", "true", "on", "yes" (any case) are on; "0", "false", "off", "no" and ""
@@ -401,16 +433,7 @@ int run(int argc, char **argv) {
     if (end == maxSeqLen || *end != '\0' || f.context == 0)
       fail("GRETA_MAX_SEQ_LEN='{}' is not a positive token count", maxSeqLen);
   }
-#ifdef GRETA_HAVE_HIP
-  // auto: the GPU when one is usable, else the CPU with a one-line notice; hip: a GPU or an error.
-  const hip::DeviceChoice device = hip::selectDevice(hip::parseDeviceRequest(f.device));
-  if (!device.notice.empty())
-    std::fprintf(stderr, "%s\n", device.notice.c_str());
-#else
-  if (f.device.starts_with("hip"))
-    fail("--device {}: this greta-run was built without the HIP backend (GRETA_BUILD_HIP=OFF)",
-         f.device);
-#endif
+  const tools::Backend backend = tools::openBackend(f.device);
   if (f.json && f.interactive)
     fail("--json and -i cannot be combined (--json prints one object at the end)");
   bundle::BundleOpenOptions open;
@@ -418,19 +441,8 @@ int run(int argc, char **argv) {
   open.weightsPath = f.weights;
   open.threads = f.threads;
   const std::unique_ptr<bundle::Bundle> bundle = bundle::Bundle::open(f.model, open);
-#ifdef GRETA_HAVE_HIP
-  if (device.backend == hip::DeviceKind::Hip) {
-    // A bundle without emitted HIP kernels (not from greta-compile) runs on the CPU under auto.
-    if (const std::string why = hip::hipUnsupportedReason(*bundle); why.empty())
-      f.executor = hip::hipExecutorFactory(*device.hip,
-                                           {.profile = envSwitch("GRETA_HIP_PROFILE")});
-    else if (f.device == "auto")
-      std::fprintf(stderr, "greta: %s cannot run on the GPU, running on the CPU: %s\n",
-                   bundle->dir().c_str(), why.c_str());
-    else
-      fail("--device={}: {} cannot run on the GPU: {}", f.device, bundle->dir(), why);
-  }
-#endif
+  f.executor = tools::executorFor(backend, *bundle,
+                                  {.printProfileAtExit = envSwitch("GRETA_HIP_PROFILE")});
   Runner runner(f, *bundle);
   return runner.run();
 }
@@ -439,6 +451,7 @@ int run(int argc, char **argv) {
 } // namespace greta
 
 int main(int argc, char **argv) {
+  greta::installInterruptHandler(); // Ctrl-C: stop between tokens (see the top of this file)
   try {
     return greta::run(argc, argv);
   } catch (const std::exception &e) { // greta::Error, and I/O or allocation failures

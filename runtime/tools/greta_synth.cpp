@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/support/error.h"
+#include "runtime/support/interrupt.h"
 #include "runtime/synth/synth_model.h"
 
 #include <CLI/CLI.hpp>
@@ -168,8 +169,13 @@ int run(int argc, char **argv) {
 } // namespace greta::synth
 
 int main(int argc, char **argv) {
+  // Ctrl-C stops at the next tensor; the temporary file is removed and -o is left untouched.
+  greta::installInterruptHandler();
   try {
     return greta::synth::run(argc, argv);
+  } catch (const greta::Interrupted &e) {
+    std::fprintf(stderr, "greta-synth: %s; nothing written\n", e.what());
+    return greta::kInterruptedExitStatus;
   } catch (const std::exception &e) { // greta::Error, and I/O or allocation failures
     std::fprintf(stderr, "greta-synth: error: %s\n", e.what());
     return 1;

@@ -136,7 +136,9 @@ TEST_F(AuditTest, RecordsCarryEveryField) {
     EXPECT_EQ(r["rms_input_dtype"], "f32");
     EXPECT_DOUBLE_EQ(r["rms_eps"].get<double>(), bundle->manifest().model.rmsEps);
     EXPECT_EQ(r["cpu_probe_weights"], "bundle");
-    EXPECT_TRUE(r["hidden_hash"].get<std::string>().starts_with("fnv1a64:"));
+    EXPECT_TRUE(r["hidden_hash"].get<std::string>().starts_with("fnv1a64tree:"));
+    EXPECT_TRUE(r["logits_hash"].get<std::string>().starts_with("fnv1a64tree:"));
+    EXPECT_TRUE(r["lm_head_scales_hash"].get<std::string>().starts_with("fnv1a64:"));
   }
   EXPECT_EQ(t.records[0]["phase"], "prefill_last");
   EXPECT_EQ(t.records[0]["lm_head_route"], "gemm");

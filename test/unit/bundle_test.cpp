@@ -352,5 +352,69 @@ TEST_F(BundleTest, MissingKernelSourceIsRefused) {
   expectError([&] { Bundle::open(dir); }, {"not a relative path inside the bundle"});
 }
 
+// Tests ahead-of-time code objects in the bundle: the writer writes each file a kernel's
+// code_objects entry names (and refuses an entry without its file), the manifest keeps the
+// entries, and the loader refuses a missing or resized file and entries that break the format's
+// rules (file name, one per target, hash spelling).
+TEST_F(BundleTest, CodeObjectsAreWrittenRecordedAndChecked) {
+  BundleSpec spec = test::buildLlamaPlan(model());
+  KernelSpec &kernel = spec.manifest.kernels.front();
+  const std::vector<uint8_t> code = {0x7f, 'E', 'L', 'F', 1, 2, 3};
+  Fnv1a64 checksum;
+  checksum.update(std::span<const uint8_t>(code));
+  const CodeObjectEntry entry{.target = "sm_90",
+                              .file = "kernels/" + kernel.name + ".sm_90.co",
+                              .key = formatFnv1a64(42),
+                              .bytes = code.size(),
+                              .checksum = formatFnv1a64(checksum.value())};
+  kernel.codeObjects = {entry};
+  expectError([&] { bundle::writeBundle(spec, dir_.file("nofile.greta")); },
+              {entry.file, "no file of that size"});
+  EXPECT_FALSE(fs::exists(dir_.file("nofile.greta")));
+
+  spec.codeObjectFiles[entry.file] = code;
+  const std::string dir = dir_.file("aot.greta");
+  bundle::writeBundle(spec, dir);
+  const auto bundle = Bundle::open(dir);
+  ASSERT_EQ(bundle->manifest().kernels.front().codeObjects.size(), 1u);
+  const CodeObjectEntry &read = bundle->manifest().kernels.front().codeObjects.front();
+  EXPECT_EQ(read.file, entry.file);
+  EXPECT_EQ(read.key, entry.key);
+  EXPECT_EQ(read.checksum, entry.checksum);
+  EXPECT_EQ(read.bytes, code.size());
+  EXPECT_EQ(readText(fs::path(dir) / entry.file), std::string(code.begin(), code.end()));
+
+  const Json original = Json::parse(readText(fs::path(dir) / "manifest.json"));
+  struct Case {
+    std::function<void(Json &)> edit;
+    std::vector<std::string> message;
+  };
+  const std::vector<Case> cases = {
+      {[](Json &m) { m["kernels"][0]["code_objects"][0]["file"] = "kernels/other.sm_90.co"; },
+       {"code_objects[0]", "must be 'kernels/"}},
+      {[](Json &m) {
+         m["kernels"][0]["code_objects"].push_back(m["kernels"][0]["code_objects"][0]);
+       },
+       {"code_objects[1]", "a second code object for target sm_90"}},
+      {[](Json &m) { m["kernels"][0]["code_objects"][0]["key"] = "md5:1234"; },
+       {"fnv1a64:<16 hex digits>", "md5:1234"}},
+      {[](Json &m) { m["kernels"][0]["code_objects"][0]["target"] = "../sm_90"; },
+       {"target '../sm_90' is not a GPU target name"}},
+      {[&](Json &m) { m["kernels"][0]["code_objects"][0]["bytes"] = code.size() + 1; },
+       {entry.file, "is 7 bytes (the manifest says 8 bytes)"}},
+  };
+  for (const Case &c : cases) {
+    Json edited = original;
+    c.edit(edited);
+    writeText(fs::path(dir) / "manifest.json", edited.dump());
+    const std::string message = test::errorOf([&] { Bundle::open(dir); });
+    for (const std::string &part : c.message)
+      EXPECT_NE(message.find(part), std::string::npos) << message << "\nmissing: " << part;
+  }
+  writeText(fs::path(dir) / "manifest.json", original.dump());
+  fs::remove(fs::path(dir) / entry.file);
+  expectError([&] { Bundle::open(dir); }, {entry.file, "is missing"});
+}
+
 } // namespace
 } // namespace greta::bundle

@@ -13,14 +13,17 @@
 #include "runtime/cpu/kernels/families.h"
 #include "runtime/cpu/weight_dot.h"
 #include "runtime/formats/quant.h"
-#include "runtime/support/fnv1a.h"
+#include "runtime/support/audit_digest.h"
 
 #include "test/unit/gguf_test_support.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <random>
 
 namespace greta::cpu {
@@ -575,8 +578,44 @@ TEST(CpuKernels, ElementwiseFamiliesInPlace) {
   EXPECT_LT(normalizedError(rowsOf(sum, rows), expectedAdd), 1e-7);
 }
 
-// Tests the audit record of the last row: FNV-1a of the float bits, min/max/mean/sum of squares,
-// and the top two logits with their gap (ties to the lower id).
+// Tests the audit digest against values computed independently (numpy, from the definition in
+// audit_digest.h): a row of 5000 values (three groups, the last leaf and group short), a row
+// shorter than a leaf, the empty row; and that it is order-sensitive at every level.
+TEST(CpuKernels, AuditDigestIsTheFnvTree) {
+  std::vector<float> row;
+  for (int i = 0; i < 5000; ++i)
+    row.push_back(static_cast<float>((i * 37) % 101 - 50) * 0.125f);
+  EXPECT_EQ(auditDigest(row), 0x2dead5b5600a60ebull);
+  EXPECT_EQ(auditDigest(std::span<const float>(row).first(3)), 0xf2fb0943521e7a70ull);
+  EXPECT_EQ(auditDigest({}), Fnv1a64::kOffsetBasis);
+  EXPECT_EQ(formatAuditDigest(0x2dead5b5600a60ebull), "fnv1a64tree:2dead5b5600a60eb");
+  auto swapped = [&](size_t a, size_t b) {
+    std::vector<float> other = row;
+    std::swap(other[a], other[b]);
+    EXPECT_NE(other, row);
+    return auditDigest(other);
+  };
+  EXPECT_NE(swapped(0, 1), auditDigest(row));        // inside a leaf
+  EXPECT_NE(swapped(1, 65), auditDigest(row));       // two leaves of a group
+  EXPECT_NE(swapped(2, 2048 + 3), auditDigest(row)); // two groups
+}
+
+// Tests that the GPU kernel template builds the digest with audit_digest.h's shape (the GPU tests
+// compare the digests themselves; this catches a drift without a GPU).
+TEST(CpuKernels, AuditTemplateUsesTheDigestShape) {
+  const std::string path =
+      std::string(GRETA_TEST_DATA) + "/../../codegen/templates/audit_stats.hip";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path;
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  EXPECT_NE(text.find("constexpr int kDigestChunk = " + std::to_string(kAuditDigestChunk) + ";"),
+            std::string::npos);
+  EXPECT_NE(text.find("constexpr int kDigestGroup = " + std::to_string(kAuditDigestGroup) + ";"),
+            std::string::npos);
+}
+
+// Tests the audit record of the last row: its digest, min/max/mean/sum of squares, and the top
+// two logits with their gap (ties to the lower id).
 TEST(CpuKernels, AuditStatsDescribeLastRow) {
   const std::vector<float> rows = {9, 9, 9, 1.5f, -2.0f, 3.0f, 3.0f, 0.25f};
   LaunchHarness h("audit_stats");
@@ -587,9 +626,7 @@ TEST(CpuKernels, AuditStatsDescribeLastRow) {
   h.run(2);
   bundle::AuditStatsRecord r;
   std::memcpy(&r, stats.bytes(), sizeof r);
-  Fnv1a64 hash;
-  hash.update(std::span<const float>(rows).subspan(4));
-  EXPECT_EQ(r.hash, hash.value());
+  EXPECT_EQ(r.hash, 0xe42483fc4cf03420ull); // numpy, from audit_digest.h's definition
   EXPECT_EQ(r.count, 4u);
   EXPECT_FLOAT_EQ(r.min, -2.0f);
   EXPECT_FLOAT_EQ(r.max, 3.0f);

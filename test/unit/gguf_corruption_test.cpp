@@ -306,5 +306,24 @@ TEST(GgufCorruption, BadOffsets) {
               {"tensor 2 't.c'", "data [32, 40) overlaps tensor 0 't.a' data [0, 64)"});
 }
 
+// Tests that an empty metadata key, which GgufWriter refuses to write, is refused on reading too,
+// naming the file and the entry. Regression: the fuzzer's reproducer (a valid file but for its
+// one empty key), and an empty key after a valid one.
+TEST(GgufCorruption, EmptyKey) {
+  const std::string reproducer =
+      std::string(GRETA_TEST_DATA) + "/../fuzz/corpus/gguf_reader_fuzzer/regress-empty-key";
+  expectError([&] { GgufFile::open(reproducer); },
+              {"regress-empty-key: metadata 0 key", "key is empty"});
+
+  GgufWriter writer;
+  writer.add("a.first", GgufValue::u32(7));
+  writer.add("b", GgufValue::u32(8));
+  std::vector<uint8_t> bytes = writer.toBytes();
+  const size_t key = test::offsetOf(bytes, "b");
+  bytes.erase(bytes.begin() + static_cast<std::ptrdiff_t>(key));
+  patch<uint64_t>(bytes, key - sizeof(uint64_t), 0);
+  expectError([&] { parse(bytes); }, {"bad.gguf: metadata 1 key", "key is empty"});
+}
+
 } // namespace
 } // namespace greta

@@ -8,8 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/synth/synth_model.h"
 
+#include "test/unit/support/audit_run.h"
 #include "test/unit/support/llama_plan_fixture.h"
-#include "test/unit/support/run_tool.h"
 #include "test/unit/support/test_models.h"
 
 #include <gtest/gtest.h>
@@ -25,8 +25,7 @@ using Json = nlohmann::json;
 using test::readFile;
 using test::RunResult;
 
-constexpr const char *kSystem = "You are a helpful assistant. Answer in one word.";
-constexpr const char *kSpanish = "¿Cuál es la capital de Argentina?";
+using test::kAuditSpanish;
 
 class GretaAuditReportTest : public ::testing::Test {
 protected:
@@ -49,21 +48,13 @@ protected:
   /// Runs a tool of GRETA_BIN_DIR with `args` under `env` ("NAME=value" each).
   RunResult tool(const std::string &name, const std::vector<std::string> &args,
                  const std::vector<std::string> &env = {}) {
-    return test::runTool(std::string(GRETA_BIN_DIR) + "/" + name, args, dir_->path().string(),
-                         "", env);
+    return test::runBinTool(name, args, dir_->path().string(), env);
   }
 
   /// greta-run on the chat prompt, greedy, 3 tokens, audits to `jsonl`; returns the JSONL text.
   std::string record(const std::string &jsonl, const std::vector<std::string> &extra,
                      const std::vector<std::string> &env = {}) {
-    std::vector<std::string> args = {bundle_, "--chat", "--system", kSystem, "-p", kSpanish,
-                                     "-n",    "3",      "--temp",   "0",     "--threads", "2"};
-    if (!jsonl.empty()) {
-      args.push_back("--audit-out");
-      args.push_back(jsonl);
-    }
-    args.insert(args.end(), extra.begin(), extra.end());
-    const RunResult run = tool("greta-run", args, env);
+    const RunResult run = test::runAuditChat(bundle_, jsonl, extra, dir_->path().string(), env);
     EXPECT_EQ(run.exitCode, 0) << run.err;
     return readFile(jsonl.empty() ? dir_->file("env.jsonl") : jsonl);
   }
@@ -90,7 +81,7 @@ TEST_F(GretaAuditReportTest, ReferenceCaseNamesTheLmHeadPrefillRoute) {
   EXPECT_NE(report.out.find("lm_head_scales_hash differs between prefill and decode"),
             std::string::npos)
       << report.out;
-  EXPECT_NE(report.out.find(kSpanish), std::string::npos) << "the table names the prompt";
+  EXPECT_NE(report.out.find(kAuditSpanish), std::string::npos) << "the table names the prompt";
   EXPECT_NE(report.out.find("prefill_last"), std::string::npos);
   EXPECT_NE(report.out.find("DISAGREE"), std::string::npos);
 
@@ -126,7 +117,7 @@ TEST_F(GretaAuditReportTest, HealthyModelHasNoDivergence) {
   EXPECT_EQ(out["verdict"]["text"], "no divergence");
   EXPECT_FALSE(out["verdict"]["divergence"].get<bool>());
   ASSERT_EQ(out["prompts"].size(), 1u);
-  EXPECT_EQ(out["prompts"][0]["prompt"], kSpanish);
+  EXPECT_EQ(out["prompts"][0]["prompt"], kAuditSpanish);
   for (const Json &step : out["prompts"][0]["steps"]) {
     EXPECT_TRUE(step["cpu_probe_agrees_gpu"].get<bool>());
     EXPECT_TRUE(step["rms_verify_ok"].get<bool>());

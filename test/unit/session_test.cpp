@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/engine/session.h"
 #include "runtime/sampling/sampler.h"
+#include "runtime/support/memory_budget.h"
+#include "runtime/synth/model_shape.h"
 
 #include "test/unit/gguf_test_support.h"
 #include "test/unit/support/llama_plan_fixture.h"
@@ -230,6 +232,37 @@ TEST_F(SessionTest, ContextIsEnforcedWithoutTruncation) {
         session.prefill(std::vector<int32_t>{-1});
       },
       {"token id -1", "outside the vocabulary"});
+}
+
+// Tests that CPU buffers (the KV caches of a 2^28-token context, over 500 GB for the tiny model)
+// are refused before anything is allocated, saying what is needed, what is available and what
+// to change, instead of overcommitting memory the zero-fill would then be killed for.
+TEST_F(SessionTest, BuffersBeyondAvailableMemoryAreRefused) {
+  constexpr uint64_t kHugeContext = uint64_t{1} << 28;
+  const std::string gguf = test::tinyModel(QuantMix::F32, "huge_context",
+                                           [](synth::ModelShape &s) { s.context = kHugeContext; });
+  const auto bundle =
+      bundle::Bundle::open(test::writeLlamaBundle(gguf, dir_.file("huge.greta"), {}));
+  const synth::ModelShape tiny = synth::presetShape("tiny");
+  const uint64_t kvBytes = 2 * tiny.layers * kHugeContext * (tiny.dim / tiny.heads) *
+                           tiny.kvHeads * sizeof(float);
+  if (const auto available = availableMemoryBytes(); !available || *available >= kvBytes)
+    GTEST_SKIP() << "this machine has " << kvBytes << " bytes of memory available";
+  test::expectError([&] { Session(*bundle, {.context = kHugeContext}); },
+                    {"CPU buffers (KV cache of 268435456 tokens included)", "needs",
+                     "of memory are available", "a smaller --ctx needs less"});
+}
+
+// Tests the memory check's message: the need and the availability in bytes and GiB, the hint;
+// and that an unknown availability refuses nothing.
+TEST(MemoryBudget, RefusesMoreThanAvailable) {
+  test::expectError([] { requireMemory(3ull << 30, 1ull << 30, "model.greta: KV cache", "hint"); },
+                    {"model.greta: KV cache: needs 3221225472 bytes (3.00 GiB) but only "
+                     "1073741824 bytes (1.00 GiB) of memory are available",
+                     "; hint"});
+  EXPECT_NO_THROW(requireMemory(1ull << 30, 1ull << 30, "x", "y"));
+  EXPECT_NO_THROW(requireMemory(~uint64_t{0}, std::nullopt, "x", "y"));
+  EXPECT_TRUE(availableMemoryBytes().has_value()); // Linux: /proc/meminfo
 }
 
 } // namespace

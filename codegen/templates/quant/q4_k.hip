@@ -11,14 +11,12 @@ constexpr int kKSubBlock = 32;
 /// The six-bit scale and min of sub-block `s` from the 12 packed bytes:
 ///   s < 4: scale = b[s] & 0x3f,                         min = b[s + 4] & 0x3f;
 ///   s ≥ 4: scale = b[s + 4] & 15 | (b[s - 4] >> 6) << 4, min = b[s + 4] >> 4 | (b[s] >> 6) << 4.
+/// (Branch-free: the three bytes either case reads are loaded unconditionally, s & 3 = s - 4 for
+/// s >= 4, so a caller's loads are not split across branches.)
 __device__ __forceinline__ void unpack_scale_min(const u8 *packed, int s, int &scale, int &min) {
-  if (s < 4) {
-    scale = packed[s] & 0x3f;
-    min = packed[s + 4] & 0x3f;
-  } else {
-    scale = (packed[s + 4] & 0x0f) | ((packed[s - 4] >> 6) << 4);
-    min = (packed[s + 4] >> 4) | ((packed[s] >> 6) << 4);
-  }
+  const int a = packed[s], b = packed[s + 4], c = packed[s & 3];
+  scale = s < 4 ? a & 0x3f : (b & 0x0f) | ((c >> 6) << 4);
+  min = s < 4 ? b & 0x3f : (b >> 4) | ((a >> 6) << 4);
 }
 
 /// Elements [kChunk * chunk, kChunk * (chunk + 1)) of a row.

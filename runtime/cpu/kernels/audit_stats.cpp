@@ -1,13 +1,14 @@
 //===- audit_stats.cpp - CPU family `audit_stats` --------------------------===//
 //
-// Reduces the last row of x to an AuditStatsRecord (audit_record.h): FNV-1a 64 over the float
-// bits, min, max, mean, sum of squares, and for logits the top two ids, their logits and the gap.
+// Reduces the last row of x to an AuditStatsRecord (audit_record.h): the row's digest
+// (runtime/support/audit_digest.h), min, max, mean, sum of squares, and for logits the top two
+// ids, their logits and the gap.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/kernels/families.h"
 
 #include "runtime/bundle/audit_record.h"
-#include "runtime/support/fnv1a.h"
+#include "runtime/support/audit_digest.h"
 
 #include <algorithm>
 #include <cstring>
@@ -39,9 +40,7 @@ private:
 
 bundle::AuditStatsRecord computeAuditStats(std::span<const float> row, bool isLogits) {
   bundle::AuditStatsRecord record;
-  Fnv1a64 hash;
-  hash.update(row);
-  record.hash = hash.value();
+  record.hash = auditDigest(row);
   record.count = static_cast<uint32_t>(row.size());
   double sum = 0.0;
   record.min = row.empty() ? 0.0f : row[0];

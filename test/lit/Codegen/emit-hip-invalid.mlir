@@ -29,9 +29,23 @@ gk.kernel @mm matmul(activation, weight, activation) route gemv quant q4_k
 
 // -----
 
+// Tests that gemv tiles whose rows do not divide among the block's warps are refused.
+// expected-error@+1 {{gemv tile_n = 4 is not a multiple of 8 (the block's warps at width 32): each warp reduces whole weight rows}}
+gk.kernel @mm matmul(activation, weight, activation) route gemv quant q8_0 tiles<tile_n = 4, tile_k = 32>
+    params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
+
+// -----
+
+// Tests that a gemv split-K that does not cut K into whole quant blocks is refused.
+// expected-error@+1 {{gemv split_k = 4 does not split K = 64 into whole Q8_0 blocks of 32 values}}
+gk.kernel @mm matmul(activation, weight, activation) route gemv quant q8_0
+    tiles<tile_n = 8, tile_k = 32, split_k = 4> params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
+
+// -----
+
 // Tests that a fused body op without a HIP C++ spelling is refused, on the op.
 gk.kernel @mm matmul(activation, weight, activation, activation) route gemv quant q8_0
-    params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
+    tiles<tile_n = 8, tile_k = 32> params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
     epilogue {
     ^bb0(%acc: f32, %res: f32):
       // expected-error@+1 {{has no HIP C++ spelling in the kernel emitter}}
@@ -41,10 +55,19 @@ gk.kernel @mm matmul(activation, weight, activation, activation) route gemv quan
 
 // -----
 
-// Tests that GEMM tiles beyond the portable shared memory are refused.
-// expected-error@+1 {{gemm tiles need 134144 bytes of shared memory; the templates stay within 49152}}
+// Tests that GEMM tiles beyond the portable shared memory are refused (matmul_mma: two stage
+// buffers of binary16 rows).
+// expected-error@+1 {{gemm tiles need 148480 bytes of shared memory; the templates stay within 49152}}
 gk.kernel @mm matmul(activation, weight, activation) route gemm quant q8_0
     tiles<tile_m = 256, tile_n = 256, tile_k = 64> params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
+
+// -----
+
+// Tests that GEMM tiles that do not split into a GPU's matrix instructions are refused, naming
+// the target: 48 columns over 4 warps of 8-column mma tiles.
+// expected-error@+1 {{gemm tiles 64x48x32 with 256 threads do not split into sm_90's 16x8x16 matrix instructions over 2x4 warps}}
+gk.kernel @mm_ragged matmul(activation, weight, activation) route gemm quant q8_0
+    tiles<tile_m = 64, tile_n = 48, tile_k = 32> params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
 
 // -----
 

@@ -1,7 +1,10 @@
 // RUN: greta-opt %s --greta-emit-hip -o /dev/null | FileCheck %s
+// RUN: greta-opt %s --greta-emit-hip=target=cpu -o /dev/null | FileCheck %s --check-prefix=CPU
 
 // Tests that every family and route is emitted from its template, with its Params fields in
-// the gk.launch order (codegen/KernelABI.h) and its entry point named after the kernel.
+// the gk.launch order (codegen/KernelABI.h) and its entry point named after the kernel. The
+// gemm route runs on the matrix units of a GPU target (matmul_mma, the default sm_90) and on
+// vector ALUs for a target without them (matmul_gemm, `cpu` alone).
 
 // CHECK-LABEL: // ===== gk.kernel @embedding (embedding.hip) =====
 // CHECK: Made from codegen/templates/embedding.hip
@@ -26,22 +29,31 @@ gk.kernel @add_rms_norm add_rms_norm(activation, activation, weight, activation,
 // CHECK-LABEL: // ===== gk.kernel @matmul_gemv (matmul_gemv.hip) =====
 // CHECK: Made from codegen/templates/matmul_gemv.hip
 // CHECK: manifest param_fields: x,weight,out,rows,ctx
-// CHECK: const float invRms = 1.0f; // no prologue
+// CHECK: gemv pieces of Q6_K
+// CHECK: w.ql = load_16_unaligned(
+// CHECK: GRETA_KERNEL(kBlock) matmul_gemv(const Params p) {
+// CHECK-NOT: prologue(
+// CHECK: reinterpret_cast<float4 *>(staged)[staged_slot(f)] = v;
 gk.kernel @matmul_gemv matmul(activation, weight, activation) route gemv quant q6_k
-    tiles<tile_n = 4, tile_k = 256> params {block = 256 : i64, k = 256 : i64, n = 64 : i64}
+    tiles<tile_n = 8, tile_k = 256> params {block = 256 : i64, k = 256 : i64, n = 64 : i64}
 
 // CHECK-LABEL: // ===== gk.kernel @matmul_gemm (matmul_gemm.hip) =====
-// CHECK: Made from codegen/templates/matmul_gemm.hip
+// CHECK: Made from codegen/templates/matmul_mma.hip
 // CHECK: const int rows = p.rows;
+// CHECK: mma(acc[i][j], a[i], b);
+// CPU-LABEL: // ===== gk.kernel @matmul_gemm (matmul_gemm.hip) =====
+// CPU: Made from codegen/templates/matmul_gemm.hip with tiles of cpu
+// CPU: acc[mi][ni] += a[mi] * b[ni];
 gk.kernel @matmul_gemm matmul(activation, weight, activation) route gemm quant q4_0
     tiles<tile_m = 64, tile_n = 64, tile_k = 32> params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
 
 // CHECK-LABEL: // ===== gk.kernel @gate_up_gemv (gate_up_gemv.hip) =====
 // CHECK: Made from codegen/templates/matmul_gemv.hip
 // CHECK: manifest param_fields: x,gate,up,out,norm,rows,ctx
-// CHECK: accUp += uv[i] * xv;
+// CHECK: accUp[r] += dot_piece(wUp[b][r], piece, in);
+// CHECK: store_output(p, s, firstRow + r, acc[r], accUp[r]);
 gk.kernel @gate_up_gemv matmul_gate_up(activation, weight, weight, activation, weight)
-    route gemv quant q8_0 tiles<tile_n = 4, tile_k = 32>
+    route gemv quant q8_0 tiles<tile_n = 16, tile_k = 32>
     params {block = 256 : i64, k = 64 : i64, n = 128 : i64, eps = 1.0e-5 : f32}
     prologue {
     ^bb0(%x: f32, %g: f32, %r: f32):
@@ -106,11 +118,14 @@ gk.kernel @add add(activation, activation, activation) params {block = 256 : i64
 // CHECK: Made from codegen/templates/matmul_gemv.hip
 // CHECK: if (s >= 1) // lm_head: x points at the last row; one output row
 gk.kernel @lm_head_gemv lm_head(activation, weight, logits) route gemv quant q6_k
-    tiles<tile_n = 4, tile_k = 256, split_k = 2> params {block = 256 : i64, k = 256 : i64, n = 512 : i64}
+    tiles<tile_n = 8, tile_k = 256, split_k = 2> params {block = 256 : i64, k = 512 : i64, n = 512 : i64}
 
 // CHECK-LABEL: // ===== gk.kernel @lm_head_gemm (lm_head_gemm.hip) =====
-// CHECK: Made from codegen/templates/matmul_gemm.hip
+// CHECK: Made from codegen/templates/matmul_mma.hip
 // CHECK: const int rows = 1; // lm_head: x points at the last row
+// CPU-LABEL: // ===== gk.kernel @lm_head_gemm (lm_head_gemm.hip) =====
+// CPU: Made from codegen/templates/matmul_gemm.hip
+// CPU: const int rows = 1; // lm_head: x points at the last row
 gk.kernel @lm_head_gemm lm_head(activation, weight, logits) route gemm quant f16
     tiles<tile_m = 16, tile_n = 64, tile_k = 32> params {block = 256 : i64, k = 256 : i64, n = 512 : i64}
 

@@ -9,11 +9,15 @@
 // CHECK: gk.kernel @prefill_embedding_q4_k_d4096 (
 // CHECK: gk.kernel @prefill_matmul_q4_k_4096x4096_norm (
 // CHECK: route gemm, weights Q4_K
+// CHECK: Made from codegen/templates/matmul_mma.hip
+// CHECK: constexpr int kTileN = 128;
 // CHECK: gk.kernel @prefill_matmul_q6_k_4096x1024_norm (
 // CHECK: gk.kernel @prefill_rope_kv_append_h32kv8 (
 // CHECK: gk.kernel @prefill_attention_h32kv8d128 (
 // CHECK: constexpr int kTileN = 32;
 // CHECK: gk.kernel @prefill_matmul_gate_up_q4_k_4096x14336_norm (
+// CHECK: Made from codegen/templates/matmul_mma.hip
+// CHECK: constexpr int kTileN = 64; // output columns per block
 // CHECK: gk.kernel @prefill_matmul_q6_k_14336x4096_residual (
 // CHECK: gk.kernel @prefill_lm_head_q6_k_4096x128256 (
 // CHECK: route gemm, weights Q6_K

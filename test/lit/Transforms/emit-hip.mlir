@@ -20,7 +20,7 @@
 // CHECK: constexpr int kN = 4096;
 // CHECK: constexpr i64 kRowBytes = 2304;
 // CHECK: constexpr float kEps = 1e-05f;
-// CHECK: constexpr int kTileN = 4;
+// CHECK: constexpr int kTileN = 16;
 // CHECK: constexpr int kSplitK = 4;
 // CHECK: manifest param_fields: x,weight,out,norm,residual,rows,ctx
 // CHECK: struct Params {
@@ -41,13 +41,18 @@
 // CHECK: __device__ __forceinline__ float epilogue(float acc, float residual) {
 // CHECK-NEXT: const float t0 = acc + residual;
 // CHECK-NEXT: return t0;
-// CHECK: return prologue(x[k], p.norm[k], invRms);
 // CHECK: p.out[at] = epilogue(acc, p.residual[at]);
+// CHECK: const float *staged; ///< shared memory: the split's range, float4s permuted by staged_slot
+// CHECK: gemv pieces of Q4_K
+// CHECK: w.qs = block[1 + piece % kPiecesPerBlock];
 // CHECK: __device__ float g_partials[kSplitK * kN];
 // CHECK: GRETA_KERNEL(kBlock) decode_attn_out(const Params p) {
+// CHECK: __shared__ __align__(16) float staged[4 * kStagedSlots];
+// CHECK: make_float4(prologue(v.x, gamma.x, invRms)
+// CHECK: reinterpret_cast<float4 *>(staged)[staged_slot(f)] = v;
 // CHECK: isLast = atomicAdd(&g_arrivals[blockIdx.x], 1u) == kSplitK - 1;
 gk.kernel @decode_attn_out matmul(activation, weight, activation, weight, activation)
-    route gemv quant q4_k tiles<tile_n = 4, tile_k = 256, split_k = 4>
+    route gemv quant q4_k tiles<tile_n = 16, tile_k = 256, split_k = 4>
     params {block = 256 : i64, k = 4096 : i64, n = 4096 : i64, eps = 1.0e-5 : f32}
     prologue {
     ^bb0(%x: f32, %gamma: f32, %inv_rms: f32):
@@ -64,8 +69,11 @@ gk.kernel @decode_attn_out matmul(activation, weight, activation, weight, activa
 
 // Tests that a prefill gate/up GEMM reads both weights into shared memory and writes its
 // SiLU·mul epilogue from the IR (math.exp → expf), and that without split-K there are no
-// partial sums.
+// partial sums. On a GPU target (sm_90, gfx942) it runs on the matrix units: both weights are
+// dequantised into one binary16 tile and multiplied by the prelude's matrix instruction.
 // CHECK-LABEL: // ===== gk.kernel @prefill_ffn (prefill_ffn.hip) =====
+// CHECK: Made from codegen/templates/matmul_mma.hip with tiles of sm_90
+// GFX: Made from codegen/templates/matmul_mma.hip with tiles of gfx942
 // CHECK: constexpr int kTileM = 64;
 // CHECK: constexpr int kTileN = 64;
 // CHECK: constexpr int kTileK = 32;
@@ -81,10 +89,14 @@ gk.kernel @decode_attn_out matmul(activation, weight, activation, weight, activa
 // CHECK-NEXT: const float t5 = t4 * up;
 // CHECK-NEXT: return t5;
 // CHECK: p.out[static_cast<i64>(s) * kN + n] = epilogue(gate, up);
-// CHECK: __shared__ float upTile[kTileN][kTileK + 1];
-// CHECK: dequant_chunk(p.up + static_cast<i64>(n) * kRowBytes, k0 / kChunk + c, upValues);
+// CHECK: constexpr int kMatrices = 2;
+// CHECK: const u8 *matrix = r < kTileN ? p.gate : p.up;
+// CHECK: dequant_chunk(matrix + static_cast<i64>(min(n, kN - 1)) * kRowBytes, k0 / kChunk + c, values);
 // CHECK-NOT: g_partials
-// CHECK: store_output(p, row, n, acc[mi][ni], accUp[mi][ni]);
+// CHECK: mma(acc[i][j], a[i], b);
+// CHECK: mma_load_b(b, w + (kTileN + j * kMmaN) * kStride + kk, kStride);
+// CHECK: mma(accUp[i][j], a[i], b);
+// CHECK: store_output(p, row, n, acc[i][j].v[e], accUp[i][j].v[e]);
 gk.kernel @prefill_ffn matmul_gate_up(activation, weight, weight, activation)
     route gemm quant q8_0 tiles<tile_m = 64, tile_n = 64, tile_k = 32>
     params {block = 256 : i64, k = 4096 : i64, n = 14336 : i64}
@@ -113,7 +125,7 @@ gk.kernel @prefill_ffn matmul_gate_up(activation, weight, weight, activation)
 // CHECK-NEXT: return t4;
 // CHECK: GRETA_KERNEL(kBlock) decode_clamped(const Params p) {
 gk.kernel @decode.clamped matmul(activation, weight, activation, activation) route gemv quant f32
-    params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
+    tiles<tile_n = 8> params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
     epilogue {
     ^bb0(%acc: f32, %res: f32):
       %c = arith.constant 0.333333343 : f32

@@ -24,10 +24,13 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK-DAG: #[[HIDDEN:map[0-9]*]] = affine_map<(d0) -> (d0, 64)>
   // CHECK-DAG: #[[KV:map[0-9]*]] = affine_map<(d0)[s0] -> (s0, 32)>
   // CHECK-DAG: #[[LOGITS:map[0-9]*]] = affine_map<(d0) -> (1, 256)>
-  // CHECK-DAG: #[[GEMV64:map[0-9]*]] = affine_map<(d0) -> (16, d0, 8)>
-  // CHECK-DAG: #[[GEMV128:map[0-9]*]] = affine_map<(d0) -> (32, d0, 8)>
+  // Few rows: 8 per block (one per 32-wide warp), then K split into whole 32-value Q8_0 blocks
+  // (2 of them in K = 64, 4 in K = 128) towards a wave of blocks over the device.
+  // CHECK-DAG: #[[GEMV64:map[0-9]*]] = affine_map<(d0) -> (8, d0, 2)>
+  // CHECK-DAG: #[[GEMV128:map[0-9]*]] = affine_map<(d0) -> (16, d0, 2)>
+  // CHECK-DAG: #[[GEMVDOWN:map[0-9]*]] = affine_map<(d0) -> (8, d0, 4)>
   // CHECK-DAG: #[[HEADS:map[0-9]*]] = affine_map<(d0) -> (4, d0)>
-  // CHECK-DAG: #[[LMHEAD:map[0-9]*]] = affine_map<(d0) -> (64, 1, 8)>
+  // CHECK-DAG: #[[LMHEAD:map[0-9]*]] = affine_map<(d0) -> (32, 1, 2)>
   // CHECK-DAG: #[[ONE:map[0-9]*]] = affine_map<(d0) -> (1)>
   // The phase function and the cache symbol are gone; the weights stay.
   // CHECK-NOT: func.func
@@ -45,7 +48,7 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK: gk.kernel @decode_embedding_q8_0_d64 embedding(input, weight, activation) quant q8_0
   // CHECK-SAME: params {block = 256 : i64, dim = 64 : i64, vocab = 256 : i64}
   // CHECK: gk.kernel @decode_matmul_q8_0_64x64_norm matmul(activation, weight, activation, weight)
-  // CHECK-SAME: route gemv quant q8_0 tiles<tile_n = 4, tile_k = 32, split_k = 8>
+  // CHECK-SAME: route gemv quant q8_0 tiles<tile_n = 8, tile_k = 32, split_k = 2>
   // CHECK-SAME: params {block = 256 : i64, eps = 9.99999974E-6 : f32, k = 64 : i64, n = 64 : i64}
   // CHECK-SAME: prologue {
   // CHECK-NEXT: ^bb0(%[[X:.*]]: f32, %[[GAMMA:.*]]: f32, %[[INV:.*]]: f32):
@@ -88,7 +91,7 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // The residual epilogue writes the sum over the residual stream, which dies there.
   // CHECK-NEXT: gk.launch @decode_matmul_q8_0_64x64_residual(@[[A]], @w.wo, @[[X0]], @[[X0]]) grid = #[[GEMV64]]
   // CHECK-NEXT: gk.launch @decode_matmul_gate_up_q8_0_64x128_norm(@[[X0]], @w.gate, @w.up, @[[GU:act.128.0]], @w.ffn_norm) grid = #[[GEMV128]]
-  // CHECK-NEXT: gk.launch @decode_matmul_q8_0_128x64_residual(@[[GU]], @w.down, @[[X0]], @[[X0]])
+  // CHECK-NEXT: gk.launch @decode_matmul_q8_0_128x64_residual(@[[GU]], @w.down, @[[X0]], @[[X0]]) grid = #[[GEMVDOWN]]
   // The audited norm gets its own buffer: the hidden state it came from stays readable.
   // CHECK-NEXT: gk.launch @decode_rms_norm_d64(@[[X0]], @w.output_norm, @[[F:act.64.[12]]]) grid = #[[ROWS]]
   // CHECK-NEXT: gk.audit_launch final_rmsnorm @decode_audit_stats_final_rmsnorm(@[[F]], @audit.final_rmsnorm) grid = #[[ONE]]
@@ -139,15 +142,15 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK-DAG: #[[ROWS:map[0-9]*]] = affine_map<(d0) -> (d0)>
   // CHECK-DAG: #[[GEMM:map[0-9]*]] = affine_map<(d0) -> (1, d0 ceildiv 64)>
   // CHECK-DAG: #[[FLASH:map[0-9]*]] = affine_map<(d0) -> (d0 ceildiv 32, 4)>
-  // CHECK-DAG: #[[LMHEAD:map[0-9]*]] = affine_map<(d0) -> (4, 1)>
-  // CHECK-DAG: #[[DECODE_GEMV:map[0-9]*]] = affine_map<(d0) -> (16, d0, 8)>
+  // CHECK-DAG: #[[LMHEAD:map[0-9]*]] = affine_map<(d0) -> (2, 1)>
+  // CHECK-DAG: #[[DECODE_GEMV:map[0-9]*]] = affine_map<(d0) -> (8, d0, 2)>
   // CHECK: gk.kernel @prefill_matmul_q8_0_64x64 matmul(activation, weight, activation) route gemm quant q8_0
-  // CHECK-SAME: tiles<tile_m = 64, tile_n = 64, tile_k = 32>
+  // CHECK-SAME: tiles<tile_m = 64, tile_n = 128, tile_k = 32>
   // CHECK: gk.kernel @prefill_attention_h4kv2d16 attention(activation, kv, kv, input, activation) route flash
   // CHECK-SAME: tiles<tile_m = 32, tile_n = 64>
   // The LM head multiplies one row: the fewest rows a gemm tile has.
   // CHECK: gk.kernel @prefill_lm_head_q8_0_64x256 lm_head(activation, weight, logits) route gemm quant q8_0
-  // CHECK-SAME: tiles<tile_m = 16, tile_n = 64, tile_k = 32>
+  // CHECK-SAME: tiles<tile_m = 16, tile_n = 128, tile_k = 32>
   // CHECK: gk.kernel @decode_matmul_q8_0_64x64 matmul(activation, weight, activation) route gemv
   // CHECK-LABEL: gk.plan @prefill {
   // CHECK-NEXT: gk.launch @prefill_embedding_q8_0_d64(@tokens, @w.token_embd, @[[X:act.64.0]]) grid = #[[ROWS]]

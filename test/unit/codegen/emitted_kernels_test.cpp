@@ -316,8 +316,12 @@ struct ModelCase {
 };
 
 /// A tiny greta-synth model compiled to a bundle; its kernels are the bundle's kernels/.
-ModelCase tinyModel(const std::string &quant, const std::string &synthFlags) {
-  return {"tiny_" + quant + (synthFlags.empty() ? "" : "_rope_freqs"),
+/// `targets` are the bundle's: with a GPU among them the gemm route runs on matrix units
+/// (matmul_mma), for `cpu` alone on vector ALUs (matmul_gemm, the portable fallback).
+ModelCase tinyModel(const std::string &quant, const std::string &synthFlags,
+                    const std::string &targets = "cpu,sm_90,gfx90a") {
+  return {"tiny_" + quant + (synthFlags.empty() ? "" : "_rope_freqs") +
+              (targets == "cpu" ? "_cpu_target" : ""),
           [=](const fs::path &dir, fs::path &log) -> std::optional<fs::path> {
             fs::path gguf = dir / "model.gguf";
             log = dir / "tools.log";
@@ -325,7 +329,8 @@ ModelCase tinyModel(const std::string &quant, const std::string &synthFlags) {
                               synthFlags + " -o " + gguf.string(),
                           log) &&
                       run(bin("greta-compile") + " " + gguf.string() +
-                              " --target cpu,sm_90,gfx90a -o " + (dir / "model.greta").string(),
+                              " --target " + targets + " --code-objects=false -o " +
+                              (dir / "model.greta").string(),
                           log);
             if (!ok)
               return std::nullopt;
@@ -352,7 +357,8 @@ ModelCase llama3_8b() {
 
 std::vector<ModelCase> models() {
   return {tinyModel("f32", ""), tinyModel("q8_0", ""),
-          tinyModel("q4_k_m", "--rope-scaling llama3 --tied-embeddings"), llama3_8b()};
+          tinyModel("q4_k_m", "--rope-scaling llama3 --tied-embeddings"),
+          tinyModel("q4_k_m", "", "cpu"), llama3_8b()};
 }
 
 //===--- Tests ---------------------------------------------------------------===//

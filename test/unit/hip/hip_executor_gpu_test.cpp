@@ -6,15 +6,20 @@
 // inside it is tested). Every test skips itself, saying why, where no GPU is usable or the folder
 // is missing or empty.
 //
-// Tolerances. Every route of the emitted kernels dequantises weights to f32 and accumulates in
-// f32, as the CPU backend does; the GPU differs only in summation order and FMA contraction. So:
+// Tolerances. Decode (gemv) dequantises weights to f32 and accumulates in f32, as the CPU
+// backend does. Prefill's GEMMs run on the matrix units: inputs and dequantised weights are
+// rounded to binary16 (unit roundoff u = 2^-11 ≈ 4.9e-4), products accumulate in f32. Each
+// operand's rounding is a relative error uniform in [-u, u] (RMS u/√3), so a dot product of
+// independent terms has relative error ≈ u·√(2/3) ≈ 4e-4 per GEMM; the chain of GEMMs to the
+// logits of the 2–3-layer tiny models adds a few of those in quadrature: ≈ 1e-3 expected.
+// Everything downstream of a prefill (its logits, and decode steps reading its KV cache) is
+// held to kFp16Tolerance = 5e-3 (a 5x margin), and to the issue's 1e-2. So:
 //   * GPU vs CPU logits (prefill's last row and 8 decode steps): relative L2 error
-//     ||gpu - cpu|| / ||cpu|| per row <= 1e-2 (the issue's bound), and <= 1e-4 for every bundle
-//     (the tighter bound the f32 arithmetic supports; the figures are printed);
+//     ||gpu - cpu|| / ||cpu|| per row <= 1e-2 (the issue's bound for fp16 paths), and <= 5e-3
+//     for every bundle (the figures are printed);
 //   * greedy 32-token continuations identical to the CPU's on the F32 and Q8_0 bundles;
 //   * prefill/decode consistency on the GPU (decode at position N vs prefill of the same N+1
-//     tokens, last row; gemv vs gemm routes): relative L2 <= 1e-4 (the CPU holds 1e-5 with one
-//     summation order for both routes; the GPU's two routes sum in different orders);
+//     tokens, last row; f32 gemv vs f16 gemm routes): relative L2 <= 5e-3;
 //   * graph replay vs launch by launch: bit-identical logits (the kernels use no
 //     order-dependent atomics; split-K adds its partials in a fixed order).
 // All GPU sessions poison their buffers (0xFF bytes: NaN floats) at load and before every run,
@@ -50,8 +55,7 @@ constexpr uint64_t kContext = 256;
 constexpr int kDecodeSteps = 8;
 constexpr int kGreedyTokens = 32;
 constexpr double kIssueTolerance = 1e-2;
-constexpr double kF32Tolerance = 1e-4;
-constexpr double kConsistencyTolerance = 1e-4;
+constexpr double kFp16Tolerance = 5e-3;
 // 12 plain vocabulary ids (test/e2e/e2e_support.py's PROMPT).
 const std::vector<int32_t> kPrompt = {538, 40, 72, 101, 108, 108, 111, 44, 32, 119, 111, 114};
 
@@ -67,6 +71,13 @@ double relL2(std::span<const float> got, std::span<const float> want) {
   if (std::isnan(num))
     return INFINITY;
   return std::sqrt(num) / std::max(std::sqrt(den), 1e-30);
+}
+
+double maxAbsDiff(std::span<const float> a, std::span<const float> b) {
+  double worst = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
+  return worst;
 }
 
 int32_t argmax(std::span<const float> logits) {
@@ -98,24 +109,9 @@ protected:
       skipReason_ = std::string("no usable GPU: ") + error.what();
       return;
     }
-    const char *dir = std::getenv("GRETA_GPU_BUNDLES");
-    if (!dir || !*dir) {
-      skipReason_ = "GRETA_GPU_BUNDLES is not set: make the bundles with "
-                    "scripts/make-gpu-bundles.sh and point it at .gpu-bundles";
+    const std::vector<std::filesystem::path> paths = test::gpuBundlePaths("", skipReason_);
+    if (paths.empty())
       return;
-    }
-    std::vector<std::filesystem::path> paths;
-    std::error_code error;
-    for (const auto &entry : std::filesystem::directory_iterator(dir, error))
-      if (entry.is_directory() && entry.path().extension() == ".greta")
-        paths.push_back(entry.path());
-    std::sort(paths.begin(), paths.end());
-    if (paths.empty()) {
-      skipReason_ = fmt::format("GRETA_GPU_BUNDLES={} holds no NAME.greta bundles ({}); run "
-                                "scripts/make-gpu-bundles.sh",
-                                dir, error ? error.message() : "empty");
-      return;
-    }
     for (const auto &path : paths) {
       TestBundle b;
       b.name = path.stem().string();
@@ -173,7 +169,7 @@ TEST_F(HipExecutorGpuTest, LogitsMatchCpuPrefillAndDecode) {
     ASSERT_TRUE(allFinite(got)) << "prefill logits hold NaN/inf (an element never written?)";
     double prefillError = relL2(got, want), decodeError = 0;
     EXPECT_LE(prefillError, kIssueTolerance);
-    EXPECT_LE(prefillError, kF32Tolerance);
+    EXPECT_LE(prefillError, kFp16Tolerance);
     for (const engine::AuditRecord &record : gpu->audits())
       if (record.point == bundle::kLmHeadPoint) {
         EXPECT_EQ(record.stats.top1Id, argmax(got)) << "prefill lm_head audit record";
@@ -187,7 +183,7 @@ TEST_F(HipExecutorGpuTest, LogitsMatchCpuPrefillAndDecode) {
       const double error = relL2(got, want);
       decodeError = std::max(decodeError, error);
       EXPECT_LE(error, kIssueTolerance) << "decode step " << step;
-      EXPECT_LE(error, kF32Tolerance) << "decode step " << step;
+      EXPECT_LE(error, kFp16Tolerance) << "decode step " << step;
       for (const engine::AuditRecord &record : gpu->audits())
         if (record.point == bundle::kLmHeadPoint) {
           EXPECT_EQ(record.stats.top1Id, argmax(got)) << "decode step " << step;
@@ -246,7 +242,7 @@ TEST_F(HipExecutorGpuTest, PrefillDecodeConsistentOnGpu) {
       const std::vector<float> prefilled = copy(fresh->prefill(tokens));
       const double error = relL2(decoded, prefilled);
       worst = std::max(worst, error);
-      EXPECT_LE(error, kConsistencyTolerance) << "position " << tokens.size() - 1;
+      EXPECT_LE(error, kFp16Tolerance) << "position " << tokens.size() - 1;
       logits = decoded;
     }
     std::cout << fmt::format("GRETA_GPU prefill/decode consistency {:<22} max rel {:.2e}\n", b.name,
@@ -295,7 +291,7 @@ TEST_F(HipExecutorGpuTest, ChunkedPrefillMatchesCpu) {
     auto gpu = gpuSession(*b.bundle, true, /*maxBatch=*/5);
     const std::vector<float> want = copy(cpu->prefill(kPrompt));
     const std::vector<float> got = copy(gpu->prefill(kPrompt));
-    EXPECT_LE(relL2(got, want), kF32Tolerance);
+    EXPECT_LE(relL2(got, want), kFp16Tolerance);
   }
 }
 
@@ -318,11 +314,13 @@ TEST_F(HipExecutorGpuTest, AuditRowsAndRecordsMatchCpu) {
         EXPECT_EQ(got.point, want.point);
         EXPECT_EQ(got.phase, want.phase);
         EXPECT_EQ(got.posId, want.posId);
-        EXPECT_LE(relL2(got.output, want.output), kF32Tolerance) << want.point << " step " << step;
-        EXPECT_LE(relL2(got.input, want.input), kF32Tolerance) << want.point << " input";
+        EXPECT_LE(relL2(got.output, want.output), kFp16Tolerance) << want.point << " step " << step;
+        EXPECT_LE(relL2(got.input, want.input), kFp16Tolerance) << want.point << " input";
         EXPECT_EQ(got.stats.count, want.stats.count);
         EXPECT_EQ(got.stats.isLogits, want.stats.isLogits);
-        if (want.stats.isLogits && want.stats.gap > 1e-3f) {
+        // The top logit cannot change while every logit moves by less than half the gap.
+        if (want.stats.isLogits &&
+            want.stats.gap > std::max(1e-3, 2 * maxAbsDiff(got.output, want.output))) {
           EXPECT_EQ(got.stats.top1Id, want.stats.top1Id) << want.point;
         }
       }

@@ -535,5 +535,49 @@ TEST_F(HipExecutorFakeTest, ProfileTimesEveryLaunch) {
   EXPECT_NE(table.find("GB/s"), std::string::npos) << table;
 }
 
+// Tests that profiling can be switched on and off between runs (greta-bench --profile): while
+// on, every decode launch is timed into profile() (launch by launch, the graph left alone);
+// when off, decode replays its graph again; nothing is printed without the profile option.
+TEST_F(HipExecutorFakeTest, ProfilingSwitchesAtRunTime) {
+  const std::unique_ptr<bundle::Bundle> b = bundle::Bundle::open(paths_.front().string());
+  describe(b->manifest());
+  HipExecutorOptions options;
+  options.compiler.cacheDirectory.clear();
+  testing::internal::CaptureStderr();
+  {
+    HipExecutor executor(*b, platform_, engine::ExecutorOptions{.context = 32, .maxBatch = 8},
+                         options);
+    executor.tokens()[0] = 3;
+    executor.positions()[0] = 0;
+    executor.run(bundle::PhaseKind::Decode, 1);
+    EXPECT_EQ(executor.graphReplays(), 1u);
+    EXPECT_TRUE(executor.profile().empty());
+
+    executor.setProfiling(true);
+    for (int32_t position : {1, 2}) {
+      executor.positions()[0] = position;
+      executor.run(bundle::PhaseKind::Decode, 1);
+    }
+    EXPECT_EQ(executor.graphReplays(), 1u);
+    const size_t launches = b->manifest().decode.launches.size();
+    uint64_t timed = 0;
+    for (const engine::KernelTiming &row : executor.profile().kernels()) {
+      EXPECT_EQ(row.phase, "decode");
+      timed += row.launches;
+      // The fake's events are 0.5 ms apart.
+      EXPECT_NEAR(row.seconds, 0.5e-3 * static_cast<double>(row.launches), 1e-9) << row.kernel;
+    }
+    EXPECT_EQ(timed, 2 * launches);
+    EXPECT_NEAR(executor.profile().totalSeconds("decode"), 2 * launches * 0.5e-3, 1e-9);
+
+    executor.setProfiling(false);
+    executor.positions()[0] = 3;
+    executor.run(bundle::PhaseKind::Decode, 1);
+    EXPECT_EQ(executor.graphReplays(), 2u);
+    EXPECT_NEAR(executor.profile().totalSeconds(), 2 * launches * 0.5e-3, 1e-9); // unchanged
+  }
+  EXPECT_EQ(testing::internal::GetCapturedStderr().find("greta-hip-profile"), std::string::npos);
+}
+
 } // namespace
 } // namespace greta::hip

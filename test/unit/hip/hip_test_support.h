@@ -3,10 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 /// Expects `text` to contain `part`, printing both when it does not.
 #define EXPECT_CONTAINS(text, part)                                                                \
@@ -36,6 +38,30 @@ private:
   std::string name_;
   std::optional<std::string> old_;
 };
+
+/// The NAME.greta bundles directly inside $GRETA_GPU_BUNDLES/`subfolder` (scripts/make-gpu-
+/// bundles.sh makes them), sorted; empty with `skipReason` saying why when there are none.
+inline std::vector<std::filesystem::path> gpuBundlePaths(const std::string &subfolder,
+                                                         std::string &skipReason) {
+  const char *dir = std::getenv("GRETA_GPU_BUNDLES");
+  if (!dir || !*dir) {
+    skipReason = "GRETA_GPU_BUNDLES is not set: make the bundles with "
+                 "scripts/make-gpu-bundles.sh and point it at .gpu-bundles";
+    return {};
+  }
+  const std::filesystem::path folder = std::filesystem::path(dir) / subfolder;
+  std::vector<std::filesystem::path> paths;
+  std::error_code error;
+  for (const auto &entry : std::filesystem::directory_iterator(folder, error))
+    if (entry.is_directory() && entry.path().extension() == ".greta")
+      paths.push_back(entry.path());
+  std::sort(paths.begin(), paths.end());
+  if (paths.empty())
+    skipReason = "GRETA_GPU_BUNDLES: " + folder.string() + " holds no NAME.greta bundles (" +
+                 (error ? error.message() : std::string("empty")) +
+                 "); run scripts/make-gpu-bundles.sh";
+  return paths;
+}
 
 /// A fresh directory under the system's temporary folder, removed with its contents.
 class TemporaryDirectory {

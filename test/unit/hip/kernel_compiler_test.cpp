@@ -70,6 +70,23 @@ TEST_F(NvrtcCompilerTest, VectorAddCompilesAndIsCached) {
   EXPECT_EQ(second.cachePath, first.cachePath);
 }
 
+// Tests the ahead-of-time key: the same for the same program, whatever the machine's include
+// paths; different when the source, the target or the options (fast math) change.
+TEST_F(NvrtcCompilerTest, CodeObjectKeyFollowsWhatIsCompiled) {
+  const KernelSource source{"greta_test_vector_add", test::kVectorAddSource, {}};
+  const std::string key = make().codeObjectKey(source);
+  EXPECT_EQ(key.rfind("fnv1a64:", 0), 0u) << key;
+  EXPECT_EQ(make().codeObjectKey(source), key);
+  RtcCompiler elsewhere = compiler_;
+  elsewhere.systemOptions = {"-I/some/other/cuda/include"};
+  EXPECT_EQ(KernelCompiler(elsewhere, {Vendor::Nvidia, "sm_90", 32}, {}).codeObjectKey(source), key);
+  EXPECT_NE(make(/*fastMath=*/true).codeObjectKey(source), key);
+  EXPECT_NE(KernelCompiler(compiler_, {Vendor::Nvidia, "sm_80", 32}, {}).codeObjectKey(source), key);
+  KernelSource edited = source;
+  edited.source += "\n// edited\n";
+  EXPECT_NE(make().codeObjectKey(edited), key);
+}
+
 // Tests that the block/warp reductions and the fp16 header compile, and the warp-size check.
 TEST_F(NvrtcCompilerTest, ReductionKernelsCompile) {
   KernelCompiler kernels = make();

@@ -3,12 +3,15 @@
 // Outputs that other programs load (GGUF files, bundles) must never be seen half written: the
 // data goes to "<path>.tmp-<pid>", is fsync'd, and only then renamed over `path`. If the object
 // is destroyed before commit() — an exception while producing the data — the temporary file is
-// removed and `path` is untouched.
+// removed and `path` is untouched. The temporary is also removed when a second Ctrl-C or SIGTERM
+// ends the process (runtime/support/interrupt.h).
 //
 // Thread-safety: not thread-safe; one writer per object.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
+
+#include "runtime/support/interrupt.h"
 
 #include <cstdint>
 #include <span>
@@ -41,6 +44,7 @@ private:
 
   std::string path_;
   std::string tempPath_;
+  RemoveOnHardExit hardExitCleanup_;
   int fd_ = -1;
   uint64_t written_ = 0;
   bool committed_ = false;

@@ -1,4 +1,4 @@
-#include "runtime/formats/atomic_output_file.h"
+#include "runtime/support/atomic_output_file.h"
 
 #include "runtime/support/error.h"
 
@@ -26,7 +26,8 @@ std::string directoryOf(const std::string &path) {
 } // namespace
 
 AtomicOutputFile::AtomicOutputFile(std::string path)
-    : path_(std::move(path)), tempPath_(fmt::format("{}.tmp-{}", path_, ::getpid())) {
+    : path_(std::move(path)), tempPath_(fmt::format("{}.tmp-{}", path_, ::getpid())),
+      hardExitCleanup_(tempPath_, RemoveOnHardExit::Kind::File) {
   fd_ = ::open(tempPath_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0)
     fail("{}: cannot create temporary file {}: {}", path_, tempPath_, std::strerror(errno));
@@ -79,6 +80,7 @@ void AtomicOutputFile::commit() {
   if (::rename(tempPath_.c_str(), path_.c_str()) != 0)
     fail("{}: cannot rename {} into place: {}", path_, tempPath_, std::strerror(errno));
   committed_ = true;
+  hardExitCleanup_.release(); // after the rename: a signal in between finds no temporary
   // Make the rename itself durable; failing to sync the directory loses nothing already written,
   // so it is best effort.
   int dir = ::open(directoryOf(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

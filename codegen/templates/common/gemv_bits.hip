@@ -1,0 +1,63 @@
+//===--- Bit helpers of the gemv decoders (templates/quant_gemv/*.hip) ---===//
+
+/// The `width`-bit field of `word` at bit `bit`, moved to bit `at` (other bits clear).
+__device__ __forceinline__ u32 field_at(u32 word, int bit, int width, int at) {
+  const u32 placed = bit <= at ? word << (at - bit) : word >> (bit - at);
+  return placed & (((1u << width) - 1u) << at);
+}
+
+/// The unsigned `width`-bit field of `word` at bit `bit`, as the float 1 + q / 2^width (exact):
+/// the field lands at the top of the mantissa of 1.0f with one shift and one mask, so decoding
+/// costs no conversion instruction. Callers recover Σ q·x as 2^width · (Σ f·x − Σ x): f lies in
+/// [1, 2), so the difference loses no more than a few bits to cancellation. `bit` and `width`
+/// are constants after unrolling.
+__device__ __forceinline__ float unit_from_bits(u32 word, int bit, int width) {
+  return __uint_as_float(0x3f800000u | field_at(word, bit, width, 23 - width));
+}
+
+/// Byte k of `bytes`, which holds 0x80 | q (q < 128), as the float 1 + q / 128 (exact): one
+/// byte permute places it under the exponent of 1.0f (its top bit is the exponent's low bit).
+/// Decoders set the 0x80 bits and gather the value bits with a few word-wide operations per
+/// four values, so a value costs about one integer instruction; callers recover
+/// Σ q·x = 128 (Σ f·x − Σ x) (f in [1, 2): a few bits of cancellation at most).
+__device__ __forceinline__ float unit_from_byte(u32 bytes, int k) {
+  return __uint_as_float(__byte_perm(bytes, 0x3f000000u, 0x7044u | (k << 8)));
+}
+
+/// The 16 bytes at `bytes` as four little-endian words, where `bytes` is only 2-byte aligned
+/// (ggml's 210-byte Q6_K and 34-byte Q8_0 blocks), from the aligned 16-byte loads that cover
+/// them. Lanes reading consecutive pieces read consecutive aligned words, so the loads stay
+/// coalesced; a lane's second load is its neighbour's first (served by L1). An aligned address
+/// reads one load only, never the 16 bytes past it.
+__device__ __forceinline__ uint4 load_16_unaligned(const u8 *bytes) {
+  const u32 offset = static_cast<u32>(reinterpret_cast<u64>(bytes)) & 15u;
+  const uint4 *aligned = reinterpret_cast<const uint4 *>(bytes - offset);
+  const uint4 low = aligned[0];
+  if (offset == 0)
+    return low;
+  const uint4 high = aligned[1];
+  const u32 words[8] = {low.x, low.y, low.z, low.w, high.x, high.y, high.z, high.w};
+  const u32 first = offset / 4;
+  const u32 shift = offset % 4 * 8;
+  u32 picked[5];
+#pragma unroll
+  for (int i = 0; i < 5; ++i) // words[first + i] without a dynamically indexed array
+    picked[i] = first == 0   ? words[i]
+                : first == 1 ? words[i + 1]
+                : first == 2 ? words[i + 2]
+                             : words[i + 3];
+  constexpr int kWordBits = 8 * sizeof(u32);
+  u32 out[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) // a funnel shift of two neighbouring words
+    out[i] = static_cast<u32>(((static_cast<u64>(picked[i + 1]) << kWordBits) | picked[i]) >> shift);
+  return make_uint4(out[0], out[1], out[2], out[3]);
+}
+
+/// Four input values from a float4.
+__device__ __forceinline__ void unpack4(const float4 v, float *to) {
+  to[0] = v.x;
+  to[1] = v.y;
+  to[2] = v.z;
+  to[3] = v.w;
+}
