@@ -36,6 +36,9 @@ die() { echo "gpu-check: $*" >&2; exit 2; }
   die "$deps lacks PCRE2's headers: run 'bash scripts/gpu-deps.sh' on the development machine and carry .deps"
 [[ -f $deps/usr/src/googletest/CMakeLists.txt ]] || die "$deps lacks GoogleTest's sources (scripts/gpu-deps.sh)"
 
+# The tests run from the build folder: hand them the bundles' absolute path.
+[[ -n ${GRETA_GPU_BUNDLES:-} ]] && GRETA_GPU_BUNDLES=$(cd "$GRETA_GPU_BUNDLES" && pwd) && export GRETA_GPU_BUNDLES
+
 echo "== machine"
 card=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -1)
 echo "card: ${card:-none found by nvidia-smi}"
