@@ -55,8 +55,11 @@ compileAll(const std::map<std::string, std::string> &sources, const CodeObjectTa
       }
     }
   };
+  // hipRTC from ROCm 5.x crashes when called from several threads at once: one at a time there.
   const size_t threads =
-      std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), work.size());
+      vendor == Vendor::Amd
+          ? 1
+          : std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), work.size());
   std::vector<std::thread> pool;
   for (size_t t = 1; t < threads; ++t)
     pool.emplace_back(run);

@@ -97,6 +97,21 @@ def main():
     e2e.check(p.returncode == 1 and "sm_90" in p.stderr and "/nonexistent/libnvrtc.so" in p.stderr
               and not os.path.exists(nowhere),
               f"no NVRTC: a clear error and no bundle ({p.stderr.strip()[:300]!r})")
+
+    # AMD: ROCm 5.x's hipRTC crashed when greta-compile called it from several threads; where a
+    # hipRTC is installed, a gfx90a bundle must compile (one kernel at a time) into ELF objects.
+    amd = os.path.join(work, "amd.greta")
+    p = e2e.run([e2e.tool("greta-compile"), gguf, "-o", amd, "--target", "gfx90a"],
+                check_rc=False)
+    if "compiler is not available" in p.stderr:
+        print(f"note: no hipRTC here, gfx90a code objects not checked ({p.stderr.strip()[:200]})")
+    else:
+        objects = [f for f in os.listdir(os.path.join(amd, "kernels")) if f.endswith(".gfx90a.co")] \
+            if p.returncode == 0 else []
+        elf = all(open(os.path.join(amd, "kernels", f), "rb").read(4) == b"\x7fELF" for f in objects)
+        e2e.check(p.returncode == 0 and len(objects) == len(kernels) and elf,
+                  f"--target gfx90a writes one ELF code object per kernel (exit {p.returncode}, "
+                  f"{len(objects)} for {len(kernels)} kernels; {p.stderr.strip()[-300:]!r})")
     e2e.finish()
 
 
