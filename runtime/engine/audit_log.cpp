@@ -131,13 +131,19 @@ const PhaseAuditFacts &AuditTracer::facts(bundle::PhaseKind phase) {
     if (auto ref = launch.args.find("weight"); ref != launch.args.end())
       if (auto name = bundle::weightRefName(ref->second))
         f.lmHeadLayoutUsed = m.findWeight(*name)->layout;
-    f.lmHeadDtypeA = paramString(kernel, "dtype_a");
+    // The kernel's declared operand types describe what the GPU runs; the CPU backend computes
+    // every route in f32 from the weights as stored, so on the CPU the record says that instead.
+    const bool onGpu = session_.executor().device() != "cpu";
+    auto declared = [&](const std::string &key) {
+      return onGpu ? paramString(kernel, key) : std::string();
+    };
+    f.lmHeadDtypeA = declared("dtype_a");
     if (auto x = launch.args.find("x"); f.lmHeadDtypeA.empty() && x != launch.args.end())
       f.lmHeadDtypeA = std::string(nameOf(m.findBuffer(x->second)->dtype));
-    f.lmHeadDtypeB = paramString(kernel, "dtype_b");
-    if (f.lmHeadDtypeB.empty() && weight)
-      f.lmHeadDtypeB = std::string(nameOf(weight->type));
-    f.lmHeadAccumDtype = paramString(kernel, "accum_dtype");
+    f.lmHeadDtypeB = declared("dtype_b");
+    if (f.lmHeadDtypeB.empty())
+      f.lmHeadDtypeB = onGpu && weight ? std::string(nameOf(weight->type)) : "f32";
+    f.lmHeadAccumDtype = declared("accum_dtype");
     if (f.lmHeadAccumDtype.empty())
       f.lmHeadAccumDtype = "f32"; // what the CPU backend accumulates in
     if (weight)
