@@ -267,9 +267,11 @@ private:
       bool matrixUnits = target_.matrixUnit != MatrixUnit::None;
       if (matrixUnits && failed(checkMatrixTiles(tiles)))
         return failure();
-      // matmul_mma: two stage buffers of binary16 rows padded by 8; matmul_gemm: one stage of
-      // f32 rows padded by 1. Both keep 1/rms per row.
-      int64_t shared = matrixUnits ? 2 * (tiles.getTileM() + weightRows) * (tiles.getTileK() + 8) * 2
+      // matmul_mma: one stage of binary16 rows padded by 8 and one super-stage of raw weight
+      // blocks (matmulMmaRawBytes); matmul_gemm: one stage of f32 rows padded by 1. Both keep
+      // 1/rms per row.
+      int64_t shared = matrixUnits ? (tiles.getTileM() + weightRows) * (tiles.getTileK() + 8) * 2 +
+                                         weightRows * matmulMmaRawRowBytes(tiles.getTileK())
                                    : (tiles.getTileM() + weightRows) * (tiles.getTileK() + 1) * 4;
       shared += tiles.getTileM() * 4;
       if (shared > kPortableSharedMemoryBytes)
@@ -279,6 +281,16 @@ private:
                failure();
     }
     return success();
+  }
+
+  /// Shared bytes per weight row of matmul_mma's raw tile (its kRawStride): a super-stage of
+  /// max(tile_k, block) values, rounded up to 16-byte granules plus one (the copy starts at the
+  /// granule holding the first byte).
+  int64_t matmulMmaRawRowBytes(int64_t tileK) {
+    const QuantFormat &format = getQuantFormat(*kernel_.getQuant());
+    int64_t superK = std::max(tileK, format.blockElements);
+    int64_t rawBytes = superK / format.blockElements * format.blockBytes;
+    return 16 * ((rawBytes + 15) / 16 + 1);
   }
 
   /// matmul_gemv gives each warp whole weight rows at every warp width of the table, and each
@@ -332,6 +344,16 @@ private:
                    << " matrix instructions over " << warpsM << "x" << warpsN << " warps",
                failure();
     }
+    // matmul_mma stages raw weights a super-stage (max(tile_k, block) values) at a time: whole
+    // stages of whole quant blocks.
+    const QuantFormat &format = getQuantFormat(*kernel_.getQuant());
+    int64_t superK = std::max(tiles.getTileK(), format.blockElements);
+    if (superK % tiles.getTileK() != 0 || superK % format.blockElements != 0)
+      return kernel_.emitOpError("gemm tile_k = ")
+                 << tiles.getTileK() << " neither divides nor is a multiple of the "
+                 << format.ggmlName << " block of " << format.blockElements
+                 << " values (matmul_mma stages whole blocks)",
+             failure();
     return success();
   }
 

@@ -28,8 +28,9 @@ constexpr GemmTiles kGemmTiles{/*tileM=*/64, /*tileN=*/64, /*tileK=*/32, /*threa
 
 /// Many tokens on matrix units (matmul_mma): 64 tokens x 128 weight rows per block over
 /// 32-element K stages, 256 threads (8 warps of 32 in 2x4, each 32x32; or 4 wavefronts of 64
-/// in 2x2, each 32x64). Shared memory: two stage buffers of a 64x40 and a 128x40 binary16 tile
-/// (30 KiB): two blocks fit an SM/CU. Every weight row is dequantised once per 64 tokens.
+/// in 2x2, each 32x64). Shared memory: a stage of a 64x40 and a 128x40 binary16 tile (15 KiB)
+/// and one super-stage of raw weight blocks (128 rows; 20 KiB for Q4_K, 30 KiB for Q6_K): two
+/// blocks fit an SM/CU. Every weight row is dequantised once per 64 tokens.
 constexpr GemmTiles kMatrixGemmTiles{/*tileM=*/64, /*tileN=*/128, /*tileK=*/32, /*threads=*/256};
 
 /// Flash attention: 32 query rows per block; K and V tiles share 32 KiB (the key count per tile

@@ -62,6 +62,27 @@ template <typename T> __device__ __forceinline__ T shfl_xor(T value, int lane_ma
 #endif
 }
 
+/// `value` of lane `src_lane`; all lanes take part.
+template <typename T> __device__ __forceinline__ T shfl(T value, int src_lane) {
+#if defined(GRETA_TARGET_NVIDIA)
+  return __shfl_sync(0xffffffffu, value, src_lane, kWarpSize);
+#else
+  return __shfl(value, src_lane, kWarpSize);
+#endif
+}
+
+/// Orders the warp's shared-memory accesses: what a lane wrote before it is visible to every
+/// lane of the warp after it. All lanes take part.
+__device__ __forceinline__ void warp_sync() {
+#if defined(GRETA_TARGET_NVIDIA)
+  __syncwarp();
+#else
+  __builtin_amdgcn_fence(__ATOMIC_RELEASE, "wavefront");
+  __builtin_amdgcn_wave_barrier();
+  __builtin_amdgcn_fence(__ATOMIC_ACQUIRE, "wavefront");
+#endif
+}
+
 /// Sum over the warp; every lane receives it.
 template <typename T> __device__ __forceinline__ T warp_reduce_sum(T value) {
 #pragma unroll

@@ -217,16 +217,21 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
     }
 #pragma unroll
     for (int b = 0; b < kBatch; ++b) {
-      if (step + b >= kSteps || (step + b) * kWarpSize + lane >= range.count)
-        continue; // past the range (ragged last step)
+      if (step + b >= kSteps)
+        continue;
+      // Past the range (a ragged last step) a lane decodes its reread piece and drops the
+      // product: every lane calls dot_piece, which may exchange bytes across the warp.
+      const bool live = (step + b) * kWarpSize + lane < range.count;
       const int piece = piece_at(range, step + b, lane);
       PieceInput in;
       load_input(input, piece, in);
 #pragma unroll
       for (int r = 0; r < kRowsPerWarp; ++r) {
-        acc[r] += dot_piece(w[b][r], piece, in);
+        const float dot = dot_piece(w[b][r], piece, in);
+        acc[r] += live ? dot : 0.0f;
 {{#GATE_UP}}
-        accUp[r] += dot_piece(wUp[b][r], piece, in);
+        const float dotUp = dot_piece(wUp[b][r], piece, in);
+        accUp[r] += live ? dotUp : 0.0f;
 {{/GATE_UP}}
       }
     }

@@ -16,13 +16,17 @@ using namespace greta;
 {{> common/matmul_io}}
 
 //===--- gemm route on the matrix units: out[s, n] = epilogue(prologue(x[s]) · W[n]) ---===//
-// A block computes a kTileM x kTileN output tile. Per K stage of kTileK values it stages, as
-// binary16 in shared memory, the input rows (prologue applied, converted from f32) and the
-// weight rows (dequantised from their blocks on the way in), then each warp multiplies its
-// kWarpTileM x kWarpTileN part with the target's matrix instruction (prelude: kMmaM x kMmaN x
-// kMmaK, f32 accumulators). Two stage buffers: each thread fetches its share of the next stage
-// into registers before this stage's products and stores it after them, one barrier per stage. Rows past `rows` and columns past kN read zeros and are
-// not written, so any sequence length and any N work.
+// A block computes a kTileM x kTileN output tile. The weight rows of the tile travel as raw
+// quant blocks: one super-stage at a time (kSuperK values: a whole block, 256 values for the
+// K-quants), copied from global memory with 16-byte loads into a raw shared tile. Each K stage
+// of kTileK values then stages, as binary16 in shared memory, the input rows (prologue applied,
+// converted from f32) and the weight rows (dequantised by dequant_chunk from the raw tile), and
+// each warp multiplies its kWarpTileM x kWarpTileN part with the target's matrix instruction
+// (prelude: kMmaM x kMmaN x kMmaK, f32 accumulators). The next super-stage's raw loads are
+// issued at the start of a super-stage and stored after its last stage's products, so their
+// latency hides behind the whole super-stage; the next stage's inputs are fetched before a
+// stage's products. Rows past `rows` and columns past kN read zeros and are not written, so any
+// sequence length and any N work.
 {{#GATE_UP}}
 constexpr int kMatrices = 2; // gate rows [0, kTileN) and up rows [kTileN, 2 kTileN) of a B tile
 {{/GATE_UP}}
@@ -43,34 +47,97 @@ constexpr int kFragsN = kWarpTileN / kMmaN;
 constexpr int kChunksPerStageRow = kTileK / kChunk;
 constexpr int kInputVectorsPerRow = kTileK / 4; // float4 loads of x per row and stage
 constexpr int kStages = kK / kTileK;
+// Super-stages: whole quant blocks (so a row's raw bytes of one are contiguous) and whole stages.
+constexpr int kSuperK = kTileK > kQuantBlockElements ? kTileK : kQuantBlockElements;
+constexpr int kStagesPerSuper = kSuperK / kTileK;
+constexpr int kRawRowBytes = kSuperK / kQuantBlockElements * kQuantBlockBytes;
+// A row's raw bytes start anywhere in a 16-byte granule (ggml blocks are 2-byte aligned): its
+// copy starts at the granule, so a shared row holds the rounded-up bytes plus one granule.
+constexpr int kRawVectorsPerRow = (kRawRowBytes + 15) / 16 + 1;
+constexpr int kRawStride = 16 * kRawVectorsPerRow; // bytes
 static_assert(kTileM % (kWarpsM * kMmaM) == 0 && kTileN % (kWarpsN * kMmaN) == 0,
               "the warps cover the tile in whole matrix-instruction tiles");
 static_assert(kTileK % kMmaK == 0 && kTileK % kChunk == 0 && kTileK % 4 == 0,
               "a stage is whole instruction steps, weight chunks and float4 loads");
 static_assert(kChunk % 8 == 0, "a chunk is whole 16-byte shared-memory stores");
-static_assert(kK % kTileK == 0, "K is whole stages");
+static_assert(kSuperK % kTileK == 0 && kSuperK % kQuantBlockElements == 0,
+              "a super-stage is whole stages and whole quant blocks");
+static_assert(kK % kSuperK == 0, "K is whole super-stages");
 static_assert(kRowBytes == static_cast<i64>(kK) / kQuantBlockElements * kQuantBlockBytes,
               "row stride agrees with the block layout");
 
-// Each thread stages the same few x vectors and weight chunks every stage: fixed counts, so the
-// loops unroll and all of a thread's global loads of a stage are in flight together.
+// Each thread stages the same few x vectors, raw vectors and weight chunks every stage: fixed
+// counts, so the loops unroll and all of a thread's global loads of a stage are in flight together.
 constexpr int kInputVectors = kTileM * kInputVectorsPerRow;
+constexpr int kRawVectors = kWeightRows * kRawVectorsPerRow;
 constexpr int kWeightChunks = kWeightRows * kChunksPerStageRow;
 constexpr int kInputsPerThread = (kInputVectors + kBlock - 1) / kBlock;
+constexpr int kRawPerThread = (kRawVectors + kBlock - 1) / kBlock;
 constexpr int kChunksPerThread = (kWeightChunks + kBlock - 1) / kBlock;
 
-/// One thread's share of a stage, fetched from global memory and converted to binary16 while
-/// the previous stage is multiplied, stored to shared memory after.
-struct StageRegisters {
-  uint2 x[kInputsPerThread];                   ///< four input values each
-  uint4 w[kChunksPerThread][kChunk / 8];       ///< eight weight values each
+/// Weight row `r` of the tile (gate_up: gate rows, then up rows), clamped to the last row (the
+/// caller zeroes what it decodes for columns past kN).
+__device__ __forceinline__ const u8 *weight_row(const Params &p, int col0, int r) {
+{{#GATE_UP}}
+  const int n = col0 + r % kTileN;
+  const u8 *matrix = r < kTileN ? p.gate : p.up;
+{{/GATE_UP}}
+{{^GATE_UP}}
+  const int n = col0 + r;
+  const u8 *matrix = p.weight;
+{{/GATE_UP}}
+  return matrix + static_cast<i64>(min(n, kN - 1)) * kRowBytes;
+}
+
+/// Where super-stage `super` of a weight row starts, relative to its 16-byte granule.
+__device__ __forceinline__ int raw_offset(const u8 *row, int super) {
+  const u8 *start = row + static_cast<i64>(super) * kRawRowBytes;
+  return static_cast<int>(reinterpret_cast<u64>(start) & 15);
+}
+
+/// One thread's share of a super-stage's raw weight bytes: 16-byte granules, consecutive threads
+/// on consecutive granules of a row (coalesced). Granules past a row's bytes are not read.
+struct RawRegisters {
+  uint4 v[kRawPerThread];
 };
 
-/// Fetches x[row0 .. row0 + kTileM)[k0 .. k0 + kTileK) (prologue applied) and the weight rows of
-/// columns col0 .. col0 + kTileN (gate_up: of both matrices), values k0 .. k0 + kTileK,
-/// dequantised; rows past `rows` and columns past kN read as zeros.
-__device__ __forceinline__ void fetch_stage(const Params &p, StageRegisters &regs, int row0,
-                                            int rows, int col0, int k0, const float *invRms) {
+/// Loads super-stage `super` of every weight row of the tile (columns col0 ..).
+__device__ __forceinline__ void fetch_raw(const Params &p, RawRegisters &regs, int col0,
+                                          int super) {
+#pragma unroll
+  for (int t = 0; t < kRawPerThread; ++t) {
+    const int i = static_cast<int>(threadIdx.x) + t * kBlock;
+    const int r = i / kRawVectorsPerRow;
+    const int v = i % kRawVectorsPerRow;
+    const u8 *bytes =
+        weight_row(p, col0, min(r, kWeightRows - 1)) + static_cast<i64>(super) * kRawRowBytes;
+    const int offset = static_cast<int>(reinterpret_cast<u64>(bytes) & 15);
+    const uint4 *granules = reinterpret_cast<const uint4 *>(bytes - offset);
+    const bool needed = i < kRawVectors && 16 * v < offset + kRawRowBytes;
+    regs.v[t] = needed ? granules[v] : make_uint4(0, 0, 0, 0);
+  }
+}
+
+/// Stores a fetched super-stage into the raw tile (row r at r * kRawStride bytes).
+__device__ __forceinline__ void commit_raw(const RawRegisters &regs, uint4 *raw) {
+#pragma unroll
+  for (int t = 0; t < kRawPerThread; ++t) {
+    const int i = static_cast<int>(threadIdx.x) + t * kBlock;
+    if (i < kRawVectors)
+      raw[i] = regs.v[t];
+  }
+}
+
+/// One thread's share of a stage's inputs, fetched from global memory and converted to binary16
+/// while the previous stage is multiplied, stored to shared memory after.
+struct InputRegisters {
+  uint2 x[kInputsPerThread]; ///< four input values each
+};
+
+/// Fetches x[row0 .. row0 + kTileM)[k0 .. k0 + kTileK) (prologue applied); rows past `rows`
+/// read as zeros.
+__device__ __forceinline__ void fetch_inputs(const Params &p, InputRegisters &regs, int row0,
+                                             int rows, int k0, const float *invRms) {
 #pragma unroll
   for (int t = 0; t < kInputsPerThread; ++t) {
     const int i = static_cast<int>(threadIdx.x) + t * kBlock;
@@ -94,37 +161,9 @@ __device__ __forceinline__ void fetch_stage(const Params &p, StageRegisters &reg
       v[j] = valid ? v[j] : 0.0f;
     regs.x[t] = make_uint2(pack_f16x2(v[0], v[1]), pack_f16x2(v[2], v[3]));
   }
-#pragma unroll
-  for (int t = 0; t < kChunksPerThread; ++t) {
-    const int i = static_cast<int>(threadIdx.x) + t * kBlock;
-    const int r = i / kChunksPerStageRow;
-    const int c = i % kChunksPerStageRow;
-{{#GATE_UP}}
-    const int n = col0 + r % kTileN;
-    const u8 *matrix = r < kTileN ? p.gate : p.up;
-{{/GATE_UP}}
-{{^GATE_UP}}
-    const int n = col0 + r;
-    const u8 *matrix = p.weight;
-{{/GATE_UP}}
-    // Columns past kN decode the last row and are zeroed after, as rows past `rows` are.
-    const bool valid = i < kWeightChunks && n < kN;
-    float values[kChunk];
-    dequant_chunk(matrix + static_cast<i64>(min(n, kN - 1)) * kRowBytes, k0 / kChunk + c, values);
-#pragma unroll
-    for (int j = 0; j < kChunk; ++j)
-      values[j] = valid ? values[j] : 0.0f;
-#pragma unroll
-    for (int j = 0; j < kChunk / 8; ++j)
-      regs.w[t][j] = make_uint4(pack_f16x2(values[8 * j], values[8 * j + 1]),
-                                pack_f16x2(values[8 * j + 2], values[8 * j + 3]),
-                                pack_f16x2(values[8 * j + 4], values[8 * j + 5]),
-                                pack_f16x2(values[8 * j + 6], values[8 * j + 7]));
-  }
 }
 
-/// Stores a fetched stage into one shared-memory stage buffer.
-__device__ __forceinline__ void commit_stage(const StageRegisters &regs, u16 *xTile, u16 *wTile) {
+__device__ __forceinline__ void commit_inputs(const InputRegisters &regs, u16 *xTile) {
 #pragma unroll
   for (int t = 0; t < kInputsPerThread; ++t) {
     const int i = static_cast<int>(threadIdx.x) + t * kBlock;
@@ -132,22 +171,45 @@ __device__ __forceinline__ void commit_stage(const StageRegisters &regs, u16 *xT
       *reinterpret_cast<uint2 *>(xTile + i / kInputVectorsPerRow * kStride +
                                  i % kInputVectorsPerRow * 4) = regs.x[t];
   }
+}
+
+/// Dequantises stage `inSuper` of super-stage `super` of every weight row from the raw tile into
+/// the binary16 weight tile; columns past kN become zeros.
+__device__ __forceinline__ void dequant_stage(const Params &p, const u8 *raw, u16 *wTile, int col0,
+                                              int super, int inSuper) {
 #pragma unroll
   for (int t = 0; t < kChunksPerThread; ++t) {
     const int i = static_cast<int>(threadIdx.x) + t * kBlock;
+    const int r = min(i / kChunksPerStageRow, kWeightRows - 1);
+    const int c = i % kChunksPerStageRow;
+{{#GATE_UP}}
+    const bool valid = col0 + r % kTileN < kN;
+{{/GATE_UP}}
+{{^GATE_UP}}
+    const bool valid = col0 + r < kN;
+{{/GATE_UP}}
+    const u8 *row = raw + r * kRawStride + raw_offset(weight_row(p, col0, r), super);
+    float values[kChunk];
+    dequant_chunk(row, inSuper * kChunksPerStageRow + c, values);
+#pragma unroll
+    for (int j = 0; j < kChunk; ++j)
+      values[j] = valid ? values[j] : 0.0f;
     if (i < kWeightChunks) {
-      uint4 *to = reinterpret_cast<uint4 *>(wTile + i / kChunksPerStageRow * kStride +
-                                            i % kChunksPerStageRow * kChunk);
+      uint4 *to = reinterpret_cast<uint4 *>(wTile + r * kStride + c * kChunk);
 #pragma unroll
       for (int j = 0; j < kChunk / 8; ++j)
-        to[j] = regs.w[t][j];
+        to[j] = make_uint4(pack_f16x2(values[8 * j], values[8 * j + 1]),
+                           pack_f16x2(values[8 * j + 2], values[8 * j + 3]),
+                           pack_f16x2(values[8 * j + 4], values[8 * j + 5]),
+                           pack_f16x2(values[8 * j + 6], values[8 * j + 7]));
     }
   }
 }
 
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
-  alignas(16) __shared__ u16 xTile[2][kTileM * kStride];
-  alignas(16) __shared__ u16 wTile[2][kWeightRows * kStride];
+  alignas(16) __shared__ u16 xTile[kTileM * kStride];
+  alignas(16) __shared__ u16 wTile[kWeightRows * kStride];
+  alignas(16) __shared__ uint4 raw[kRawVectors];
 {{#LAST_ROW}}
   const int rows = 1; // lm_head: x points at the last row
 {{/LAST_ROW}}
@@ -159,6 +221,9 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   if (row0 >= rows)
     return;
 
+  // The first super-stage's raw loads go out before the prologue's reductions.
+  RawRegisters rawNext;
+  fetch_raw(p, rawNext, col0, 0);
 {{#PROLOGUE}}
   // 1/rms of each row of the tile, one warp per row (squares summed in double).
   __shared__ float invRms[kTileM];
@@ -176,7 +241,7 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   __syncthreads();
 {{/PROLOGUE}}
 {{^PROLOGUE}}
-  const float *invRms = nullptr; // no prologue: fetch_stage reads x as is
+  const float *invRms = nullptr; // no prologue: fetch_inputs reads x as is
 {{/PROLOGUE}}
 
   const int warpM = warp_id() / kWarpsN;
@@ -186,18 +251,25 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   MmaAcc accUp[kFragsM][kFragsN];
 {{/GATE_UP}}
 
-  StageRegisters next;
-  fetch_stage(p, next, row0, rows, col0, 0, invRms);
-  commit_stage(next, xTile[0], wTile[0]);
+  InputRegisters inputs;
+  fetch_inputs(p, inputs, row0, rows, 0, invRms);
+  commit_raw(rawNext, raw);
   __syncthreads();
+  const u8 *rawBytes = reinterpret_cast<const u8 *>(raw);
   for (int stage = 0; stage < kStages; ++stage) {
-    const int buffer = stage % 2;
-    // The next stage's loads are issued before this stage's products and stored after them,
-    // into the other buffer (last read before the previous barrier).
-    // (The last stage fetches itself again into the buffer nobody reads: no branch.)
-    fetch_stage(p, next, row0, rows, col0, min(stage + 1, kStages - 1) * kTileK, invRms);
-    const u16 *x = xTile[buffer] + warpM * kWarpTileM * kStride;
-    const u16 *w = wTile[buffer] + warpN * kWarpTileN * kStride;
+    const int super = stage / kStagesPerSuper;
+    const int inSuper = stage % kStagesPerSuper;
+    commit_inputs(inputs, xTile);
+    dequant_stage(p, rawBytes, wTile, col0, super, inSuper);
+    __syncthreads();
+    // The next super-stage's raw bytes are loaded now and stored after this super-stage's last
+    // products (the raw tile's last reads were before the barrier above); the next stage's
+    // inputs likewise. (The last stage fetches itself again: no branch around the loads.)
+    if (inSuper == 0)
+      fetch_raw(p, rawNext, col0, min(super + 1, kStages / kStagesPerSuper - 1));
+    fetch_inputs(p, inputs, row0, rows, min(stage + 1, kStages - 1) * kTileK, invRms);
+    const u16 *x = xTile + warpM * kWarpTileM * kStride;
+    const u16 *w = wTile + warpN * kWarpTileN * kStride;
 #pragma unroll
     for (int kk = 0; kk < kTileK; kk += kMmaK) {
       MmaA a[kFragsM];
@@ -219,7 +291,8 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
 {{/GATE_UP}}
       }
     }
-    commit_stage(next, xTile[buffer ^ 1], wTile[buffer ^ 1]);
+    if (inSuper == kStagesPerSuper - 1)
+      commit_raw(rawNext, raw);
     __syncthreads();
   }
 

@@ -25,10 +25,10 @@ __device__ __forceinline__ float unit_from_byte(u32 bytes, int k) {
 }
 
 /// The 16 bytes at `bytes` as four little-endian words, where `bytes` is only 2-byte aligned
-/// (ggml's 210-byte Q6_K and 34-byte Q8_0 blocks), from the aligned 16-byte loads that cover
-/// them. Lanes reading consecutive pieces read consecutive aligned words, so the loads stay
-/// coalesced; a lane's second load is its neighbour's first (served by L1). An aligned address
-/// reads one load only, never the 16 bytes past it.
+/// (ggml's 34-byte Q8_0 blocks), from the aligned 16-byte loads that cover them. Lanes reading
+/// consecutive pieces read consecutive aligned words, so the loads stay coalesced; a lane's
+/// second load is its neighbour's first (served by L1). An aligned address reads one load only,
+/// never the 16 bytes past it.
 __device__ __forceinline__ uint4 load_16_unaligned(const u8 *bytes) {
   const u32 offset = static_cast<u32>(reinterpret_cast<u64>(bytes)) & 15u;
   const uint4 *aligned = reinterpret_cast<const uint4 *>(bytes - offset);

@@ -2,19 +2,31 @@
 // Piece j (0..7) of a block: half h = j / 4, c = j / 2 % 2, l0 = 16 (j % 2). Its 16 ql bytes
 // [64 h + 32 c + l0, + 16) hold the low four bits of values 128 h + 32 g + l0 + i for group
 // g = c (low nibbles) and g = c + 2 (high nibbles); qh bytes [32 h + l0, + 16) hold their high
-// two bits (bits 2g, 2g + 1). Each group of 16 values has one scale. ggml's 210-byte blocks
-// are only 2-byte aligned, so ql and qh come from load_16_unaligned.
+// two bits (bits 2g, 2g + 1). Each group of 16 values has one scale.
+//
+// ggml's 210-byte blocks are only 2-byte aligned, so the warp loads the bytes of a step's
+// blocks together: the kSpanBlocks consecutive blocks its lanes' pieces cover are one byte span
+// of the row, which the lanes read with two aligned, coalesced 16-byte loads each (instead of
+// seven scattered loads per piece through aligned pairs); dot_piece then passes the span
+// through the warp's slice of shared memory, where each lane picks its piece's ql, qh, scales
+// and d. (Rows of K = 2048 j values are whole 16-byte chunks, so there the span starts 0 or 8
+// bytes into its first chunk; any row works.)
 constexpr int kPieceValues = 32;
-/// 6 pieces (ql, qh, two scales: 10 registers each) per lane in flight: the kernel stays within
-/// 128 registers, so two blocks share a compute unit.
-constexpr int kPiecesInFlight = 6;
 constexpr int kPiecesPerBlock = 8;
+constexpr int kSpanBlocks = kWarpSize / kPiecesPerBlock; ///< blocks of one warp step
+/// 16-byte chunks a lane loads per step: the span plus its start's misalignment (< 16 bytes).
+constexpr int kChunksPerLane = 2;
+constexpr int kSpanChunks = kChunksPerLane * kWarpSize;
+/// 6 pieces (two chunks and the span offset: 9 registers each) per lane in flight: the kernel
+/// stays within 128 registers, so two blocks share a compute unit.
+constexpr int kPiecesInFlight = 6;
+static_assert(kWarpSize % kPiecesPerBlock == 0, "a warp step is whole blocks");
+static_assert((kSpanBlocks * kQuantBlockBytes + 15) / 16 + 1 <= kSpanChunks,
+              "a lane's chunks cover the warp's span");
 
 struct WeightPiece {
-  uint4 ql;
-  uint4 qh;
-  float scaleA; ///< d · scale of group c
-  float scaleB; ///< d · scale of group c + 2
+  uint4 chunk[kChunksPerLane]; ///< chunks lane, lane + kWarpSize of the warp's span
+  int at;                      ///< the byte of the span where this lane's block starts
 };
 
 struct PieceInput {
@@ -32,17 +44,25 @@ __device__ __forceinline__ void piece_coordinates(int piece, int &h, int &c, int
   l0 = j % 2 * 16;
 }
 
+/// Loads the lane's share of the warp's span. Lane 0's piece is the step's first; lane l's
+/// piece is that + l while within the range (block lane / 8 of the span). A lane past the range
+/// (a step past a short split's range: every lane) reads a bounded slot whose product the
+/// caller drops.
 __device__ __forceinline__ void load_piece(const u8 *row, int piece, WeightPiece &w) {
-  const u8 *block = row + static_cast<i64>(piece / kPiecesPerBlock) * kQuantBlockBytes;
-  int h, c, l0;
-  piece_coordinates(piece, h, c, l0);
-  w.ql = load_16_unaligned(block + 2 * kQ6_KGroup * h + kQ6_KGroup * c + l0);
-  w.qh = load_16_unaligned(block + kQ6_KHighBitsOffset + kQ6_KGroup * h + l0);
-  const i8 *scales = reinterpret_cast<const i8 *>(block + kQ6_KScalesOffset);
-  const int first = (kQ6_KHalf * h + kQ6_KGroup * c + l0) / kQ6_KSubBlock;
-  const float d = half_bits_to_float(load_u16(block + kQ6_KScaleOffset));
-  w.scaleA = d * static_cast<float>(scales[first]);
-  w.scaleB = d * static_cast<float>(scales[first + 2 * kQ6_KGroup / kQ6_KSubBlock]);
+  const int lane = lane_id();
+  const u8 *start = row + static_cast<i64>(shfl(piece, 0) / kPiecesPerBlock) * kQuantBlockBytes;
+  const int skew = static_cast<int>(reinterpret_cast<u64>(start) & 15u);
+  const uint4 *chunks = reinterpret_cast<const uint4 *>(start - skew);
+  // The chunk holding the row's last byte: chunks past it (a span at the row's end) read it
+  // again rather than past the weights.
+  const uint4 *last = reinterpret_cast<const uint4 *>(
+      reinterpret_cast<u64>(row + kRowBytes - 1) & ~static_cast<u64>(15));
+#pragma unroll
+  for (int i = 0; i < kChunksPerLane; ++i) {
+    const uint4 *chunk = chunks + lane + i * kWarpSize;
+    w.chunk[i] = *(chunk < last ? chunk : last);
+  }
+  w.at = skew + lane / kPiecesPerBlock * kQuantBlockBytes;
 }
 
 __device__ __forceinline__ void load_input(const InputRow &input, int piece, PieceInput &x) {
@@ -64,12 +84,45 @@ __device__ __forceinline__ void load_input(const InputRow &input, int piece, Pie
   }
 }
 
-/// Σ over the piece's 32 values of value · input.
+/// The 16 bytes at shared-memory byte `at` (even) of `span` as four little-endian words: five
+/// aligned words, shifted by 0 or 16 bits.
+__device__ __forceinline__ void span_words(const u32 *span, int at, u32 (&out)[4]) {
+  const u32 *words = span + at / 4;
+  const int shift = at % 4 * 8;
+  constexpr int kWordBits = 8 * sizeof(u32);
+  u32 picked[5];
+#pragma unroll
+  for (int i = 0; i < 5; ++i)
+    picked[i] = words[i];
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+    out[i] = static_cast<u32>(((static_cast<u64>(picked[i + 1]) << kWordBits) | picked[i]) >>
+                              shift);
+}
+
+/// Σ over the piece's 32 values of value · input. Every lane of the warp calls it (the span
+/// passes through shared memory).
 __device__ __forceinline__ float dot_piece(const WeightPiece &w, int piece, const PieceInput &x) {
+  __shared__ __align__(16) uint4 spans[kBlock / kWarpSize][kSpanChunks];
+  uint4 *span = spans[warp_id()];
+  const int lane = lane_id();
+  warp_sync(); // the previous piece's reads are done
+#pragma unroll
+  for (int i = 0; i < kChunksPerLane; ++i)
+    span[lane + i * kWarpSize] = w.chunk[i];
+  warp_sync();
   int h, c, l0;
   piece_coordinates(piece, h, c, l0);
-  const u32 low[4] = {w.ql.x, w.ql.y, w.ql.z, w.ql.w};
-  const u32 high[4] = {w.qh.x, w.qh.y, w.qh.z, w.qh.w};
+  const u32 *words = reinterpret_cast<const u32 *>(span);
+  const u8 *block = reinterpret_cast<const u8 *>(span) + w.at;
+  u32 low[4], high[4];
+  span_words(words, w.at + 2 * kQ6_KGroup * h + kQ6_KGroup * c + l0, low);
+  span_words(words, w.at + kQ6_KHighBitsOffset + kQ6_KGroup * h + l0, high);
+  const i8 *scales = reinterpret_cast<const i8 *>(block + kQ6_KScalesOffset);
+  const int first = (kQ6_KHalf * h + kQ6_KGroup * c + l0) / kQ6_KSubBlock;
+  const float d = half_bits_to_float(*reinterpret_cast<const u16 *>(block + kQ6_KScaleOffset));
+  const float scaleA = d * static_cast<float>(scales[first]);
+  const float scaleB = d * static_cast<float>(scales[first + 2 * kQ6_KGroup / kQ6_KSubBlock]);
   float unitsA = 0.0f, unitsB = 0.0f; // Σ (1 + q / 128) · x
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
@@ -85,6 +138,6 @@ __device__ __forceinline__ float dot_piece(const WeightPiece &w, int piece, cons
     }
   }
   // value = d · scale · (q − 32), and Σ (q − 32)·x = 128 (Σ units·x − Σ x) − 32 Σ x.
-  return w.scaleA * (128.0f * (unitsA - x.sumA) - kQ6_KZero * x.sumA) +
-         w.scaleB * (128.0f * (unitsB - x.sumB) - kQ6_KZero * x.sumB);
+  return scaleA * (128.0f * (unitsA - x.sumA) - kQ6_KZero * x.sumA) +
+         scaleB * (128.0f * (unitsB - x.sumB) - kQ6_KZero * x.sumB);
 }

@@ -55,11 +55,19 @@ gk.kernel @mm matmul(activation, weight, activation, activation) route gemv quan
 
 // -----
 
-// Tests that GEMM tiles beyond the portable shared memory are refused (matmul_mma: two stage
-// buffers of binary16 rows).
-// expected-error@+1 {{gemm tiles need 148480 bytes of shared memory; the templates stay within 49152}}
+// Tests that GEMM tiles beyond the portable shared memory are refused (matmul_mma: a stage of
+// binary16 rows and a super-stage of raw weight blocks).
+// expected-error@+1 {{gemm tiles need 99328 bytes of shared memory; the templates stay within 49152}}
 gk.kernel @mm matmul(activation, weight, activation) route gemm quant q8_0
     tiles<tile_m = 256, tile_n = 256, tile_k = 64> params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
+
+// -----
+
+// Tests that a GEMM tile_k that a K-quant block of 256 values is not whole stages of is refused:
+// matmul_mma stages raw weights a whole block at a time.
+// expected-error@+1 {{gemm tile_k = 96 neither divides nor is a multiple of the Q4_K block of 256 values (matmul_mma stages whole blocks)}}
+gk.kernel @mm_split_block matmul(activation, weight, activation) route gemm quant q4_k
+    tiles<tile_m = 64, tile_n = 128, tile_k = 96> params {block = 256 : i64, k = 768 : i64, n = 128 : i64}
 
 // -----
 

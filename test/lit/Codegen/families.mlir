@@ -30,7 +30,8 @@ gk.kernel @add_rms_norm add_rms_norm(activation, activation, weight, activation,
 // CHECK: Made from codegen/templates/matmul_gemv.hip
 // CHECK: manifest param_fields: x,weight,out,rows,ctx
 // CHECK: gemv pieces of Q6_K
-// CHECK: w.ql = load_16_unaligned(
+// CHECK: w.chunk[i] = *(chunk < last ? chunk : last);
+// CHECK: span_words(words, w.at +
 // CHECK: GRETA_KERNEL(kBlock) matmul_gemv(const Params p) {
 // CHECK-NOT: prologue(
 // CHECK: reinterpret_cast<float4 *>(staged)[staged_slot(f)] = v;
@@ -50,7 +51,8 @@ gk.kernel @matmul_gemm matmul(activation, weight, activation) route gemm quant q
 // CHECK-LABEL: // ===== gk.kernel @gate_up_gemv (gate_up_gemv.hip) =====
 // CHECK: Made from codegen/templates/matmul_gemv.hip
 // CHECK: manifest param_fields: x,gate,up,out,norm,rows,ctx
-// CHECK: accUp[r] += dot_piece(wUp[b][r], piece, in);
+// CHECK: const float dotUp = dot_piece(wUp[b][r], piece, in);
+// CHECK: accUp[r] += live ? dotUp : 0.0f;
 // CHECK: store_output(p, s, firstRow + r, acc[r], accUp[r]);
 gk.kernel @gate_up_gemv matmul_gate_up(activation, weight, weight, activation, weight)
     route gemv quant q8_0 tiles<tile_n = 16, tile_k = 32>

@@ -70,7 +70,8 @@ gk.kernel @decode_attn_out matmul(activation, weight, activation, weight, activa
 // Tests that a prefill gate/up GEMM reads both weights into shared memory and writes its
 // SiLU·mul epilogue from the IR (math.exp → expf), and that without split-K there are no
 // partial sums. On a GPU target (sm_90, gfx942) it runs on the matrix units: both weights are
-// dequantised into one binary16 tile and multiplied by the prelude's matrix instruction.
+// copied raw into shared memory with 16-byte loads, dequantised from there into one binary16
+// tile and multiplied by the prelude's matrix instruction.
 // CHECK-LABEL: // ===== gk.kernel @prefill_ffn (prefill_ffn.hip) =====
 // CHECK: Made from codegen/templates/matmul_mma.hip with tiles of sm_90
 // GFX: Made from codegen/templates/matmul_mma.hip with tiles of gfx942
@@ -91,7 +92,8 @@ gk.kernel @decode_attn_out matmul(activation, weight, activation, weight, activa
 // CHECK: p.out[static_cast<i64>(s) * kN + n] = epilogue(gate, up);
 // CHECK: constexpr int kMatrices = 2;
 // CHECK: const u8 *matrix = r < kTileN ? p.gate : p.up;
-// CHECK: dequant_chunk(matrix + static_cast<i64>(min(n, kN - 1)) * kRowBytes, k0 / kChunk + c, values);
+// CHECK: regs.v[t] = needed ? granules[v] : make_uint4(0, 0, 0, 0);
+// CHECK: dequant_chunk(row, inSuper * kChunksPerStageRow + c, values);
 // CHECK-NOT: g_partials
 // CHECK: mma(acc[i][j], a[i], b);
 // CHECK: mma_load_b(b, w + (kTileN + j * kMmaN) * kStride + kk, kStride);
