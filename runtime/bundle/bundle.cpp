@@ -79,9 +79,24 @@ std::unique_ptr<Bundle> Bundle::open(const std::string &dir, const BundleOpenOpt
   else
     bundle->openExternalWeights(options);
   bundle->tokenizer_.emplace(GgufFile::open((root / kTokenizerFile).string()));
+  bundle->requireTokenizerMatchesModel();
   if (options.verify)
     bundle->verifyChecksums(options.threads);
   return bundle;
+}
+
+void Bundle::requireTokenizerMatchesModel() const {
+  // The logits have one row per model token and the sampler may pick any of them: a tokenizer
+  // with another count would fail only when such an id is printed, deep into a generation.
+  const std::string path = (fs::path(dir_) / kTokenizerFile).string();
+  const GgufValue *tokens = tokenizer_->find("tokenizer.ggml.tokens");
+  const GgufArray *list = tokens ? tokens->array() : nullptr;
+  if (!list)
+    fail("{}: metadata 'tokenizer.ggml.tokens' is missing or not an array", path);
+  if (list->elements.size() != manifest_.model.vocab)
+    fail("{}: {} tokens, but the model's vocabulary (manifest model.vocab, the logits' width) is "
+         "{}: the tokenizer does not belong to this model",
+         path, list->elements.size(), manifest_.model.vocab);
 }
 
 void Bundle::openEmbeddedWeights() {

@@ -58,6 +58,7 @@ public:
 
 private:
   Bundle() = default;
+  void requireTokenizerMatchesModel() const;
   void openEmbeddedWeights();
   void openExternalWeights(const BundleOpenOptions &options);
   std::span<const uint8_t> storedBytes(size_t index) const;

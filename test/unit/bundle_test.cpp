@@ -111,6 +111,18 @@ TEST_F(BundleTest, TokenizerFileCarriesEveryTokenizerKey) {
   EXPECT_NO_THROW(ChatTemplate::fromGguf(vocab));
 }
 
+// Tests that a bundle whose tokenizer.gguf has another token count than the model's vocabulary
+// (a tokenizer copied from another model) is refused at load, naming both counts, rather than
+// failing when the sampler first picks an id the tokenizer lacks.
+TEST_F(BundleTest, TokenizerOfAnotherModelIsRefused) {
+  const std::string dir = writeBundle();
+  const uint32_t vocab = Bundle::open(dir)->manifest().model.vocab;
+  fs::copy_file(GRETA_SHARED_TESTDATA "/llama-spm/ggml-vocab-llama-spm.gguf",
+                fs::path(dir) / "tokenizer.gguf", fs::copy_options::overwrite_existing);
+  expectError([&] { Bundle::open(dir); },
+              {"tokenizer.gguf", "32000 tokens", std::to_string(vocab), "does not belong"});
+}
+
 // Tests that a bundle of another format version is refused with a message naming the bundle,
 // its version and generator, and the version this runtime reads — before any other field is
 // looked at.
