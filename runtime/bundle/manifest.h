@@ -118,6 +118,22 @@ struct RowExtent {
   static RowExtent last() { return {Kind::Last, 0}; }
   static RowExtent context() { return {Kind::Context, 0}; }
   friend bool operator==(const RowExtent &, const RowExtent &) = default;
+
+  /// The rows in a run of `seq` tokens with a KV cache of `context` rows (with the largest batch
+  /// for `seq`, the rows to allocate).
+  uint64_t rowsIn(uint64_t seq, uint64_t context) const {
+    switch (kind) {
+    case Kind::Seq:
+      return seq;
+    case Kind::Last:
+      return 1;
+    case Kind::Context:
+      return context;
+    case Kind::Fixed:
+      break;
+    }
+    return count;
+  }
 };
 
 /// One entry of `buffers`.

@@ -6,19 +6,7 @@
 
 namespace greta::cpu {
 
-uint64_t CpuBuffer::rowsAt(uint64_t seq) const {
-  switch (spec_->rows.kind) {
-  case bundle::RowExtent::Kind::Seq:
-    return seq;
-  case bundle::RowExtent::Kind::Last:
-    return 1;
-  case bundle::RowExtent::Kind::Fixed:
-    return spec_->rows.count;
-  case bundle::RowExtent::Kind::Context:
-    break;
-  }
-  return rowsAllocated_;
-}
+uint64_t CpuBuffer::rowsAt(uint64_t seq) const { return spec_->rows.rowsIn(seq, rowsAllocated_); }
 
 float *CpuBuffer::lastRows(uint64_t seq, uint64_t rows) {
   const uint64_t have = rowsAt(seq);

@@ -36,21 +36,7 @@ void CpuProgram::allocateBuffers() {
   };
   std::vector<Sized> sized;
   for (const bundle::BufferSpec &spec : bundle_.manifest().buffers) {
-    uint64_t rows = 0;
-    switch (spec.rows.kind) {
-    case bundle::RowExtent::Kind::Seq:
-      rows = options_.maxBatch;
-      break;
-    case bundle::RowExtent::Kind::Last:
-      rows = 1;
-      break;
-    case bundle::RowExtent::Kind::Fixed:
-      rows = spec.rows.count;
-      break;
-    case bundle::RowExtent::Kind::Context:
-      rows = options_.context;
-      break;
-    }
+    const uint64_t rows = spec.rows.rowsIn(options_.maxBatch, options_.context);
     std::string what = fmt::format("buffer '{}' ({} rows x {} cols)", spec.name, rows, spec.cols);
     const uint64_t bytes =
         checkedMul(checkedMul(rows, spec.cols, what), bundle::bytesOf(spec.dtype), what);

@@ -140,19 +140,9 @@ struct HipExecutor::PreparedPhase {
 
 namespace {
 
-/// Rows of `slot`'s buffer in a run of `seq` tokens with a `context`-row KV cache.
+/// Rows of a buffer of `rowsAllocated` rows in a run of `seq` tokens (a KV cache: all of them).
 uint64_t rowsIn(const bundle::BufferSpec &spec, uint64_t rowsAllocated, uint64_t seq) {
-  switch (spec.rows.kind) {
-  case bundle::RowExtent::Kind::Seq:
-    return seq;
-  case bundle::RowExtent::Kind::Last:
-    return 1;
-  case bundle::RowExtent::Kind::Fixed:
-    return spec.rows.count;
-  case bundle::RowExtent::Kind::Context:
-    return rowsAllocated;
-  }
-  return rowsAllocated;
+  return spec.rows.rowsIn(seq, rowsAllocated);
 }
 
 } // namespace
@@ -252,20 +242,7 @@ void HipExecutor::allocate() {
   for (const bundle::BufferSpec &spec : bundle_.manifest().buffers) {
     auto s = std::make_unique<Slot>();
     s->spec = &spec;
-    switch (spec.rows.kind) {
-    case bundle::RowExtent::Kind::Seq:
-      s->rowsAllocated = options_.maxBatch;
-      break;
-    case bundle::RowExtent::Kind::Last:
-      s->rowsAllocated = 1;
-      break;
-    case bundle::RowExtent::Kind::Fixed:
-      s->rowsAllocated = spec.rows.count;
-      break;
-    case bundle::RowExtent::Kind::Context:
-      s->rowsAllocated = options_.context;
-      break;
-    }
+    s->rowsAllocated = spec.rows.rowsIn(options_.maxBatch, options_.context);
     s->rowBytes = spec.cols * bundle::bytesOf(spec.dtype);
     s->offset = total;
     total = alignUp(total + std::max<uint64_t>(s->bytes(), 4), kDeviceAlignment);
