@@ -40,6 +40,10 @@ constexpr llvm::StringRef kPrologueArgs[] = {"x", "gamma", "inv_rms"};
 constexpr llvm::StringRef kResidualEpilogueArgs[] = {"acc", "residual"};
 constexpr llvm::StringRef kGateUpEpilogueArgs[] = {"gate", "up"};
 
+/// What attention_flash_mma's head_dim and tiles are whole multiples of: the k and n of every
+/// target's matrix instruction divide 16.
+constexpr int64_t kFlashMmaStep = 16;
+
 /// Double-precision literal that reads back exactly (RoPE theta).
 std::string formatDoubleLiteral(double value) {
   char text[40];
@@ -62,15 +66,30 @@ public:
       : kernel_(kernel), target_(target), family_(kernel.getFamily()),
         hasPrologue_(!kernel.getPrologue().empty()), hasEpilogue_(!kernel.getEpilogue().empty()) {}
 
+  /// The target's matrix unit as far as this kernel's template can use it: flash attention
+  /// runs on it only when head_dim and the tiles are whole instruction steps (16 on every
+  /// target); otherwise the vector-ALU template serves any shape.
+  MatrixUnit templateMatrixUnit() {
+    if (family_ != KernelFamily::Attention || target_.matrixUnit == MatrixUnit::None)
+      return target_.matrixUnit;
+    auto headDim = dyn_cast_or_null<IntegerAttr>(
+        kernel_.getParamsAttr() ? kernel_.getParamsAttr().get("head_dim") : Attribute());
+    gk::TilesAttr tiles = kernel_.getEffectiveTiles();
+    bool whole = headDim && headDim.getInt() % kFlashMmaStep == 0 &&
+                 tiles.getTileM() % kFlashMmaStep == 0 && tiles.getTileN() % kFlashMmaStep == 0;
+    return whole ? target_.matrixUnit : MatrixUnit::None;
+  }
+
   FailureOr<EmittedKernel> emit() {
     EmittedKernel out;
     out.name = kernel_.getSymName().str();
     out.entry = toIdentifier(out.name);
     out.fileName = out.name + ".hip";
-    out.templatePath = getTemplatePath(family_, kernel_.getRoute(), target_.matrixUnit);
+    out.templatePath = getTemplatePath(family_, kernel_.getRoute(), templateMatrixUnit());
     out.paramFields = getParamFields(family_, hasPrologue_, hasEpilogue_);
-    if (usesWeightMatrix(family_)) {
-      bool f16Operands = out.templatePath == "matmul_mma";
+    if (usesWeightMatrix(family_) || out.templatePath == "attention_flash_mma") {
+      bool f16Operands =
+          out.templatePath == "matmul_mma" || out.templatePath == "attention_flash_mma";
       out.dtypeA = out.dtypeB = f16Operands ? "f16" : "f32";
       out.accumDtype = "f32";
     }
@@ -365,16 +384,20 @@ private:
     if (failed(floatConstant("scale", "kScale", "score scale (1 / sqrt(head_dim))")))
       return failure();
     gk::TilesAttr tiles = kernel_.getEffectiveTiles();
-    if (tiles.getSplitK() > 1)
-      return kernel_.emitOpError("split_k = ")
-                 << tiles.getSplitK()
-                 << ": the split_kv template splits the KV range across the warps of one "
-                    "block; a split across blocks is not emitted yet (use split_k = 1)",
-             failure();
+    if (*kernel_.getRoute() == KernelRoute::SplitKV)
+      constant("int", "kSplits", std::to_string(tiles.getSplitK()),
+               "blocks sharing one query row's keys (per KV head)");
     if (*kernel_.getRoute() == KernelRoute::Flash) {
       constant("int", "kTileM", std::to_string(tiles.getTileM()), "query rows per block");
       constant("int", "kTileN", std::to_string(tiles.getTileN()), "keys per shared-memory tile");
-      int64_t shared = 2 * tiles.getTileN() * ints_["kHeadDim"] * 4;
+      int64_t headDim = ints_["kHeadDim"], tileM = tiles.getTileM(), tileN = tiles.getTileN();
+      // attention_flash: K and V tiles in f32. attention_flash_mma: binary16 K and Vᵀ tiles
+      // (or the query tile, whichever is larger), binary16 probabilities, f32 scores, and four
+      // words per query row; rows padded by 8 halves.
+      int64_t shared = 2 * tileN * headDim * 4;
+      if (templateMatrixUnit() != MatrixUnit::None)
+        shared = std::max(tileN * (headDim + 8) + headDim * (tileN + 8), tileM * (headDim + 8)) * 2 +
+                 tileM * (tileN + 8) * 2 + tileM * tileN * 4 + tileM * 4 * 4;
       if (shared > kPortableSharedMemoryBytes)
         return kernel_.emitOpError("flash tiles need ")
                    << shared << " bytes of shared memory for K and V; the templates stay within "
@@ -555,8 +578,11 @@ std::string getTemplatePath(KernelFamily family, std::optional<KernelRoute> rout
       return "matmul_gemv";
     return matrixUnit == MatrixUnit::None ? "matmul_gemm" : "matmul_mma";
   }
-  if (family == KernelFamily::Attention)
-    return route == KernelRoute::Flash ? "attention_flash" : "attention_split_kv";
+  if (family == KernelFamily::Attention) {
+    if (route != KernelRoute::Flash)
+      return "attention_split_kv";
+    return matrixUnit == MatrixUnit::None ? "attention_flash" : "attention_flash_mma";
+  }
   return gk::stringifyKernelFamily(family).str();
 }
 

@@ -34,9 +34,19 @@ constexpr GemmTiles kGemmTiles{/*tileM=*/64, /*tileN=*/64, /*tileK=*/32, /*threa
 constexpr GemmTiles kMatrixGemmTiles{/*tileM=*/64, /*tileN=*/128, /*tileK=*/32, /*threads=*/256};
 
 /// Flash attention: 32 query rows per block; K and V tiles share 32 KiB (the key count per tile
-/// follows from head_dim). Split-KV decode: 256 threads per (row, head).
+/// follows from head_dim). Split-KV decode: 256 threads per (KV head, row, split), 16 splits:
+/// Llama-3-8B's 8 KV heads make 128 blocks, one wave over an H100's 132 SMs, so a long
+/// context's keys are read by the whole GPU rather than by a few SMs.
 constexpr AttentionTiles kAttentionTiles{/*flashTileM=*/32, /*flashKVBytes=*/32 * 1024,
-                                         /*flashThreads=*/256, /*splitKVThreads=*/256};
+                                         /*flashThreads=*/256, /*splitKVThreads=*/256,
+                                         /*splitKVBlocks=*/16};
+
+/// On matrix units (attention_flash_mma): 64 query rows per block, 128 threads (four 32-wide
+/// warps of one 16-row instruction tile each, or two wavefronts of two), the same key tiles
+/// (binary16 in shared memory: 33 KiB at head_dim 128).
+constexpr AttentionTiles kMatrixAttentionTiles{/*flashTileM=*/64, /*flashKVBytes=*/32 * 1024,
+                                               /*flashThreads=*/128, /*splitKVThreads=*/256,
+                                               /*splitKVBlocks=*/16};
 
 constexpr int64_t kRowThreads = 256;
 constexpr int64_t kElementwiseThreads = 256;
@@ -45,15 +55,15 @@ constexpr int64_t kElementwiseThreads = 256;
 constexpr TargetDesc kTargets[] = {
     // NVIDIA H100 / H200 (Hopper), through HIP-on-CUDA and NVRTC.
     {"sm_90",  Vendor::Nvidia, /*warpSize=*/32, MatrixUnit::TensorCore, {16, 8, 16}, 48 * 1024,
-     /*computeUnits=*/132, gemvTiles(132), kMatrixGemmTiles, kAttentionTiles, kRowThreads,
+     /*computeUnits=*/132, gemvTiles(132), kMatrixGemmTiles, kMatrixAttentionTiles, kRowThreads,
      kElementwiseThreads},
     // AMD MI300 (CDNA3), ROCm >= 6.
     {"gfx942", Vendor::Amd,    /*warpSize=*/64, MatrixUnit::Mfma,       {16, 16, 16}, 64 * 1024,
-     /*computeUnits=*/304, gemvTiles(304), kMatrixGemmTiles, kAttentionTiles, kRowThreads,
+     /*computeUnits=*/304, gemvTiles(304), kMatrixGemmTiles, kMatrixAttentionTiles, kRowThreads,
      kElementwiseThreads},
     // AMD MI200 (CDNA2): one GCD.
     {"gfx90a", Vendor::Amd,    /*warpSize=*/64, MatrixUnit::Mfma,       {16, 16, 16}, 64 * 1024,
-     /*computeUnits=*/110, gemvTiles(110), kMatrixGemmTiles, kAttentionTiles, kRowThreads,
+     /*computeUnits=*/110, gemvTiles(110), kMatrixGemmTiles, kMatrixAttentionTiles, kRowThreads,
      kElementwiseThreads},
     // The CPU backend runs the plan itself; kernels are still emitted (for bundles that list
     // GPU targets too) with the portable tiles.

@@ -84,8 +84,10 @@ struct AttentionTiles {
   int64_t flashTileM;   ///< query rows per block (flash)
   int64_t flashKVBytes; ///< shared memory for one K and one V tile (flash)
   int64_t flashThreads;
-  int64_t splitKVThreads; ///< threads per (row, head) block (split_kv); its warps split the
-                          ///< KV range and combine their partial softmaxes
+  int64_t splitKVThreads; ///< threads per (KV head, row, split) block (split_kv); its warps
+                          ///< split the block's keys and combine their partial softmaxes
+  int64_t splitKVBlocks;  ///< blocks a row's keys split over per KV head (split_kv): the last
+                          ///< to finish combines them in order
 };
 
 struct TargetDesc {

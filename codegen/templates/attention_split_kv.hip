@@ -9,90 +9,192 @@ using namespace greta;
 
 //===--- attention, split_kv route: one query row against the KV cache (decode) ---===//
 // Causal, grouped-query: query row s attends to cache rows 0..positions[s]; head h reads KV
-// head h / (kHeads / kKVHeads); scores are scaled by kScale. Grid (kHeads, rows). The block's
-// warps split the KV range (warp w takes rows w, w + kWarps, ...), each keeping a running
-// softmax (maximum, sum, weighted values); the block then combines the warps' partial results.
+// head h / (kHeads / kKVHeads); scores are scaled by kScale. Grid (kKVHeads, rows, kSplits).
+// A block serves the kQueriesPerKVHead query heads of one KV head (their keys and values are
+// read once for all of them) over split c of the row's keys: splits of equal length, so a
+// long context spreads over kKVHeads x kSplits blocks instead of queueing behind kHeads of
+// them. The block's warps take keys w, w + kWarps, ... of the split, each keeping a running
+// softmax per query head (maximum, sum, weighted values); the block combines its warps, then
+// writes its partial result to g_partials, and the last block of a (row, KV head) to arrive
+// combines the splits in split order (so the result does not depend on timing) and resets the
+// arrival counter for the next launch (a graph replay starts from zero). Rows from
+// kScratchRows on (never in a decode step of one token) are not split: their split-0 block
+// takes every key and writes the output itself.
 // A position outside [0, ctx) writes a row of NaN (the CPU backend refuses it).
 constexpr int kWarps = kBlock / kWarpSize;
 constexpr int kKVCols = kKVHeads * kHeadDim;
 constexpr int kQueriesPerKVHead = kHeads / kKVHeads;
 constexpr int kDimsPerLane = (kHeadDim + kWarpSize - 1) / kWarpSize;
+constexpr int kScratchRows = 4;
 static_assert(kHeads % kKVHeads == 0, "grouped-query attention");
+static_assert(kSplits >= 1, "at least one split");
+
+/// A running softmax of one query head: maximum score, sum of weights, weighted values (this
+/// lane's dimensions lane, lane + kWarpSize, ...).
+struct Running {
+  float max;
+  float sum;
+  float values[kDimsPerLane];
+};
+
+/// A split's result per (row, KV head, split, query head): maximum, sum, then kHeadDim values.
+constexpr int kPartialFloats = 2 + kHeadDim;
+__device__ float g_partials[kScratchRows * kKVHeads * kSplits * kQueriesPerKVHead * kPartialFloats];
+__device__ unsigned int g_arrivals[kScratchRows * kKVHeads];
+
+/// Weight of a partial result of maximum `max` against the combined maximum `total` (0 for a
+/// part that saw no key, whose maximum is -inf).
+__device__ __forceinline__ float rescale(float max, float total) {
+  return max == -__int_as_float(0x7f800000) ? 0.0f : expf(max - total);
+}
 
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
-  __shared__ float warpMax[kWarps];
-  __shared__ float warpSum[kWarps];
-  __shared__ float warpValues[kWarps][kHeadDim];
-  const int h = blockIdx.x;
+  __shared__ float warpMax[kWarps][kQueriesPerKVHead];
+  __shared__ float warpSum[kWarps][kQueriesPerKVHead];
+  __shared__ float warpValues[kWarps][kQueriesPerKVHead][kHeadDim];
+  __shared__ bool isLast;
+  const int g = blockIdx.x; // KV head
   const int s = blockIdx.y;
+  const int split = blockIdx.z;
   if (s >= p.rows)
     return;
+  const bool splits = kSplits > 1 && s < kScratchRows;
+  if (!splits && split > 0)
+    return;
   const int position = p.positions[s];
-  float *out = p.out + static_cast<i64>(s) * kHeads * kHeadDim + h * kHeadDim;
+  const int firstHead = g * kQueriesPerKVHead;
+  float *out = p.out + static_cast<i64>(s) * kHeads * kHeadDim + firstHead * kHeadDim;
   if (position < 0 || position >= p.ctx) {
-    for (int d = threadIdx.x; d < kHeadDim; d += kBlock)
-      out[d] = __int_as_float(0x7fc00000);
+    if (split == 0)
+      for (int d = threadIdx.x; d < kQueriesPerKVHead * kHeadDim; d += kBlock)
+        out[d] = __int_as_float(0x7fc00000);
     return;
   }
-  const float *q = p.q + static_cast<i64>(s) * kHeads * kHeadDim + h * kHeadDim;
-  const int kvOffset = h / kQueriesPerKVHead * kHeadDim;
+  // Keys [begin, end) of this split: equal shares of the row's position + 1 keys.
+  const int keys = position + 1;
+  const int begin = splits ? static_cast<int>(static_cast<i64>(keys) * split / kSplits) : 0;
+  const int end = splits ? static_cast<int>(static_cast<i64>(keys) * (split + 1) / kSplits) : keys;
+  const float *q = p.q + static_cast<i64>(s) * kHeads * kHeadDim + firstHead * kHeadDim;
+  const int kvOffset = g * kHeadDim;
   const int lane = lane_id();
 
-  float query[kDimsPerLane];
-  float values[kDimsPerLane];
+  float query[kQueriesPerKVHead][kDimsPerLane];
+  Running run[kQueriesPerKVHead];
 #pragma unroll
-  for (int j = 0; j < kDimsPerLane; ++j) {
-    const int d = lane + j * kWarpSize;
-    query[j] = d < kHeadDim ? q[d] : 0.0f;
-    values[j] = 0.0f;
+  for (int h = 0; h < kQueriesPerKVHead; ++h) {
+#pragma unroll
+    for (int j = 0; j < kDimsPerLane; ++j) {
+      const int d = lane + j * kWarpSize;
+      query[h][j] = d < kHeadDim ? q[h * kHeadDim + d] * kScale : 0.0f;
+      run[h].values[j] = 0.0f;
+    }
+    run[h].max = -__int_as_float(0x7f800000);
+    run[h].sum = 0.0f;
   }
-  float runningMax = -__int_as_float(0x7f800000);
-  float runningSum = 0.0f;
-  for (int t = warp_id(); t <= position; t += kWarps) {
+  for (int t = begin + warp_id(); t < end; t += kWarps) {
     const float *key = p.k_cache + static_cast<i64>(t) * kKVCols + kvOffset;
     const float *value = p.v_cache + static_cast<i64>(t) * kKVCols + kvOffset;
-    float partial = 0.0f;
+    float k[kDimsPerLane], v[kDimsPerLane];
+#pragma unroll
+    for (int j = 0; j < kDimsPerLane; ++j) {
+      const int d = lane + j * kWarpSize;
+      k[j] = d < kHeadDim ? key[d] : 0.0f;
+      v[j] = d < kHeadDim ? value[d] : 0.0f;
+    }
+    float score[kQueriesPerKVHead];
+#pragma unroll
+    for (int h = 0; h < kQueriesPerKVHead; ++h) {
+      score[h] = 0.0f;
+#pragma unroll
+      for (int j = 0; j < kDimsPerLane; ++j)
+        score[h] += query[h][j] * k[j];
+    }
+    // The heads' reductions interleave: independent shuffle chains.
+#pragma unroll
+    for (int offset = kWarpSize / 2; offset > 0; offset /= 2)
+#pragma unroll
+      for (int h = 0; h < kQueriesPerKVHead; ++h)
+        score[h] += shfl_xor(score[h], offset);
+#pragma unroll
+    for (int h = 0; h < kQueriesPerKVHead; ++h) {
+      const float newMax = fmaxf(run[h].max, score[h]);
+      const float correction = expf(run[h].max - newMax); // 0 for the first key
+      const float weight = expf(score[h] - newMax);
+      run[h].sum = run[h].sum * correction + weight;
+#pragma unroll
+      for (int j = 0; j < kDimsPerLane; ++j)
+        run[h].values[j] = run[h].values[j] * correction + weight * v[j];
+      run[h].max = newMax;
+    }
+  }
+
+  // Combine the warps: rescale each to the block's maximum (a warp that saw no key has sum 0).
+#pragma unroll
+  for (int h = 0; h < kQueriesPerKVHead; ++h) {
+    if (lane == 0) {
+      warpMax[warp_id()][h] = run[h].max;
+      warpSum[warp_id()][h] = run[h].sum;
+    }
 #pragma unroll
     for (int j = 0; j < kDimsPerLane; ++j) {
       const int d = lane + j * kWarpSize;
       if (d < kHeadDim)
-        partial += query[j] * key[d];
+        warpValues[warp_id()][h][d] = run[h].values[j];
     }
-    const float score = warp_reduce_sum(partial) * kScale;
-    const float newMax = fmaxf(runningMax, score);
-    const float correction = expf(runningMax - newMax); // 0 for the first key
-    const float weight = expf(score - newMax);
-    runningSum = runningSum * correction + weight;
-#pragma unroll
-    for (int j = 0; j < kDimsPerLane; ++j) {
-      const int d = lane + j * kWarpSize;
-      values[j] = values[j] * correction + (d < kHeadDim ? weight * value[d] : 0.0f);
-    }
-    runningMax = newMax;
-  }
-
-  // Combine the warps: rescale each to the block's maximum (a warp that saw no key has sum 0).
-  if (lane == 0) {
-    warpMax[warp_id()] = runningMax;
-    warpSum[warp_id()] = runningSum;
-  }
-#pragma unroll
-  for (int j = 0; j < kDimsPerLane; ++j) {
-    const int d = lane + j * kWarpSize;
-    if (d < kHeadDim)
-      warpValues[warp_id()][d] = values[j];
   }
   __syncthreads();
-  float blockMax = warpMax[0];
-  for (int w = 1; w < kWarps; ++w)
-    blockMax = fmaxf(blockMax, warpMax[w]);
-  float total = 0.0f;
-  for (int w = 0; w < kWarps; ++w)
-    total += warpSum[w] * expf(warpMax[w] - blockMax);
-  for (int d = threadIdx.x; d < kHeadDim; d += kBlock) {
-    float sum = 0.0f;
-    for (int w = 0; w < kWarps; ++w)
-      sum += warpValues[w][d] * expf(warpMax[w] - blockMax);
-    out[d] = sum / total;
+  float *partials =
+      g_partials + static_cast<i64>((s * kKVHeads + g) * kSplits) * kQueriesPerKVHead * kPartialFloats;
+  for (int i = threadIdx.x; i < kQueriesPerKVHead * kHeadDim; i += kBlock) {
+    const int h = i / kHeadDim;
+    const int d = i % kHeadDim;
+    float blockMax = warpMax[0][h];
+    for (int w = 1; w < kWarps; ++w)
+      blockMax = fmaxf(blockMax, warpMax[w][h]);
+    float total = 0.0f, sum = 0.0f;
+    for (int w = 0; w < kWarps; ++w) {
+      const float weight = rescale(warpMax[w][h], blockMax);
+      total += warpSum[w][h] * weight;
+      sum += warpValues[w][h][d] * weight;
+    }
+    if (!splits) {
+      out[i] = sum / total;
+      continue;
+    }
+    float *mine = partials + (split * kQueriesPerKVHead + h) * kPartialFloats;
+    if (d == 0) {
+      mine[0] = blockMax;
+      mine[1] = total;
+    }
+    mine[2 + d] = sum;
   }
+  if (!splits)
+    return;
+  __threadfence(); // this block's partials are visible before its arrival counts
+  __syncthreads();
+  unsigned int *arrivals = &g_arrivals[s * kKVHeads + g];
+  if (threadIdx.x == 0)
+    isLast = atomicAdd(arrivals, 1u) == kSplits - 1;
+  __syncthreads();
+  if (!isLast)
+    return;
+  __threadfence();
+  const volatile float *all = partials;
+  for (int i = threadIdx.x; i < kQueriesPerKVHead * kHeadDim; i += kBlock) {
+    const int h = i / kHeadDim;
+    const int d = i % kHeadDim;
+    float totalMax = -__int_as_float(0x7f800000);
+    for (int c = 0; c < kSplits; ++c)
+      totalMax = fmaxf(totalMax, all[(c * kQueriesPerKVHead + h) * kPartialFloats]);
+    float total = 0.0f, sum = 0.0f;
+    for (int c = 0; c < kSplits; ++c) {
+      const volatile float *part = all + (c * kQueriesPerKVHead + h) * kPartialFloats;
+      const float weight = rescale(part[0], totalMax);
+      total += part[1] * weight;
+      sum += part[2 + d] * weight;
+    }
+    out[i] = sum / total;
+  }
+  if (threadIdx.x == 0)
+    *arrivals = 0;
 }

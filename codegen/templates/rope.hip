@@ -10,19 +10,15 @@ using namespace greta;
 {{> common/rope}}
 
 //===--- rope: rotates x in place, pair i of every head by positions[s] · frequency i ---===//
-// One block per row; a thread per frequency computes its angle once and rotates that pair in
-// every head.
+// One block per row: the block computes the row's rotations once (shared memory), then its
+// threads rotate the pairs of every head.
 static_assert(kHeadDim % 2 == 0, "RoPE rotates pairs");
 
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+  __shared__ float2 rotation[kHeadDim / 2];
   const int s = blockIdx.x;
   if (s >= p.rows)
     return;
-  float *row = p.x + static_cast<i64>(s) * kHeads * kHeadDim;
-  const int position = p.positions[s];
-  for (int i = threadIdx.x; i < kHeadDim / 2; i += kBlock) {
-    float cosine, sine;
-    rope_rotation(p.freqs, i, position, cosine, sine);
-    rope_rotate_pair(row, kHeads, i, cosine, sine);
-  }
+  rope_fill_rotations(p.freqs, p.positions[s], rotation);
+  rope_rotate_heads(p.x + static_cast<i64>(s) * kHeads * kHeadDim, kHeads, rotation, nullptr);
 }

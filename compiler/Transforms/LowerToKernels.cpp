@@ -967,7 +967,10 @@ LogicalResult PhaseLowering::lowerAttention(AttentionOp op) {
     grid = {rowsExpr(rows).ceilDiv(tiles.flashTileM), getAffineConstantExpr(op.getHeads(), ctx())};
     block = tiles.flashThreads;
   } else {
-    grid = {getAffineConstantExpr(op.getHeads(), ctx()), rowsExpr(rows)};
+    // A block per (KV head, row, split): the query heads of a KV head share its keys.
+    spec.tiles = gk::TilesAttr::get(ctx(), 1, 1, 1, tiles.splitKVBlocks);
+    grid = {getAffineConstantExpr(op.getKvHeads(), ctx()), rowsExpr(rows),
+            getAffineConstantExpr(tiles.splitKVBlocks, ctx())};
     block = tiles.splitKVThreads;
   }
   launch(op, spec, block,

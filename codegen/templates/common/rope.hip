@@ -11,15 +11,31 @@ __device__ __forceinline__ void rope_rotation(const float *freqs, int i, int pos
   sine = static_cast<float>(sin(angle));
 }
 
-/// Rotates pair i of each of `heads` heads of `row` in place (GGUF Llama order: adjacent
-/// values).
-__device__ __forceinline__ void rope_rotate_pair(float *row, int heads, int i, float cosine,
-                                                 float sine) {
-  for (int h = 0; h < heads; ++h) {
-    float *pair = row + h * kHeadDim + 2 * i;
-    const float x0 = pair[0];
-    const float x1 = pair[1];
-    pair[0] = x0 * cosine - x1 * sine;
-    pair[1] = x0 * sine + x1 * cosine;
+/// Fills rotation[i] = (cos, sin) of every pair i of a head at `position` (threads of the block
+/// share the pairs) and waits for the whole table: a table per row is computed once and read
+/// by every head's rotations.
+__device__ __forceinline__ void rope_fill_rotations(const float *freqs, int position,
+                                                   float2 *rotation) {
+  for (int i = threadIdx.x; i < kHeadDim / 2; i += kBlock) {
+    float cosine, sine;
+    rope_rotation(freqs, i, position, cosine, sine);
+    rotation[i] = make_float2(cosine, sine);
+  }
+  __syncthreads();
+}
+
+/// Rotates every pair of `heads` heads of `row` in place (GGUF Llama order: adjacent values),
+/// one pair per thread at a time over the whole block; `copy`, when not null, receives the
+/// rotated row too (a KV cache row).
+__device__ __forceinline__ void rope_rotate_heads(float *row, int heads, const float2 *rotation,
+                                                  float *copy) {
+  float2 *pairs = reinterpret_cast<float2 *>(row);
+  for (int e = threadIdx.x; e < heads * kHeadDim / 2; e += kBlock) {
+    const float2 rot = rotation[e % (kHeadDim / 2)];
+    const float2 x = pairs[e];
+    const float2 y = make_float2(x.x * rot.x - x.y * rot.y, x.x * rot.y + x.y * rot.x);
+    pairs[e] = y;
+    if (copy != nullptr)
+      reinterpret_cast<float2 *>(copy)[e] = y;
   }
 }

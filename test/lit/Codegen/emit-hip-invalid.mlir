@@ -76,11 +76,3 @@ gk.kernel @mm_split_block matmul(activation, weight, activation) route gemm quan
 // expected-error@+1 {{gemm tiles 64x48x32 with 256 threads do not split into sm_90's 16x8x16 matrix instructions over 2x4 warps}}
 gk.kernel @mm_ragged matmul(activation, weight, activation) route gemm quant q8_0
     tiles<tile_m = 64, tile_n = 48, tile_k = 32> params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
-
-// -----
-
-// Tests that split-KV attention across blocks (not emitted yet) is refused rather than
-// emitted wrong.
-// expected-error@+1 {{split_k = 4: the split_kv template splits the KV range across the warps of one block}}
-gk.kernel @attn attention(activation, kv, kv, input, activation) route split_kv tiles<split_k = 4>
-    params {block = 256 : i64, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f32}

@@ -91,19 +91,31 @@ gk.kernel @rope_kv_append rope_kv_append(activation, activation, activation, inp
 // CHECK-LABEL: // ===== gk.kernel @attention_split_kv (attention_split_kv.hip) =====
 // CHECK: Made from codegen/templates/attention_split_kv.hip
 // CHECK: constexpr float kScale = 0.25f;
+// CHECK: constexpr int kSplits = 4;
 // CHECK: manifest param_fields: q,k_cache,v_cache,positions,out,rows,ctx
-// CHECK: const float score = warp_reduce_sum(partial) * kScale;
+// CHECK: isLast = atomicAdd(arrivals, 1u) == kSplits - 1;
 gk.kernel @attention_split_kv attention(activation, kv, kv, input, activation) route split_kv
-    params {block = 256 : i64, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f32}
+    tiles<split_k = 4> params {block = 256 : i64, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f32}
 
+// On a GPU target, flash attention runs on the matrix units when head_dim and the tiles are
+// whole 16-value instruction steps; the vector-ALU template serves other shapes and `cpu`.
 // CHECK-LABEL: // ===== gk.kernel @attention_flash (attention_flash.hip) =====
-// CHECK: Made from codegen/templates/attention_flash.hip
+// CHECK: Made from codegen/templates/attention_flash_mma.hip
 // CHECK: constexpr int kTileM = 32;
 // CHECK: constexpr int kTileN = 64;
-// CHECK: __shared__ float keys[kKVTile][kHeadDim];
+// CHECK: mma(out[gi][j], a, b);
+// CPU-LABEL: // ===== gk.kernel @attention_flash (attention_flash.hip) =====
+// CPU: __shared__ float keys[kKVTile][kHeadDim];
 gk.kernel @attention_flash attention(activation, kv, kv, input, activation) route flash
     tiles<tile_m = 32, tile_n = 64>
     params {block = 256 : i64, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f32}
+
+// CHECK-LABEL: // ===== gk.kernel @attention_flash_hd24 (attention_flash_hd24.hip) =====
+// CHECK: Made from codegen/templates/attention_flash.hip
+// CHECK: __shared__ float keys[kKVTile][kHeadDim];
+gk.kernel @attention_flash_hd24 attention(activation, kv, kv, input, activation) route flash
+    tiles<tile_m = 32, tile_n = 64>
+    params {block = 256 : i64, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 24 : i64, scale = 0.25 : f32}
 
 // CHECK-LABEL: // ===== gk.kernel @silu_mul (silu_mul.hip) =====
 // CHECK: Made from codegen/templates/silu_mul.hip

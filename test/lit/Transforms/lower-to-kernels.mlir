@@ -29,7 +29,8 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK-DAG: #[[GEMV64:map[0-9]*]] = affine_map<(d0) -> (8, d0, 2)>
   // CHECK-DAG: #[[GEMV128:map[0-9]*]] = affine_map<(d0) -> (16, d0, 2)>
   // CHECK-DAG: #[[GEMVDOWN:map[0-9]*]] = affine_map<(d0) -> (8, d0, 4)>
-  // CHECK-DAG: #[[HEADS:map[0-9]*]] = affine_map<(d0) -> (4, d0)>
+  // Split-KV decode attention: a block per (KV head, row, split of the keys).
+  // CHECK-DAG: #[[HEADS:map[0-9]*]] = affine_map<(d0) -> (2, d0, 16)>
   // CHECK-DAG: #[[LMHEAD:map[0-9]*]] = affine_map<(d0) -> (32, 1, 2)>
   // CHECK-DAG: #[[ONE:map[0-9]*]] = affine_map<(d0) -> (1)>
   // The phase function and the cache symbol are gone; the weights stay.
@@ -141,13 +142,13 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
 
   // CHECK-DAG: #[[ROWS:map[0-9]*]] = affine_map<(d0) -> (d0)>
   // CHECK-DAG: #[[GEMM:map[0-9]*]] = affine_map<(d0) -> (1, d0 ceildiv 64)>
-  // CHECK-DAG: #[[FLASH:map[0-9]*]] = affine_map<(d0) -> (d0 ceildiv 32, 4)>
+  // CHECK-DAG: #[[FLASH:map[0-9]*]] = affine_map<(d0) -> (d0 ceildiv 64, 4)>
   // CHECK-DAG: #[[LMHEAD:map[0-9]*]] = affine_map<(d0) -> (2, 1)>
   // CHECK-DAG: #[[DECODE_GEMV:map[0-9]*]] = affine_map<(d0) -> (8, d0, 2)>
   // CHECK: gk.kernel @prefill_matmul_q8_0_64x64 matmul(activation, weight, activation) route gemm quant q8_0
   // CHECK-SAME: tiles<tile_m = 64, tile_n = 128, tile_k = 32>
   // CHECK: gk.kernel @prefill_attention_h4kv2d16 attention(activation, kv, kv, input, activation) route flash
-  // CHECK-SAME: tiles<tile_m = 32, tile_n = 64>
+  // CHECK-SAME: tiles<tile_m = 64, tile_n = 64>
   // The LM head multiplies one row: the fewest rows a gemm tile has.
   // CHECK: gk.kernel @prefill_lm_head_q8_0_64x256 lm_head(activation, weight, logits) route gemm quant q8_0
   // CHECK-SAME: tiles<tile_m = 16, tile_n = 128, tile_k = 32>
