@@ -83,19 +83,6 @@ __device__ __forceinline__ void warp_sync() {
 #endif
 }
 
-/// Asks the memory system to bring `bytes` bytes from `address` into the L2 cache without
-/// waiting for them (sm_90's bulk prefetch; nothing on other targets). Both are multiples of
-/// 16. A bandwidth-bound kernel issues it for the bytes it will load later, so the DRAM stream
-/// keeps going while the block computes on the loads it already has.
-__device__ __forceinline__ void prefetch_l2(const void *address, u32 bytes) {
-#if defined(GRETA_TARGET_NVIDIA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(address), "r"(bytes) : "memory");
-#else
-  (void)address;
-  (void)bytes;
-#endif
-}
-
 /// Sum over the warp; every lane receives it.
 template <typename T> __device__ __forceinline__ T warp_reduce_sum(T value) {
 #pragma unroll

@@ -159,28 +159,6 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
 {{/GATE_UP}}
   }
 
-  // The split's bytes of each row go to L2 ahead of the loads (one lane per row): the DRAM
-  // stream runs on while the warps decode, and the later batches' loads hit L2.
-  {
-    constexpr int kPrefetchLanes = kRowsPerWarp * kMatrices;
-    static_assert(kPrefetchLanes <= kWarpSize, "a lane per prefetched row");
-    const int r = lane % kRowsPerWarp;
-{{#GATE_UP}}
-    const u8 *row = lane < kRowsPerWarp ? rows[r] : rowsUp[r];
-{{/GATE_UP}}
-{{^GATE_UP}}
-    const u8 *row = rows[r];
-{{/GATE_UP}}
-    const u64 begin = reinterpret_cast<u64>(row) +
-                      static_cast<u64>(firstUnit) * kSplitUnit / kQuantBlockElements * kQuantBlockBytes;
-    const u64 end = begin + static_cast<u64>(rangeK) / kQuantBlockElements * kQuantBlockBytes;
-    const u64 alignedBegin = (begin + 15) & ~15ull; // inside the row: never past its bytes
-    const u64 alignedEnd = end & ~15ull;
-    if (lane < kPrefetchLanes && alignedEnd > alignedBegin)
-      prefetch_l2(reinterpret_cast<const void *>(alignedBegin),
-                  static_cast<u32>(alignedEnd - alignedBegin));
-  }
-
   // The first batch of weights is in flight while the block prepares its input row.
   WeightPiece w[kBatch][kRowsPerWarp];
   load_batch(rows, range, 0, lane, w);
