@@ -40,6 +40,10 @@ constexpr llvm::StringRef kPrologueArgs[] = {"x", "gamma", "inv_rms"};
 constexpr llvm::StringRef kResidualEpilogueArgs[] = {"acc", "residual"};
 constexpr llvm::StringRef kGateUpEpilogueArgs[] = {"gate", "up"};
 
+/// Raw weight granules (16 bytes) per thread above which matmul_mma asks for two blocks per
+/// compute unit (see matmulConstants).
+constexpr int64_t kMaxRawGranulesPerThread = 6;
+
 /// What attention_flash_mma's head_dim and tiles are whole multiples of: the k and n of every
 /// target's matrix instruction divide 16.
 constexpr int64_t kFlashMmaStep = 16;
@@ -293,6 +297,14 @@ private:
                                          weightRows * matmulMmaRawRowBytes(tiles.getTileK())
                                    : (tiles.getTileM() + weightRows) * (tiles.getTileK() + 1) * 4;
       shared += tiles.getTileM() * 4;
+      // matmul_mma holds a super-stage of raw weights in registers (16-byte granules per
+      // thread) until it is stored; past kMaxRawGranulesPerThread (Q6_K's 128 rows of 15) they
+      // push the kernel beyond 128 registers, one block per SM, and the kernel asks for two
+      // (a few spilled bytes; measured 1347 -> 863 us on Llama-3-8B's Q6_K down projection at
+      // pp512, H200). Below it the cap only perturbs the schedule (gate_up measured 17 % slower).
+      int64_t rawGranules = weightRows * matmulMmaRawRowBytes(tiles.getTileK()) / 16;
+      values_.flags["TWO_BLOCKS"] =
+          matrixUnits && llvm::divideCeil(rawGranules, ints_["kBlock"]) > kMaxRawGranulesPerThread;
       if (shared > kPortableSharedMemoryBytes)
         return kernel_.emitOpError("gemm tiles need ")
                    << shared << " bytes of shared memory; the templates stay within "
@@ -391,12 +403,12 @@ private:
       constant("int", "kTileM", std::to_string(tiles.getTileM()), "query rows per block");
       constant("int", "kTileN", std::to_string(tiles.getTileN()), "keys per shared-memory tile");
       int64_t headDim = ints_["kHeadDim"], tileM = tiles.getTileM(), tileN = tiles.getTileN();
-      // attention_flash: K and V tiles in f32. attention_flash_mma: binary16 K and Vᵀ tiles
-      // (or the query tile, whichever is larger), binary16 probabilities, f32 scores, and four
-      // words per query row; rows padded by 8 halves.
+      // attention_flash: K and V tiles in f32. attention_flash_mma: binary16 K (hi and lo) and
+      // Vᵀ tiles (or the query tile, whichever is larger), binary16 probabilities, f32 scores,
+      // and four words per query row; rows padded by 8 halves.
       int64_t shared = 2 * tileN * headDim * 4;
       if (templateMatrixUnit() != MatrixUnit::None)
-        shared = std::max(tileN * (headDim + 8) + headDim * (tileN + 8), tileM * (headDim + 8)) * 2 +
+        shared = std::max(2 * tileN * (headDim + 8) + headDim * (tileN + 8), tileM * (headDim + 8)) * 2 +
                  tileM * (tileN + 8) * 2 + tileM * tileN * 4 + tileM * 4 * 4;
       if (shared > kPortableSharedMemoryBytes)
         return kernel_.emitOpError("flash tiles need ")

@@ -83,6 +83,7 @@ struct GemvTiles {
 struct AttentionTiles {
   int64_t flashTileM;   ///< query rows per block (flash)
   int64_t flashKVBytes; ///< shared memory for one K and one V tile (flash)
+  int64_t flashMaxKeys; ///< keys per tile at most (flash)
   int64_t flashThreads;
   int64_t splitKVThreads; ///< threads per (KV head, row, split) block (split_kv); its warps
                           ///< split the block's keys and combine their partial softmaxes

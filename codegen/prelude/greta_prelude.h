@@ -35,6 +35,11 @@
 #define GRETA_KERNEL(max_block_threads)                                                            \
   extern "C" __global__ void __launch_bounds__(max_block_threads)
 
+/// As GRETA_KERNEL, asking the compiler to fit `min_blocks` blocks on a compute unit (it caps
+/// registers accordingly): for kernels whose latency hiding needs more than one block.
+#define GRETA_KERNEL_BLOCKS(max_block_threads, min_blocks)                                         \
+  extern "C" __global__ void __launch_bounds__(max_block_threads, min_blocks)
+
 namespace greta {
 
 using i8 = signed char;

@@ -7,6 +7,8 @@ using namespace greta;
 
 {{PARAMS}}
 
+{{> common/half}}
+
 //===--- attention, flash route on the matrix units: a tile of query rows (prefill) ---===//
 // Causal, grouped-query: query row s attends to cache rows 0..positions[s]; head h reads KV
 // head h / (kHeads / kKVHeads); scores are scaled by kScale. Grid (ceil(rows / kTileM),
@@ -15,14 +17,18 @@ using namespace greta;
 // walks the cache in tiles of kTileN keys up to the largest position of its rows, staging K
 // (row-major) and V (transposed: dimension-major) as binary16 in shared memory. Per tile each
 // warp, for each of its groups:
-//   S = Q Kᵀ on the matrix units (f32), scaled and causally masked, into shared memory;
+//   S = Q Kᵀ on the matrix units (f32), scaled and causally masked, into shared memory. Queries
+//   and keys travel as binary16 pairs hi + lo (lo the rounding rest of hi) and S sums
+//   Qhi Khi + Qhi Klo + Qlo Khi: a score's error grows with |q| |k|, and one binary16 rounding
+//   of each (2^-11) can move a softmax weight by a percent when scores are large; the split
+//   leaves about 2^-21, for three instructions instead of one on half of the FLOPs;
 //   a running softmax per row over S (f32): the new maximum, P = exp(S - max) as binary16,
 //   the row sum, and the factor that rescales the row's earlier output;
 //   O = O · factor + P V on the matrix units (f32 accumulators in registers).
 // Scores are never written to global memory. A warp only touches its own groups' rows of the
 // S and P tiles, so only the K/V staging needs block barriers.
-// Operands are binary16 (queries, keys, values, probabilities in [0, 1]), products and sums
-// f32: about the rounding of one binary16 conversion per operand, as in the gemm route.
+// P and V are binary16 (probabilities in [0, 1], values), products and sums f32: about one
+// binary16 rounding per operand in the output, as in the gemm route.
 // A position outside [0, ctx) writes a row of NaN (the CPU backend refuses it).
 constexpr int kWarps = kBlock / kWarpSize;
 constexpr int kKVCols = kKVHeads * kHeadDim;
@@ -45,21 +51,29 @@ static_assert(kTileN % kMmaK == 0 && kTileN % kMmaN == 0 && kTileN % kLanesPerRo
               "a key tile is whole instruction steps");
 static_assert(kHeadDim % 4 == 0, "K/V rows stage as float4s");
 
-// Shared memory: the K and Vᵀ tiles (which hold the query tile while it is read into
-// registers, before the first key tile), the probability tile (binary16), the score tile (f32),
-// and per row its position and running softmax.
+// Shared memory: the K (hi and lo) and Vᵀ tiles (which hold the query tile, hi then lo, while
+// it is read into registers before the first key tile), the probability tile (binary16), the
+// score tile (f32), and per row its position and running softmax.
 constexpr int kKeyTileHalves = kTileN * kKeyStride;
 constexpr int kValueTileHalves = kHeadDim * kTileStride;
 constexpr int kQueryTileHalves = kTileM * kKeyStride;
-constexpr int kStagingHalves = kKeyTileHalves + kValueTileHalves > kQueryTileHalves
-                                   ? kKeyTileHalves + kValueTileHalves
+constexpr int kStagingHalves = 2 * kKeyTileHalves + kValueTileHalves > kQueryTileHalves
+                                   ? 2 * kKeyTileHalves + kValueTileHalves
                                    : kQueryTileHalves;
 
-/// Key tile: rows t0 .. t0 + kTileN of the K cache (this head's columns) as binary16,
+/// a and b as binary16 pairs (low half first): hi, rounded to nearest, and lo, what hi left out.
+/// hi + lo carries about 21 bits of each value.
+__device__ __forceinline__ void split_f16x2(float a, float b, u32 &hi, u32 &lo) {
+  hi = pack_f16x2(a, b);
+  lo = pack_f16x2(a - half_bits_to_float(static_cast<u16>(hi & 0xffffu)),
+                  b - half_bits_to_float(static_cast<u16>(hi >> 16)));
+}
+
+/// Key tile: rows t0 .. t0 + kTileN of the K cache (this head's columns) as binary16 hi and lo,
 /// row-major; V transposed (row d holds dimension d of the tile's keys). Keys past `last` are
 /// zeros (their scores are masked; zero values keep NaN out of P V).
 __device__ __forceinline__ void stage_kv(const Params &p, int kvOffset, int t0, int last,
-                                         u16 *keyTile, u16 *valueTile) {
+                                         u16 *keyHi, u16 *keyLo, u16 *valueTile) {
   constexpr int kVectorsPerRow = kHeadDim / 4;
   for (int i = threadIdx.x; i < kTileN * kVectorsPerRow; i += kBlock) {
     const int j = i / kVectorsPerRow;
@@ -70,8 +84,11 @@ __device__ __forceinline__ void stage_kv(const Params &p, int kvOffset, int t0, 
       k = *reinterpret_cast<const float4 *>(p.k_cache + at);
       v = *reinterpret_cast<const float4 *>(p.v_cache + at);
     }
-    *reinterpret_cast<uint2 *>(keyTile + j * kKeyStride + d) =
-        make_uint2(pack_f16x2(k.x, k.y), pack_f16x2(k.z, k.w));
+    u32 hi0, lo0, hi1, lo1;
+    split_f16x2(k.x, k.y, hi0, lo0);
+    split_f16x2(k.z, k.w, hi1, lo1);
+    *reinterpret_cast<uint2 *>(keyHi + j * kKeyStride + d) = make_uint2(hi0, hi1);
+    *reinterpret_cast<uint2 *>(keyLo + j * kKeyStride + d) = make_uint2(lo0, lo1);
     const u32 lo = pack_f16x2(v.x, v.y), hi = pack_f16x2(v.z, v.w);
     valueTile[(d + 0) * kTileStride + j] = static_cast<u16>(lo & 0xffffu);
     valueTile[(d + 1) * kTileStride + j] = static_cast<u16>(lo >> 16);
@@ -89,8 +106,9 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   __shared__ float rowSum[kTileM];
   __shared__ float rowFactor[kTileM];
   __shared__ int scratch[kWarps];
-  u16 *keyTile = staging;
-  u16 *valueTile = staging + kKeyTileHalves;
+  u16 *keyHi = staging;
+  u16 *keyLo = staging + kKeyTileHalves;
+  u16 *valueTile = staging + 2 * kKeyTileHalves;
   const int row0 = blockIdx.x * kTileM;
   const int h = blockIdx.y;
   if (row0 >= p.rows)
@@ -111,33 +129,42 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   }
   lastPosition = block_reduce_max<kBlock>(lastPosition, scratch, -1);
 
-  // The query tile, through shared memory into each group's A operands.
-  for (int i = threadIdx.x; i < kTileM * (kHeadDim / 4); i += kBlock) {
-    const int r = i / (kHeadDim / 4);
-    const int d = i % (kHeadDim / 4) * 4;
-    float4 q = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    if (row0 + r < p.rows)
-      q = *reinterpret_cast<const float4 *>(p.q + static_cast<i64>(row0 + r) * kHeads * kHeadDim +
-                                            h * kHeadDim + d);
-    *reinterpret_cast<uint2 *>(staging + r * kKeyStride + d) =
-        make_uint2(pack_f16x2(q.x, q.y), pack_f16x2(q.z, q.w));
-  }
-  __syncthreads();
-  MmaA query[kGroupsPerWarp][kDimSteps];
+  // The query tile, hi then lo, through shared memory into each group's A operands.
+  MmaA queryHi[kGroupsPerWarp][kDimSteps], queryLo[kGroupsPerWarp][kDimSteps];
   MmaAcc out[kGroupsPerWarp][kHeadDim / kMmaN];
 #pragma unroll
-  for (int gi = 0; gi < kGroupsPerWarp; ++gi) {
-    const int g = warp_id() + gi * kWarps;
-    if (g >= kRowGroups)
-      continue;
+  for (int part = 0; part < 2; ++part) {
+    if (part == 1)
+      __syncthreads(); // every warp has read the hi tile
+    for (int i = threadIdx.x; i < kTileM * (kHeadDim / 4); i += kBlock) {
+      const int r = i / (kHeadDim / 4);
+      const int d = i % (kHeadDim / 4) * 4;
+      float4 q = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      if (row0 + r < p.rows)
+        q = *reinterpret_cast<const float4 *>(p.q + static_cast<i64>(row0 + r) * kHeads * kHeadDim +
+                                              h * kHeadDim + d);
+      u32 hi0, lo0, hi1, lo1;
+      split_f16x2(q.x, q.y, hi0, lo0);
+      split_f16x2(q.z, q.w, hi1, lo1);
+      *reinterpret_cast<uint2 *>(staging + r * kKeyStride + d) =
+          part == 0 ? make_uint2(hi0, hi1) : make_uint2(lo0, lo1);
+    }
+    __syncthreads();
 #pragma unroll
-    for (int kk = 0; kk < kDimSteps; ++kk)
-      mma_load_a(query[gi][kk], staging + g * kMmaM * kKeyStride + kk * kMmaK, kKeyStride);
+    for (int gi = 0; gi < kGroupsPerWarp; ++gi) {
+      const int g = warp_id() + gi * kWarps;
+      if (g >= kRowGroups)
+        continue;
+#pragma unroll
+      for (int kk = 0; kk < kDimSteps; ++kk)
+        mma_load_a(part == 0 ? queryHi[gi][kk] : queryLo[gi][kk],
+                   staging + g * kMmaM * kKeyStride + kk * kMmaK, kKeyStride);
+    }
   }
   __syncthreads(); // the staging area now takes key tiles
 
   for (int t0 = 0; t0 <= lastPosition; t0 += kTileN) {
-    stage_kv(p, kvOffset, t0, lastPosition, keyTile, valueTile);
+    stage_kv(p, kvOffset, t0, lastPosition, keyHi, keyLo, valueTile);
     __syncthreads();
 #pragma unroll
     for (int gi = 0; gi < kGroupsPerWarp; ++gi) {
@@ -151,9 +178,12 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
         MmaAcc s;
 #pragma unroll
         for (int kk = 0; kk < kDimSteps; ++kk) {
-          MmaB b;
-          mma_load_b(b, keyTile + j * kMmaN * kKeyStride + kk * kMmaK, kKeyStride);
-          mma(s, query[gi][kk], b);
+          MmaB bHi, bLo;
+          mma_load_b(bHi, keyHi + j * kMmaN * kKeyStride + kk * kMmaK, kKeyStride);
+          mma_load_b(bLo, keyLo + j * kMmaN * kKeyStride + kk * kMmaK, kKeyStride);
+          mma(s, queryHi[gi][kk], bHi);
+          mma(s, queryHi[gi][kk], bLo);
+          mma(s, queryLo[gi][kk], bHi);
         }
 #pragma unroll
         for (int e = 0; e < kMmaAccElements; ++e) {

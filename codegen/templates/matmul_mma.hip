@@ -128,48 +128,57 @@ __device__ __forceinline__ void commit_raw(const RawRegisters &regs, uint4 *raw)
   }
 }
 
-/// One thread's share of a stage's inputs, fetched from global memory and converted to binary16
-/// while the previous stage is multiplied, stored to shared memory after.
+/// One thread's share of a stage's inputs, fetched from global memory while the previous stage
+/// is multiplied and kept as loaded: nothing computes on them before they are stored (after
+/// that stage's products), so a thread does not wait for its loads ahead of the products. The
+/// prologue and the conversion to binary16 happen in commit_inputs.
+static_assert(kBlock % kInputVectorsPerRow == 0,
+              "a thread's input vectors share one K offset (and one gamma vector)");
 struct InputRegisters {
-  uint2 x[kInputsPerThread]; ///< four input values each
+  float4 x[kInputsPerThread];
+{{#PROLOGUE}}
+  float4 gamma;
+{{/PROLOGUE}}
 };
 
-/// Fetches x[row0 .. row0 + kTileM)[k0 .. k0 + kTileK) (prologue applied); rows past `rows`
-/// read as zeros.
+/// Loads x[row0 .. row0 + kTileM)[k0 .. k0 + kTileK) (rows past `rows` read the last row; they
+/// are zeroed when stored) and the norm weights of the range.
 __device__ __forceinline__ void fetch_inputs(const Params &p, InputRegisters &regs, int row0,
-                                             int rows, int k0, const float *invRms) {
+                                             int rows, int k0) {
+  const int kk = static_cast<int>(threadIdx.x) % kInputVectorsPerRow * 4;
+#pragma unroll
+  for (int t = 0; t < kInputsPerThread; ++t) {
+    const int i = static_cast<int>(threadIdx.x) + t * kBlock;
+    const int row = min(row0 + i / kInputVectorsPerRow, rows - 1);
+    regs.x[t] = *reinterpret_cast<const float4 *>(p.x + static_cast<i64>(row) * kK + k0 + kk);
+  }
+{{#PROLOGUE}}
+  regs.gamma = *reinterpret_cast<const float4 *>(p.norm + k0 + kk);
+{{/PROLOGUE}}
+}
+
+/// Stores fetched inputs into the binary16 x tile, prologue applied; rows past `rows` as zeros.
+__device__ __forceinline__ void commit_inputs(const InputRegisters &regs, u16 *xTile, int row0,
+                                              int rows, const float *invRms) {
 #pragma unroll
   for (int t = 0; t < kInputsPerThread; ++t) {
     const int i = static_cast<int>(threadIdx.x) + t * kBlock;
     const int r = i / kInputVectorsPerRow;
-    const int kk = i % kInputVectorsPerRow * 4;
-    // Out-of-range rows read the last row and are zeroed after: no branch around the loads.
-    const bool valid = i < kInputVectors && row0 + r < rows;
-    const int row = min(row0 + r, rows - 1);
-    const float4 x = *reinterpret_cast<const float4 *>(p.x + static_cast<i64>(row) * kK + k0 + kk);
-    float v[4] = {x.x, x.y, x.z, x.w};
+    const bool valid = row0 + r < rows;
+    float v[4] = {regs.x[t].x, regs.x[t].y, regs.x[t].z, regs.x[t].w};
 {{#PROLOGUE}}
-    const float4 gamma = *reinterpret_cast<const float4 *>(p.norm + k0 + kk);
     const float scale = invRms[min(r, kTileM - 1)];
-    v[0] = prologue(v[0], gamma.x, scale);
-    v[1] = prologue(v[1], gamma.y, scale);
-    v[2] = prologue(v[2], gamma.z, scale);
-    v[3] = prologue(v[3], gamma.w, scale);
+    v[0] = prologue(v[0], regs.gamma.x, scale);
+    v[1] = prologue(v[1], regs.gamma.y, scale);
+    v[2] = prologue(v[2], regs.gamma.z, scale);
+    v[3] = prologue(v[3], regs.gamma.w, scale);
 {{/PROLOGUE}}
 #pragma unroll
     for (int j = 0; j < 4; ++j)
       v[j] = valid ? v[j] : 0.0f;
-    regs.x[t] = make_uint2(pack_f16x2(v[0], v[1]), pack_f16x2(v[2], v[3]));
-  }
-}
-
-__device__ __forceinline__ void commit_inputs(const InputRegisters &regs, u16 *xTile) {
-#pragma unroll
-  for (int t = 0; t < kInputsPerThread; ++t) {
-    const int i = static_cast<int>(threadIdx.x) + t * kBlock;
     if (i < kInputVectors)
-      *reinterpret_cast<uint2 *>(xTile + i / kInputVectorsPerRow * kStride +
-                                 i % kInputVectorsPerRow * 4) = regs.x[t];
+      *reinterpret_cast<uint2 *>(xTile + r * kStride + i % kInputVectorsPerRow * 4) =
+          make_uint2(pack_f16x2(v[0], v[1]), pack_f16x2(v[2], v[3]));
   }
 }
 
@@ -206,7 +215,13 @@ __device__ __forceinline__ void dequant_stage(const Params &p, const u8 *raw, u1
   }
 }
 
+{{#TWO_BLOCKS}}
+// Two blocks per compute unit (the emitter asks where the raw registers would allow only one).
+GRETA_KERNEL_BLOCKS(kBlock, 2) {{ENTRY}}(const Params p) {
+{{/TWO_BLOCKS}}
+{{^TWO_BLOCKS}}
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+{{/TWO_BLOCKS}}
   alignas(16) __shared__ u16 xTile[kTileM * kStride];
   alignas(16) __shared__ u16 wTile[kWeightRows * kStride];
   alignas(16) __shared__ uint4 raw[kRawVectors];
@@ -241,7 +256,7 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   __syncthreads();
 {{/PROLOGUE}}
 {{^PROLOGUE}}
-  const float *invRms = nullptr; // no prologue: fetch_inputs reads x as is
+  const float *invRms = nullptr; // no prologue: commit_inputs stores x as is
 {{/PROLOGUE}}
 
   const int warpM = warp_id() / kWarpsN;
@@ -252,14 +267,14 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
 {{/GATE_UP}}
 
   InputRegisters inputs;
-  fetch_inputs(p, inputs, row0, rows, 0, invRms);
+  fetch_inputs(p, inputs, row0, rows, 0);
   commit_raw(rawNext, raw);
   __syncthreads();
   const u8 *rawBytes = reinterpret_cast<const u8 *>(raw);
   for (int stage = 0; stage < kStages; ++stage) {
     const int super = stage / kStagesPerSuper;
     const int inSuper = stage % kStagesPerSuper;
-    commit_inputs(inputs, xTile);
+    commit_inputs(inputs, xTile, row0, rows, invRms);
     dequant_stage(p, rawBytes, wTile, col0, super, inSuper);
     __syncthreads();
     // The next super-stage's raw bytes are loaded now and stored after this super-stage's last
@@ -267,7 +282,7 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
     // inputs likewise. (The last stage fetches itself again: no branch around the loads.)
     if (inSuper == 0)
       fetch_raw(p, rawNext, col0, min(super + 1, kStages / kStagesPerSuper - 1));
-    fetch_inputs(p, inputs, row0, rows, min(stage + 1, kStages - 1) * kTileK, invRms);
+    fetch_inputs(p, inputs, row0, rows, min(stage + 1, kStages - 1) * kTileK);
     const u16 *x = xTile + warpM * kWarpTileM * kStride;
     const u16 *w = wTile + warpN * kWarpTileN * kStride;
 #pragma unroll

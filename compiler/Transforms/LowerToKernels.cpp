@@ -66,8 +66,6 @@ constexpr int64_t kMinQuantTileK = 32;
 /// The gemm route for one row (lm_head): one matrix-instruction tile of rows (16 on every
 /// target), which the vector-ALU layout (256 threads / 16) also tiles.
 constexpr int64_t kOneRowGemmTileM = 16;
-/// Keys per flash tile at most; below it, shared memory decides (two K/V tiles of head_dim).
-constexpr int64_t kMaxFlashKeysPerTile = 64;
 
 /// How many rows a buffer has: the phase's sequence length, or a fixed count.
 struct RowForm {
@@ -957,7 +955,7 @@ LogicalResult PhaseLowering::lowerAttention(AttentionOp op) {
   int64_t block;
   if (route == KernelRoute::Flash) {
     int64_t keysPerTile =
-        std::min<int64_t>(kMaxFlashKeysPerTile, tiles.flashKVBytes / (2 * 4 * headDim));
+        std::min<int64_t>(tiles.flashMaxKeys, tiles.flashKVBytes / (2 * 4 * headDim));
     if (keysPerTile < 1)
       return op.emitOpError("head_dim ")
                  << headDim << " leaves no room for one key in a flash tile of "

@@ -40,6 +40,7 @@ gk.kernel @matmul_gemv matmul(activation, weight, activation) route gemv quant q
 
 // CHECK-LABEL: // ===== gk.kernel @matmul_gemm (matmul_gemm.hip) =====
 // CHECK: Made from codegen/templates/matmul_mma.hip
+// CHECK: GRETA_KERNEL(kBlock) matmul_gemm(const Params p) {
 // CHECK: const int rows = p.rows;
 // CHECK: mma(acc[i][j], a[i], b);
 // CPU-LABEL: // ===== gk.kernel @matmul_gemm (matmul_gemm.hip) =====
@@ -47,6 +48,13 @@ gk.kernel @matmul_gemv matmul(activation, weight, activation) route gemv quant q
 // CPU: acc[mi][ni] += a[mi] * b[ni];
 gk.kernel @matmul_gemm matmul(activation, weight, activation) route gemm quant q4_0
     tiles<tile_m = 64, tile_n = 64, tile_k = 32> params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
+
+// Q6_K's raw super-stage (128 rows of 15 granules) needs more than 6 granules per thread: the
+// kernel asks for two blocks per compute unit.
+// CHECK-LABEL: // ===== gk.kernel @matmul_mma_q6_k (matmul_mma_q6_k.hip) =====
+// CHECK: GRETA_KERNEL_BLOCKS(kBlock, 2) matmul_mma_q6_k(const Params p) {
+gk.kernel @matmul_mma_q6_k matmul(activation, weight, activation) route gemm quant q6_k
+    tiles<tile_m = 64, tile_n = 128, tile_k = 32> params {block = 256 : i64, k = 256 : i64, n = 128 : i64}
 
 // CHECK-LABEL: // ===== gk.kernel @gate_up_gemv (gate_up_gemv.hip) =====
 // CHECK: Made from codegen/templates/matmul_gemv.hip

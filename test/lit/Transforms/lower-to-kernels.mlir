@@ -148,7 +148,7 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK: gk.kernel @prefill_matmul_q8_0_64x64 matmul(activation, weight, activation) route gemm quant q8_0
   // CHECK-SAME: tiles<tile_m = 64, tile_n = 128, tile_k = 32>
   // CHECK: gk.kernel @prefill_attention_h4kv2d16 attention(activation, kv, kv, input, activation) route flash
-  // CHECK-SAME: tiles<tile_m = 64, tile_n = 64>
+  // CHECK-SAME: tiles<tile_m = 64, tile_n = 32>
   // The LM head multiplies one row: the fewest rows a gemm tile has.
   // CHECK: gk.kernel @prefill_lm_head_q8_0_64x256 lm_head(activation, weight, logits) route gemm quant q8_0
   // CHECK-SAME: tiles<tile_m = 16, tile_n = 128, tile_k = 32>
