@@ -26,7 +26,9 @@
 # fox" (llama3-8b-q4_k_m.cpu-ids), which gpu-check.sh compares the GPU's with.
 #
 # Environment: GRETA_BIN_DIR (greta-synth, greta-compile; default build-hipx/bin, else build/bin),
-# GRETA_GPU_BUNDLES_DIR (default .gpu-bundles).
+# GRETA_GPU_BUNDLES_DIR (default .gpu-bundles). GRETA_GPU_BUNDLES_TINY_ONLY=1 makes the six tiny
+# bundles alone, without ahead-of-time code objects (the test suite's fixture for the HIP
+# executor's fake-device tests, which read manifests and kernel sources only).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=${GRETA_GPU_BUNDLES_DIR:-$here/.gpu-bundles}
@@ -55,9 +57,12 @@ bundle() { # name shape quant [greta-compile options...]
   # shellcheck disable=SC2086
   [[ -f $gguf ]] || "$bin/greta-synth" -o "$gguf" --preset tiny --quant "$quant" --threads 0 ${shapes[$shape]}
   rm -rf "$out/$name.greta"
-  "$bin/greta-compile" "$gguf" -o "$out/$name.greta" "$@"
+  "$bin/greta-compile" "$gguf" -o "$out/$name.greta" "${compile_options[@]}" "$@"
   echo "make-gpu-bundles: $out/$name.greta"
 }
+tiny_only=${GRETA_GPU_BUNDLES_TINY_ONLY:-0}
+compile_options=()
+[[ $tiny_only == 1 ]] && compile_options=(--code-objects=false)
 
 bundle gqa-f32 gqa f32
 bundle gqa-q8_0 gqa q8_0
@@ -65,6 +70,10 @@ bundle gqa-q4_k_m gqa q4_k_m
 bundle tied-q8_0 tied q8_0
 bundle llama31-f16 llama31 f16
 bundle mha-q4_k_m-fp16lm mha q4_k_m --fp16-weights=lm_head
+if [[ $tiny_only == 1 ]]; then
+  rm -rf "$out/gguf"
+  exit 0
+fi
 rm -rf "$out/audit"
 mkdir -p "$out/audit"
 bundle audit/tiny-v128k-q8_0 v128k q8_0
