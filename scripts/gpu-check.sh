@@ -20,16 +20,28 @@
 #                            for kernel_gpu_test
 #   GRETA_GPU_BENCH_ARGS     greta-bench's tests for the 8B run (default: -n 128 -p 512
 #                            -pg 2048,128 -r 5)
-#   OUT                      when set (device runs), logs are written there
+#   GRETA_GPU_BENCH_BASELINE a folder of large/ bundles made from the same synth-args by another
+#                            compiler (make-gpu-bundles.sh with GRETA_BIN_DIR pointing at an older
+#                            build): each NAME.greta there is measured with the same arguments in
+#                            the same call, right after the current one (greta-bench-baseline-NAME.md),
+#                            so a change is compared with its baseline on the same card
+#   OUT                      when set (device runs): the summary goes to $OUT/gpu-check.txt and
+#                            every log into one archive, $OUT/gpu-check-logs.tgz, written on exit
+#                            (a device run brings back at most 8 files)
 # Exit status: non-zero when the build or any gpu/unit test failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${GRETA_GPU_BUILD_DIR:-$here/build-gpu}
 deps=$here/.deps/root
-# Device runs: logs straight into $OUT, so they come back even if the run is cut short.
-logs=${OUT:-$build/gpu-check-logs}
+logs=$build/gpu-check-logs
 jobs=$(nproc)
+rm -rf "$logs" # a warm build folder keeps the last run's logs: this run's only
 mkdir -p "$logs"
+if [[ -n ${OUT:-} ]]; then
+  # Packed on exit, also when a step fails or the run is stopped, so the logs come back.
+  pack_logs() { tar czf "$OUT/gpu-check-logs.tgz" -C "$logs" . 2>/dev/null || true; }
+  trap pack_logs EXIT
+fi
 
 die() { echo "gpu-check: $*" >&2; exit 2; }
 [[ -f $deps/usr/include/pcre2.h ]] ||
@@ -187,6 +199,12 @@ if [[ -n ${GRETA_GPU_BUNDLES:-} && -x $build/bin/greta-run ]]; then
         run_status=1
         gbench_note "$name FAILED (log: greta-bench.log)"
       fi
+      baseline=${GRETA_GPU_BENCH_BASELINE:-}/$name.greta
+      if [[ -n ${GRETA_GPU_BENCH_BASELINE:-} && -d $baseline ]]; then
+        gbench "$baseline" --weights "$gguf" --device hip "${bench_args[@]}" \
+          >"$logs/greta-bench-baseline-$name.md" ||
+          gbench_note "$name baseline ($baseline) FAILED (log: greta-bench.log)"
+      fi
     fi
     rm -f "$gguf"
   done
@@ -213,6 +231,7 @@ row() { # label, log
   printf "| %-6s | %6s | %6s | %7s | %5s |\n" "$1" "$passed" "$failed" "$skipped" "$total"
 }
 
+summary() {
 echo
 echo "== summary"
 echo "card:   ${card:-unknown}"
@@ -229,4 +248,7 @@ for f in "$logs"/greta-bench-*.md; do
   echo "$(basename "$f" .md):"
   awk '/^per kernel:/ { skip = 1 } /^profile of / { skip = 0 } !skip' "$f"
 done
+}
+summary | tee "$logs/summary.txt"
+[[ -n ${OUT:-} ]] && cp "$logs/summary.txt" "$OUT/gpu-check.txt"
 ((build_status == 0 && gpu_status == 0 && unit_status == 0 && run_status == 0))
