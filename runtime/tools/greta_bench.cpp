@@ -5,7 +5,8 @@
 // runs the tests of engine/bench_tests.h (warm-up, then -r repetitions with fresh random ids)
 // and prints one markdown row per test — or, with -o json, one JSON object with the same data.
 // Decode rows carry the weight bandwidth reached and its share of the measured bandwidth (the
-// floor: weight bytes per token / bandwidth). Before the table: load to first token (bundle,
+// floor: weight bytes per token / bandwidth); prefill rows (ppN) the FLOP/s reached (the prefill
+// plan's FLOPs, engine/kernel_work.h, over the median time). Before the table: load to first token (bundle,
 // executor with its kernel-cache state, first token) and, on a GPU, the memory the load took
 // against weights + KV cache. --profile then reruns each test once with every launch timed and
 // prints the time per kernel family and phase, with weight GB/s and GEMM/attention FLOP/s.
@@ -34,6 +35,7 @@
 #include <filesystem>
 #include <optional>
 #include <random>
+#include <vector>
 
 namespace greta {
 namespace {
@@ -177,7 +179,28 @@ struct MemoryUse {
 struct TestReport {
   engine::BenchResult result;
   std::optional<engine::KernelProfile> profile;
+  double prefillFlops = 0; ///< the prefill plan's FLOPs for a ppN test; 0 for the others
+
+  /// FLOP/s of a ppN test's median run (0 for the others).
+  double prefillFlopsPerSecond() const {
+    const double seconds = result.medianSeconds();
+    return prefillFlops > 0 && seconds > 0 ? prefillFlops / seconds : 0;
+  }
 };
+
+/// The FLOPs of prefilling `test.prompt` tokens into an empty cache (positions 0 .. N-1), for a
+/// pure prefill test (ppN); 0 for tests that decode, whose time is not prefill alone.
+double prefillFlops(const bundle::Bundle &bundle, const engine::Session &session,
+                    const engine::BenchTest &test) {
+  if (test.prompt == 0 || test.generate != 0)
+    return 0;
+  std::vector<int32_t> positions(test.prompt);
+  for (size_t i = 0; i < positions.size(); ++i)
+    positions[i] = static_cast<int32_t>(i);
+  return engine::phaseWork(bundle, session.plan(bundle::PhaseKind::Prefill), test.prompt,
+                           positions)
+      .flops;
+}
 
 struct Report {
   std::string model;
@@ -296,6 +319,10 @@ void printJson(const Report &r) {
                       {"decode_seconds", run.decodeSeconds},
                       {"seconds", run.seconds()}});
     test["runs"] = std::move(runs);
+    if (t.prefillFlops > 0) {
+      test["prefill_flops"] = t.prefillFlops;
+      test["prefill_flops_per_second"] = t.prefillFlopsPerSecond();
+    }
     if (result.test.generate) {
       const double bandwidth = decodeBytesPerSecond(r, result);
       test["decode_ms_per_token"] = 1e3 * result.medianDecodeSecondsPerToken();
@@ -332,12 +359,12 @@ void printMarkdown(const Report &r, bool profileKernels) {
                 gib(r.memory->weightBytes + r.memory->kvBytes).c_str(),
                 100.0 * r.memory->overheadOverWeightsAndKv(), gib(r.memory->bufferBytes).c_str());
   std::printf("\n| model | size | params | backend | test | t/s | min – max t/s | ms/tok | weight "
-              "GB/s | %% of floor |\n| --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: "
-              "| ---: |\n");
+              "GB/s | %% of floor | TFLOP/s |\n| --- | ---: | ---: | --- | --- | ---: | ---: | "
+              "---: | ---: | ---: | ---: |\n");
   for (const TestReport &t : r.tests) {
     const engine::BenchResult &result = t.result;
     const engine::Spread rate = result.tokensPerSecond();
-    std::string msPerToken, bandwidth = "—", floor = "—";
+    std::string msPerToken, bandwidth = "—", floor = "—", flops = "—";
     if (result.test.generate && !result.test.prompt) {
       const double bytesPerSecond = decodeBytesPerSecond(r, result);
       msPerToken = fmt::format("{:.3f}", 1e3 * result.medianDecodeSecondsPerToken());
@@ -347,10 +374,12 @@ void printMarkdown(const Report &r, bool profileKernels) {
     } else {
       msPerToken = fmt::format("{:.3f}", rate.median > 0 ? 1e3 / rate.median : 0.0);
     }
-    std::printf("| %s | %s | %s | %s | %s | %.2f | %.2f – %.2f | %s | %s | %s |\n", r.model.c_str(),
-                gib(r.size.bytes).c_str(), paramCount(r.size.params).c_str(), r.backend.c_str(),
-                result.test.name().c_str(), rate.median, rate.min, rate.max, msPerToken.c_str(),
-                bandwidth.c_str(), floor.c_str());
+    if (t.prefillFlops > 0)
+      flops = fmt::format("{:.2f}", t.prefillFlopsPerSecond() / 1e12);
+    std::printf("| %s | %s | %s | %s | %s | %.2f | %.2f – %.2f | %s | %s | %s | %s |\n",
+                r.model.c_str(), gib(r.size.bytes).c_str(), paramCount(r.size.params).c_str(),
+                r.backend.c_str(), result.test.name().c_str(), rate.median, rate.min, rate.max,
+                msPerToken.c_str(), bandwidth.c_str(), floor.c_str(), flops.c_str());
   }
   for (const TestReport &t : r.tests) {
     if (!t.profile)
@@ -497,7 +526,8 @@ int run(int argc, char **argv) {
         engine::measureHostCopyBandwidth(kHostProbeBytes, session.threads(), kProbeRepetitions);
 
   for (const engine::BenchTest &test : tests)
-    report.tests.push_back({engine::runBenchTest(session, test, f.repetitions, rng), {}});
+    report.tests.push_back({engine::runBenchTest(session, test, f.repetitions, rng), {},
+                            prefillFlops(*bundle, session, test)});
   if (f.profile) {
     engine::PlanExecutor &executor = session.executor();
     executor.setProfiling(true);

@@ -79,6 +79,20 @@ void expectNear(double actual, double expected, const std::string &what) {
   EXPECT_NEAR(actual, expected, 1e-9 * std::max(1.0, std::abs(expected))) << what;
 }
 
+/// FLOPs of the `family` launches (matmul or matmul_gate_up) of the prefill plan for `seq` rows:
+/// 2·M·N·K each, gate and up counting twice.
+double prefillGemmFlops(const bundle::Manifest &m, const std::string &family, double seq) {
+  double flops = 0;
+  for (const bundle::Launch &launch : m.prefill.launches) {
+    const bundle::KernelSpec &kernel = *m.findKernel(launch.kernel);
+    if (kernel.family == family)
+      flops += (family == "matmul" ? 2.0 : 4.0) * seq *
+               static_cast<double>(std::get<int64_t>(kernel.params.at("n"))) *
+               static_cast<double>(std::get<int64_t>(kernel.params.at("k")));
+  }
+  return flops;
+}
+
 // Tests that the JSON report holds every test with positive, self-consistent numbers: t/s is
 // tokens / median time, min ≤ median ≤ max, decode bandwidth is weight bytes per token / time
 // per token, its floor share is that over the measured peak, and the load parts add up.
@@ -198,14 +212,7 @@ TEST_F(GretaBenchTest, ProfileCountsLaunchesAndFlops) {
   expectNear(attention["flops"], perKey * (16 * 17 / 2), "prefill attention FLOPs");
   // GEMMs: 2·M·N·K with M the run's 16 rows; gate and up count twice.
   for (const std::string name : {"matmul", "matmul_gate_up"}) {
-    double flops = 0;
-    for (const bundle::Launch &launch : m.prefill.launches) {
-      const bundle::KernelSpec &kernel = *m.findKernel(launch.kernel);
-      if (kernel.family == name)
-        flops += (name == "matmul" ? 2.0 : 4.0) * 16 *
-                 static_cast<double>(std::get<int64_t>(kernel.params.at("n"))) *
-                 static_cast<double>(std::get<int64_t>(kernel.params.at("k")));
-    }
+    const double flops = prefillGemmFlops(m, name, 16);
     EXPECT_GT(flops, 0) << name;
     expectNear(family(pp, "prefill", name)["flops"], flops, "prefill " + name + " FLOPs");
   }
@@ -244,6 +251,42 @@ TEST_F(GretaBenchTest, ProfileCountsLaunchesAndFlops) {
 
 // Tests that bad arguments fail before anything runs, with a message naming the value and the
 // limit.
+// Tests that a prefill test (ppN) reports the prefill plan's FLOPs — GEMMs 2·M·N·K, the LM head
+// one row, attention 4·heads·head_dim per visible key — and FLOP/s over its median time, in
+// JSON and as the markdown row's last column; decode tests report none.
+TEST_F(GretaBenchTest, PrefillRowsCarryFlopsPerSecond) {
+  const Json report = runJson({"-p", "16", "-n", "8", "-r", "2"});
+  const auto bundle = bundle::Bundle::open(bundle_);
+  const bundle::Manifest &m = bundle->manifest();
+  const double expected = prefillGemmFlops(m, "matmul", 16) +
+                          prefillGemmFlops(m, "matmul_gate_up", 16) +
+                          2.0 * m.model.dim * m.model.vocab +
+                          4.0 * m.model.heads * m.model.headDim * m.model.layers * (16 * 17 / 2);
+  const Json &pp = testNamed(report, "pp16");
+  expectNear(pp["prefill_flops"], expected, "pp16 FLOPs");
+  expectNear(pp["prefill_flops_per_second"],
+             expected / pp["median_seconds"].get<double>(), "pp16 FLOP/s");
+  EXPECT_FALSE(testNamed(report, "tg8").contains("prefill_flops"));
+
+  const RunResult md = run({"-p", "16", "-n", "8", "-r", "1"});
+  ASSERT_EQ(md.exitCode, 0) << md.err;
+  EXPECT_NE(md.out.find("% of floor | TFLOP/s |"), std::string::npos) << md.out;
+  auto lastCell = [&](const std::string &test) -> std::string {
+    const size_t at = md.out.find("| cpu | " + test + " |");
+    if (at == std::string::npos) {
+      ADD_FAILURE() << "no " << test << " row in:\n" << md.out;
+      return "";
+    }
+    std::string line = md.out.substr(at, md.out.find('\n', at) - at);
+    line.resize(line.rfind(" |")); // without the closing " |"
+    return line.substr(line.rfind("| ") + 2);
+  };
+  EXPECT_EQ(lastCell("tg8"), "—");
+  const std::string tflops = lastCell("pp16");
+  EXPECT_NE(tflops, "—");
+  EXPECT_NO_THROW((void)std::stod(tflops)) << tflops;
+}
+
 TEST_F(GretaBenchTest, BadArgumentsAreClearErrors) {
   expectError({"-t", "xx12"}, {"'xx12'", "unknown test", "pp512"});
   expectError({"-t", "pp0"}, {"'pp0'", "at least 1"});
