@@ -80,12 +80,8 @@ protected:
   static void SetUpTestSuite() {
     if (platform_ || !skipReason_.empty())
       return;
-    try {
-      platform_ = openHipPlatform();
-    } catch (const Error &error) {
-      skipReason_ = std::string("no usable GPU: ") + error.what();
+    if (!test::openSuitePlatform(platform_, skipReason_))
       return;
-    }
     std::vector<std::filesystem::path> paths = test::gpuBundlePaths("", skipReason_);
     if (paths.empty())
       return;

@@ -22,12 +22,9 @@ using Json = nlohmann::json;
 class BenchGpuTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    try {
-      (void)openHipPlatform();
-    } catch (const Error &error) {
-      GTEST_SKIP() << "no usable GPU: " << error.what();
-    }
     std::string skipReason;
+    if (std::optional<HipPlatform> platform; !test::openSuitePlatform(platform, skipReason))
+      GTEST_SKIP() << skipReason;
     const auto paths = test::gpuBundlePaths("", skipReason);
     if (paths.empty())
       GTEST_SKIP() << skipReason;

@@ -102,13 +102,8 @@ protected:
   static void SetUpTestSuite() {
     if (platform_ || !skipReason_.empty())
       return;
-    try {
-      platform_ = openHipPlatform();
-      std::cout << "GRETA_GPU " << platform_->summary() << "\n";
-    } catch (const Error &error) {
-      skipReason_ = std::string("no usable GPU: ") + error.what();
+    if (!test::openSuitePlatform(platform_, skipReason_))
       return;
-    }
     const std::vector<std::filesystem::path> paths = test::gpuBundlePaths("", skipReason_);
     if (paths.empty())
       return;

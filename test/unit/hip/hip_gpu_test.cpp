@@ -58,17 +58,12 @@ protected:
   static void SetUpTestSuite() {
     if (platform_ || !skipReason_.empty())
       return;
-    try {
-      platform_ = openHipPlatform();
-      std::cout << "GRETA_GPU " << platform_->summary() << "\n";
-    } catch (const Error &error) {
-      skipReason_ = error.what();
-    }
+    test::openSuitePlatform(platform_, skipReason_);
   }
 
   void SetUp() override {
     if (!platform_)
-      GTEST_SKIP() << "no usable GPU: " << skipReason_;
+      GTEST_SKIP() << skipReason_;
     api_ = platform_->api;
     GRETA_HIP_CHECK(*api_, hipSetDevice(platform_->device.ordinal));
     KernelCompilerOptions options;

@@ -1,11 +1,15 @@
 //===- hip_test_support.h - Helpers shared by the HIP layer's tests -----------===//
 #pragma once
 
+#include "runtime/hip/hip_platform.h"
+#include "runtime/support/error.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +42,20 @@ private:
   std::string name_;
   std::optional<std::string> old_;
 };
+
+/// Opens the GPU platform for a test suite (its SetUpTestSuite): true with `platform` open and
+/// its summary printed (a GRETA_GPU line for gpu-check.sh), or false with `skipReason` saying
+/// why there is no usable GPU.
+inline bool openSuitePlatform(std::optional<HipPlatform> &platform, std::string &skipReason) {
+  try {
+    platform = openHipPlatform();
+  } catch (const Error &error) {
+    skipReason = std::string("no usable GPU: ") + error.what();
+    return false;
+  }
+  std::cout << "GRETA_GPU " << platform->summary() << "\n";
+  return true;
+}
 
 /// The NAME.greta bundles directly inside $GRETA_GPU_BUNDLES/`subfolder` (scripts/make-gpu-
 /// bundles.sh makes them), sorted; empty with `skipReason` saying why when there are none.

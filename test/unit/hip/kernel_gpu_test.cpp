@@ -268,12 +268,8 @@ protected:
   static void SetUpTestSuite() {
     if (platform_ || !skipReason_.empty())
       return;
-    try {
-      platform_ = openHipPlatform();
-    } catch (const Error &error) {
-      skipReason_ = std::string("no usable GPU: ") + error.what();
+    if (!test::openSuitePlatform(platform_, skipReason_))
       return;
-    }
     std::string whyNoTiny, whyNoKernelTests;
     for (const auto &path : test::gpuBundlePaths("", whyNoTiny))
       bundles_.push_back({path.stem().string(), bundle::Bundle::open(path.string())});

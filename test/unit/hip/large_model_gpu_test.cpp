@@ -20,6 +20,7 @@
 #include "runtime/engine/session.h"
 #include "runtime/hip/hip_executor.h"
 #include "runtime/hip/hip_platform.h"
+#include "test/unit/hip/hip_test_support.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -77,11 +78,8 @@ TEST(LargeModelGpuTest, LogitsMatchCpuPrefillAndDecode) {
     GTEST_SKIP() << "GRETA_GPU_LARGE_BUNDLE / GRETA_GPU_LARGE_WEIGHTS are not set "
                     "(scripts/gpu-check.sh sets them for the llama3-8b bundle)";
   std::optional<HipPlatform> platform;
-  try {
-    platform = openHipPlatform();
-  } catch (const Error &error) {
-    GTEST_SKIP() << "no usable GPU: " << error.what();
-  }
+  if (std::string why; !test::openSuitePlatform(platform, why))
+    GTEST_SKIP() << why;
   bundle::BundleOpenOptions open;
   open.weightsPath = weights;
   const std::unique_ptr<bundle::Bundle> bundle = bundle::Bundle::open(bundleDir, open);
