@@ -47,6 +47,26 @@ template <typename Edit> void editManifest(const std::string &dir, Edit edit) {
   writeText(path, manifest.dump(1));
 }
 
+/// An edit of a valid manifest and the parts the refusal's message must contain.
+struct ManifestCase {
+  std::function<void(Json &)> edit;
+  std::vector<std::string> message;
+};
+
+/// Writes each case's edit of `original` as `dir`'s manifest and expects Bundle::open to refuse
+/// it with a message holding every part of the case's.
+void expectEditsRefused(const std::string &dir, const Json &original,
+                        const std::vector<ManifestCase> &cases) {
+  for (const ManifestCase &c : cases) {
+    Json edited = original;
+    c.edit(edited);
+    writeText(fs::path(dir) / "manifest.json", edited.dump());
+    const std::string message = test::errorOf([&] { Bundle::open(dir); });
+    for (const std::string &part : c.message)
+      EXPECT_NE(message.find(part), std::string::npos) << message << "\nmissing: " << part;
+  }
+}
+
 /// Index of the first launch of `phase` whose kernel has `family`.
 size_t findLaunch(const Json &m, const std::string &phase, const std::string &family) {
   const Json &launches = m["phases"][phase]["launches"];
@@ -178,11 +198,7 @@ TEST_F(BundleTest, BadLaunchArgumentsAreRefused) {
   const Json original = Json::parse(readText(fs::path(dir) / "manifest.json"));
   const size_t matmul = findLaunch(original, "decode", "matmul");
   const std::string at = fmt::format("phases.decode.launches[{}]", matmul);
-  struct Case {
-    std::function<void(Json &)> edit;
-    std::vector<std::string> message;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<ManifestCase> cases = {
       {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"].erase("weight"); },
        {at, "args.weight is missing"}},
       {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"]["wieght"] = "@x"; },
@@ -204,14 +220,7 @@ TEST_F(BundleTest, BadLaunchArgumentsAreRefused) {
        },
        {at, "expected a buffer"}},
   };
-  for (const Case &c : cases) {
-    Json edited = original;
-    c.edit(edited);
-    writeText(fs::path(dir) / "manifest.json", edited.dump());
-    const std::string message = test::errorOf([&] { Bundle::open(dir); });
-    for (const std::string &part : c.message)
-      EXPECT_NE(message.find(part), std::string::npos) << message << "\nmissing: " << part;
-  }
+  expectEditsRefused(dir, original, cases);
 }
 
 // Tests kernel params against the family (unknown family, missing and out-of-range params,
@@ -226,11 +235,7 @@ TEST_F(BundleTest, BadKernelsAndDataflowAreRefused) {
   while (original["kernels"][kernelIndex]["name"] != matmulKernel)
     ++kernelIndex;
   const size_t attention = findLaunch(original, "prefill", "attention");
-  struct Case {
-    std::function<void(Json &)> edit;
-    std::vector<std::string> message;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<ManifestCase> cases = {
       {[&](Json &m) { m["kernels"][kernelIndex]["family"] = "convolution"; },
        {"family 'convolution' is not a kernel family", "matmul_gate_up"}},
       {[&](Json &m) { m["kernels"][kernelIndex]["params"].erase("n"); }, {"params.n is missing"}},
@@ -244,14 +249,7 @@ TEST_F(BundleTest, BadKernelsAndDataflowAreRefused) {
       {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"]["out"] = "xn"; },
        {"args.out and args.x both name buffer 'xn'"}},
   };
-  for (const Case &c : cases) {
-    Json edited = original;
-    c.edit(edited);
-    writeText(fs::path(dir) / "manifest.json", edited.dump());
-    const std::string message = test::errorOf([&] { Bundle::open(dir); });
-    for (const std::string &part : c.message)
-      EXPECT_NE(message.find(part), std::string::npos) << message << "\nmissing: " << part;
-  }
+  expectEditsRefused(dir, original, cases);
 }
 
 // Tests that a weight range past the end of weights.bin, or an offset beyond 63 bits, is refused.
@@ -397,11 +395,7 @@ TEST_F(BundleTest, CodeObjectsAreWrittenRecordedAndChecked) {
   EXPECT_EQ(readText(fs::path(dir) / entry.file), std::string(code.begin(), code.end()));
 
   const Json original = Json::parse(readText(fs::path(dir) / "manifest.json"));
-  struct Case {
-    std::function<void(Json &)> edit;
-    std::vector<std::string> message;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<ManifestCase> cases = {
       {[](Json &m) { m["kernels"][0]["code_objects"][0]["file"] = "kernels/other.sm_90.co"; },
        {"code_objects[0]", "must be 'kernels/"}},
       {[](Json &m) {
@@ -415,14 +409,7 @@ TEST_F(BundleTest, CodeObjectsAreWrittenRecordedAndChecked) {
       {[&](Json &m) { m["kernels"][0]["code_objects"][0]["bytes"] = code.size() + 1; },
        {entry.file, "is 7 bytes (the manifest says 8 bytes)"}},
   };
-  for (const Case &c : cases) {
-    Json edited = original;
-    c.edit(edited);
-    writeText(fs::path(dir) / "manifest.json", edited.dump());
-    const std::string message = test::errorOf([&] { Bundle::open(dir); });
-    for (const std::string &part : c.message)
-      EXPECT_NE(message.find(part), std::string::npos) << message << "\nmissing: " << part;
-  }
+  expectEditsRefused(dir, original, cases);
   writeText(fs::path(dir) / "manifest.json", original.dump());
   fs::remove(fs::path(dir) / entry.file);
   expectError([&] { Bundle::open(dir); }, {entry.file, "is missing"});
