@@ -407,9 +407,11 @@ private:
       // Vᵀ tiles (or the query tile, whichever is larger), binary16 probabilities, f32 scores,
       // and four words per query row; rows padded by 8 halves.
       int64_t shared = 2 * tileN * headDim * 4;
-      if (templateMatrixUnit() != MatrixUnit::None)
-        shared = std::max(2 * tileN * (headDim + 8) + headDim * (tileN + 8), tileM * (headDim + 8)) * 2 +
-                 tileM * (tileN + 8) * 2 + tileM * tileN * 4 + tileM * 4 * 4;
+      if (templateMatrixUnit() != MatrixUnit::None) {
+        int64_t staging =
+            std::max(2 * tileN * (headDim + 8) + headDim * (tileN + 8), tileM * (headDim + 8));
+        shared = staging * 2 + tileM * (tileN + 8) * 2 + tileM * tileN * 4 + tileM * 4 * 4;
+      }
       if (shared > kPortableSharedMemoryBytes)
         return kernel_.emitOpError("flash tiles need ")
                    << shared << " bytes of shared memory for K and V; the templates stay within "

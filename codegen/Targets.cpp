@@ -38,16 +38,16 @@ constexpr GemmTiles kMatrixGemmTiles{/*tileM=*/64, /*tileN=*/128, /*tileK=*/32, 
 /// Llama-3-8B's 8 KV heads make 128 blocks, one wave over an H100's 132 SMs, so a long
 /// context's keys are read by the whole GPU rather than by a few SMs.
 constexpr AttentionTiles kAttentionTiles{/*flashTileM=*/32, /*flashKVBytes=*/32 * 1024,
-                                         /*flashMaxKeys=*/64, /*flashThreads=*/256, /*splitKVThreads=*/256,
-                                         /*splitKVBlocks=*/16};
+                                         /*flashMaxKeys=*/64, /*flashThreads=*/256,
+                                         /*splitKVThreads=*/256, /*splitKVBlocks=*/16};
 
 /// On matrix units (attention_flash_mma): 64 query rows per block, 128 threads (four 32-wide
 /// warps of one 16-row instruction tile each, or two wavefronts of two), key tiles of at most
 /// 32 keys (binary16 K hi and lo, Vᵀ, probabilities and f32 scores: 42 KiB at head_dim 128,
 /// 29 KiB at 64).
 constexpr AttentionTiles kMatrixAttentionTiles{/*flashTileM=*/64, /*flashKVBytes=*/32 * 1024,
-                                               /*flashMaxKeys=*/32, /*flashThreads=*/128, /*splitKVThreads=*/256,
-                                               /*splitKVBlocks=*/16};
+                                               /*flashMaxKeys=*/32, /*flashThreads=*/128,
+                                               /*splitKVThreads=*/256, /*splitKVBlocks=*/16};
 
 constexpr int64_t kRowThreads = 256;
 constexpr int64_t kElementwiseThreads = 256;

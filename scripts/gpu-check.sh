@@ -23,8 +23,9 @@
 #   GRETA_GPU_BENCH_BASELINE a folder of large/ bundles made from the same synth-args by another
 #                            compiler (make-gpu-bundles.sh with GRETA_BIN_DIR pointing at an older
 #                            build): each NAME.greta there is measured with the same arguments in
-#                            the same call, right after the current one (greta-bench-baseline-NAME.md),
-#                            so a change is compared with its baseline on the same card
+#                            the same call, right after the current one
+#                            (greta-bench-baseline-NAME.md), so a change is compared with its
+#                            baseline on the same card
 #   OUT                      when set (device runs): the summary goes to $OUT/gpu-check.txt and
 #                            every log into one archive, $OUT/gpu-check-logs.tgz, written on exit
 #                            (a device run brings back at most 8 files)

@@ -143,8 +143,8 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
     }
   }
   __syncthreads();
-  float *partials =
-      g_partials + static_cast<i64>((s * kKVHeads + g) * kSplits) * kQueriesPerKVHead * kPartialFloats;
+  float *partials = g_partials + static_cast<i64>((s * kKVHeads + g) * kSplits) *
+                                     kQueriesPerKVHead * kPartialFloats;
   for (int i = threadIdx.x; i < kQueriesPerKVHead * kHeadDim; i += kBlock) {
     const int h = i / kHeadDim;
     const int d = i % kHeadDim;

@@ -5,11 +5,12 @@
 // runs the tests of engine/bench_tests.h (warm-up, then -r repetitions with fresh random ids)
 // and prints one markdown row per test — or, with -o json, one JSON object with the same data.
 // Decode rows carry the weight bandwidth reached and its share of the measured bandwidth (the
-// floor: weight bytes per token / bandwidth); prefill rows (ppN) the FLOP/s reached (the prefill
-// plan's FLOPs, engine/kernel_work.h, over the median time). Before the table: load to first token (bundle,
-// executor with its kernel-cache state, first token) and, on a GPU, the memory the load took
-// against weights + KV cache. --profile then reruns each test once with every launch timed and
-// prints the time per kernel family and phase, with weight GB/s and GEMM/attention FLOP/s.
+// floor: weight bytes per token / bandwidth); prefill rows (ppN) the FLOP/s reached (the
+// prefill plan's FLOPs, engine/kernel_work.h, over the median time). Before the table: load to
+// first token (bundle, executor with its kernel-cache state, first token) and, on a GPU, the
+// memory the load took against weights + KV cache. --profile then reruns each test once with
+// every launch timed and prints the time per kernel family and phase, with weight GB/s and
+// GEMM/attention FLOP/s.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/bundle/bundle.h"

@@ -71,8 +71,8 @@ def main():
         for kernel in manifest["kernels"]:
             path = Path(kernel["source"])
             edited = b"EDITED" in after[path]
-            check(edited == kernel["name"].startswith("decode_"),
-                  f"{kernel['name']}: edited {edited}, selected {kernel['name'].startswith('decode_')}")
+            selected = kernel["name"].startswith("decode_")
+            check(edited == selected, f"{kernel['name']}: edited {edited}, selected {selected}")
         for path in before:
             if path.suffix != ".hip" and path.name != "manifest.json":
                 check(before[path] == after[path], f"{path} is unchanged")
