@@ -95,6 +95,9 @@ public:
       bool f16Operands =
           out.templatePath == "matmul_mma" || out.templatePath == "attention_flash_mma";
       out.dtypeA = out.dtypeB = f16Operands ? "f16" : "f32";
+      // The gemv decoders of some formats take the input as int16 (QuantFormat).
+      if (out.templatePath == "matmul_gemv")
+        out.dtypeA = getQuantFormat(*kernel_.getQuant()).gemvInputDtype.str();
       out.accumDtype = "f32";
     }
 

@@ -12,14 +12,14 @@ using mlir::greta::QuantType;
 /// Indexed by QuantType. Sizes as in ggml (and runtime/formats/quant_blocks.h).
 // clang-format off
 constexpr QuantFormat kFormats[] = {
-    {QuantType::F32,  "F32",  "f32",  1,   4,   "generic", kChunkElements},
-    {QuantType::F16,  "F16",  "f16",  1,   2,   "f16",     8},  // 8 binary16 in 16 bytes
-    {QuantType::BF16, "BF16", "bf16", 1,   2,   "generic", kChunkElements},
-    {QuantType::Q8_0, "Q8_0", "q8_0", 32,  34,  "q8_0",    16}, // half a block's int8s
-    {QuantType::Q4_0, "Q4_0", "q4_0", 32,  18,  "generic", kChunkElements},
-    {QuantType::Q4_K, "Q4_K", "q4_k", 256, 144, "q4_k",    32}, // 16 bytes of nibbles
-    {QuantType::Q5_K, "Q5_K", "q5_k", 256, 176, "generic", kChunkElements},
-    {QuantType::Q6_K, "Q6_K", "q6_k", 256, 210, "q6_k",    32}, // 16 bytes of low nibbles
+    {QuantType::F32,  "F32",  "f32",  1,   4,   "generic", kChunkElements, "f32"},
+    {QuantType::F16,  "F16",  "f16",  1,   2,   "f16",     8,              "f32"}, // 8 binary16 in 16 bytes
+    {QuantType::BF16, "BF16", "bf16", 1,   2,   "generic", kChunkElements, "f32"},
+    {QuantType::Q8_0, "Q8_0", "q8_0", 32,  34,  "q8_0",    16,             "f32"}, // half a block's int8s
+    {QuantType::Q4_0, "Q4_0", "q4_0", 32,  18,  "generic", kChunkElements, "f32"},
+    {QuantType::Q4_K, "Q4_K", "q4_k", 256, 144, "q4_k",    32,             "i16"}, // 16 bytes of nibbles
+    {QuantType::Q5_K, "Q5_K", "q5_k", 256, 176, "generic", kChunkElements, "f32"},
+    {QuantType::Q6_K, "Q6_K", "q6_k", 256, 210, "q6_k",    32,             "i16"}, // 16 bytes of low nibbles
 };
 // clang-format on
 

@@ -31,6 +31,10 @@ struct QuantFormat {
   /// without a vector decoder use `generic` (one kChunkElements chunk through the snippet).
   llvm::StringLiteral gemvSnippet;
   int64_t gemvPieceValues;
+  /// The type the gemv decoder multiplies the input in: "f32", or "i16" where it reads the
+  /// input quantised to int16 per 32 values for integer dot products (its kStagedInt16); the
+  /// manifest's dtype_a, which sets the kernel tests' tolerance.
+  llvm::StringLiteral gemvInputDtype;
 };
 
 /// The format of `type` (every QuantType has one).

@@ -69,7 +69,7 @@ fi
 echo "installed in $gtest_install"
 
 echo "== configure (runtime only, no MLIR)"
-cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRETA_BUILD_COMPILER=OFF \
+cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRETA_BUILD_COMPILER=OFF -DGRETA_BUILD_TESTS=ON \
   -DCMAKE_PREFIX_PATH="$gtest_install" -DGRETA_PCRE2_INCLUDE_DIR="$deps/usr/include" \
   >"$logs/configure.log" 2>&1 ||
   { tail -40 "$logs/configure.log"; die "configure failed (log: $logs/configure.log)"; }

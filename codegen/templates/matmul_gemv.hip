@@ -15,24 +15,89 @@ using namespace greta;
 
 {{> common/matmul_io}}
 
-//===--- The input row as the decoders read it: four values at a time ---===//
+//===--- The input row as the decoders read it ---===//
 // A block stages its split's range of the input row (prologue applied) in shared memory once;
-// every warp then reads its pieces' inputs from there. Float4 f of the range sits in slot
-// staged_slot(f): its low three bits XOR bits 3-5 and 4-6, a permutation within each 128-byte
-// line under which the float4s the lanes of a quarter-warp read at once fall in distinct banks
-// for every decoder's lane pattern (quant_gemv/*.hip), where the plain layout has up to
-// four-way conflicts.
+// every warp then reads its pieces' inputs from there, in one of two forms:
+//   - f32, four values at a time (at4). Float4 f of the range sits in slot staged_slot(f): its
+//     low three bits XOR bits 3-5 and 4-6, a permutation within each 128-byte line under which
+//     the float4s the lanes of a quarter-warp read at once fall in distinct banks for every
+//     decoder's lane pattern (quant_gemv/*.hip), where the plain layout has up to four-way
+//     conflicts.
+//   - int16, for decoders that multiply with integer dot products (kStagedInt16): each group
+//     of 32 values as int16 q with x = scale · q, scale = max |x| / 32767 of the group, so a
+//     value is off by at most 1/65534 of its group's largest (a dot product of random-sign
+//     terms by ~3e-5 of its size, within the f32 kernel tolerance); and the f32 sum of every
+//     16 values, for the quant formats' offsets. Eight values (16 bytes) sit in slot
+//     staged_pair_slot(u) of their 16-byte unit u: bits 0 and 2 XOR bits 3 and 4, under which
+//     the eight pieces of a Q4_K block (units 8 (j / 2) + 2 (j % 2), + 1, + 4, + 5) fall in
+//     distinct banks.
 __device__ __forceinline__ int staged_slot(int f) { return f ^ (((f >> 3) ^ (f >> 4)) & 7); }
+__device__ __forceinline__ int staged_pair_slot(int u) {
+  return u ^ ((u >> 3) & 1) ^ (((u >> 4) & 1) << 2);
+}
+constexpr float kInt16Max = 32767.0f;
+constexpr int kInt16Group = 32; ///< values sharing one scale in the int16 form
+constexpr int kSumValues = 16;  ///< values per f32 sum in the int16 form
 
 struct InputRow {
-  const float *staged; ///< shared memory: the split's range, float4s permuted by staged_slot
-  int first;           ///< the row index of staged value 0
+  const float *staged;  ///< shared memory: the split's range, float4s permuted by staged_slot
+  int first;            ///< the row index of staged value 0
+  const uint4 *pairs;   ///< int16 form: values, eight per slot, permuted by staged_pair_slot
+  const float *scales;  ///< int16 form: the scale of each 32 values
+  const float *sums;    ///< int16 form: the f32 sum of each 16 values
 
   /// Input values k .. k + 3 (k a multiple of 4, within the staged range).
   __device__ __forceinline__ float4 at4(int k) const {
     return reinterpret_cast<const float4 *>(staged)[staged_slot((k - first) / 4)];
   }
+  /// Input values k .. k + 7 as int16 pairs, k + 2i in the low half of word i (k a multiple
+  /// of 8).
+  __device__ __forceinline__ uint4 pairs8(int k) const {
+    return pairs[staged_pair_slot((k - first) / 8)];
+  }
+  /// Input values k .. k + 15 as int16 pairs (k a multiple of 8).
+  __device__ __forceinline__ void pairs16(int k, u32 (&out)[8]) const {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const uint4 v = pairs8(k + 8 * half);
+      out[4 * half] = v.x;
+      out[4 * half + 1] = v.y;
+      out[4 * half + 2] = v.z;
+      out[4 * half + 3] = v.w;
+    }
+  }
+  /// The scale of the 32 values holding value k.
+  __device__ __forceinline__ float scale(int k) const {
+    return scales[(k - first) / kInt16Group];
+  }
+  /// The sum of the 16 values from k (a multiple of 16).
+  __device__ __forceinline__ float sum16(int k) const { return sums[(k - first) / kSumValues]; }
 };
+
+/// Stages float4 f of the range in the int16 form. The eight lanes of f's 32-value group
+/// call it together (the group's largest and its 16-value sums come from shuffles).
+__device__ __forceinline__ void stage_int16(const InputRow &row, int f, float4 v) {
+  float largest = fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w)));
+#pragma unroll
+  for (int mask = 1; mask < kInt16Group / 4; mask *= 2)
+    largest = fmaxf(largest, shfl_xor(largest, mask));
+  const float toInt = largest > 0.0f ? kInt16Max / largest : 0.0f;
+  const int q0 = __float2int_rn(v.x * toInt), q1 = __float2int_rn(v.y * toInt);
+  const int q2 = __float2int_rn(v.z * toInt), q3 = __float2int_rn(v.w * toInt);
+  uint2 *halves = reinterpret_cast<uint2 *>(const_cast<uint4 *>(row.pairs));
+  halves[2 * staged_pair_slot(f / 2) + f % 2] =
+      make_uint2((static_cast<u32>(q0) & 0xffffu) | (static_cast<u32>(q1) << 16),
+                 (static_cast<u32>(q2) & 0xffffu) | (static_cast<u32>(q3) << 16));
+  // A NaN or infinity reaches the output through the sums (the formats' offsets multiply
+  // them, and 0 · NaN is NaN), so a bad input is not hidden by its quantisation.
+  float sum = (v.x + v.y) + (v.z + v.w);
+  sum += shfl_xor(sum, 1);
+  sum += shfl_xor(sum, 2);
+  if (f % (kSumValues / 4) == 0)
+    const_cast<float *>(row.sums)[f / (kSumValues / 4)] = sum;
+  if (f % (kInt16Group / 4) == 0)
+    const_cast<float *>(row.scales)[f / (kInt16Group / 4)] = largest / kInt16Max;
+}
 
 {{> common/gemv_bits}}
 
@@ -49,6 +114,17 @@ static_assert(kK % kSplitUnit == 0 && kSplitUnit % kPieceValues == 0 &&
                   kSplitUnit % kQuantBlockElements == 0 && kSplitK <= kUnits,
               "split-K ranges are whole quant blocks of whole pieces");
 static_assert(kStagedK % 4 == 0, "the staged range is whole float4s");
+// The int16 form: values (kStagedK / 2 words), then the scales, then the sums, within the
+// f32 form's space. Ranges of whole warps of float4s keep every 32-value group, and every warp's
+// staging pass, whole (stage_int16 shuffles within a group).
+constexpr int kStagedPairWords = kStagedK / 2;
+static_assert(kSumValues / 4 == 4 && kInt16Group / kSumValues == 2,
+              "stage_int16 sums two shuffles of float4s, and a group is two sums");
+static_assert(!kStagedInt16 ||
+                  (kSplitUnit % (4 * kWarpSize) == 0 &&
+                   kStagedPairWords + kStagedK / kInt16Group + kStagedK / kSumValues <=
+                       4 * kStagedSlots),
+              "the int16 form stages whole 32-value groups within the staged space");
 
 /// The first unit of split `split`'s range.
 __device__ __forceinline__ int split_first_unit(int split) {
@@ -187,6 +263,8 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   sumSquares = block_reduce_sum<kBlock>(sumSquares, squaresScratch);
   const float invRms = 1.0f / sqrtf(static_cast<float>(sumSquares / kK) + kEps);
 {{/PROLOGUE}}
+  const InputRow input{staged, first, reinterpret_cast<const uint4 *>(staged),
+                       staged + kStagedPairWords, staged + kStagedPairWords + kStagedK / kInt16Group};
   constexpr int kStagedVectorsPerThread = (kStagedK / 4 + kBlock - 1) / kBlock;
 #pragma unroll
   for (int i = 0; i < kStagedVectorsPerThread; ++i) {
@@ -199,10 +277,12 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
     v = make_float4(prologue(v.x, gamma.x, invRms), prologue(v.y, gamma.y, invRms),
                     prologue(v.z, gamma.z, invRms), prologue(v.w, gamma.w, invRms));
 {{/PROLOGUE}}
-    reinterpret_cast<float4 *>(staged)[staged_slot(f)] = v;
+    if constexpr (kStagedInt16)
+      stage_int16(input, f, v);
+    else
+      reinterpret_cast<float4 *>(staged)[staged_slot(f)] = v;
   }
   __syncthreads();
-  const InputRow input{staged, first};
 
   float acc[kRowsPerWarp] = {};
 {{#GATE_UP}}

@@ -1,5 +1,6 @@
 //===--- gemv pieces of F16 (GGUF F16, or f16_rows): 8 binary16 values in one 16-byte load ---===//
 constexpr int kPieceValues = 8;
+constexpr bool kStagedInt16 = false; ///< reads the f32 input form (at4)
 /// 8 pieces (4 registers each) per lane in flight.
 constexpr int kPiecesInFlight = 8;
 static_assert(kRowBytes % 16 == 0, "F16 rows of whole pieces are 16-byte aligned");

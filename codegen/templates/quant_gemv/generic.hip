@@ -2,6 +2,7 @@
 // F32, BF16, Q4_0 and Q5_K decode kChunk values per piece with the format's own snippet (its
 // byte loads); the route's structure (rows per warp, staged input, split-K) is the same.
 constexpr int kPieceValues = kChunk;
+constexpr bool kStagedInt16 = false; ///< reads the f32 input form (at4)
 /// 4 decoded chunks per lane in flight.
 constexpr int kPiecesInFlight = 4;
 static_assert(kChunk % 4 == 0, "pieces are whole float4 inputs");

@@ -12,6 +12,9 @@
 // and d. (Rows of K = 2048 j values are whole 16-byte chunks, so there the span starts 0 or 8
 // bytes into its first chunk; any row works.)
 constexpr int kPieceValues = 32;
+/// Reads the int16 input form: a piece's 32 products are 16 dp2a instructions (q − 32 as a
+/// signed byte times an int16 value, two per instruction), as Q4_K's.
+constexpr bool kStagedInt16 = true;
 constexpr int kPiecesPerBlock = 8;
 constexpr int kSpanBlocks = kWarpSize / kPiecesPerBlock; ///< blocks of one warp step
 /// 16-byte chunks a lane loads per step: the span plus its start's misalignment (< 16 bytes).
@@ -29,11 +32,13 @@ struct WeightPiece {
   int at;                      ///< the byte of the span where this lane's block starts
 };
 
+/// The inputs a piece multiplies, group c's values then group c + 2's: int16 pairs (value 2i
+/// in the low half of word i) and their scales.
 struct PieceInput {
-  float a[16]; ///< group c
-  float b[16]; ///< group c + 2
-  float sumA;
-  float sumB;
+  u32 a[8];
+  u32 b[8];
+  float scaleA;
+  float scaleB;
 };
 
 /// The piece's h, c and l0 (see above) in one place.
@@ -70,18 +75,10 @@ __device__ __forceinline__ void load_input(const InputRow &input, int piece, Pie
   piece_coordinates(piece, h, c, l0);
   const int first =
       piece / kPiecesPerBlock * kQuantBlockElements + kQ6_KHalf * h + kQ6_KGroup * c + l0;
-#pragma unroll
-  for (int q = 0; q < 4; ++q) {
-    unpack4(input.at4(first + 4 * q), x.a + 4 * q);
-    unpack4(input.at4(first + 2 * kQ6_KGroup + 4 * q), x.b + 4 * q);
-  }
-  x.sumA = 0.0f;
-  x.sumB = 0.0f;
-#pragma unroll
-  for (int i = 0; i < 16; ++i) {
-    x.sumA += x.a[i];
-    x.sumB += x.b[i];
-  }
+  input.pairs16(first, x.a);
+  input.pairs16(first + 2 * kQ6_KGroup, x.b);
+  x.scaleA = input.scale(first);
+  x.scaleB = input.scale(first + 2 * kQ6_KGroup);
 }
 
 /// The 16 bytes at shared-memory byte `at` (even) of `span` as four little-endian words: five
@@ -123,21 +120,26 @@ __device__ __forceinline__ float dot_piece(const WeightPiece &w, int piece, cons
   const float d = half_bits_to_float(*reinterpret_cast<const u16 *>(block + kQ6_KScaleOffset));
   const float scaleA = d * static_cast<float>(scales[first]);
   const float scaleB = d * static_cast<float>(scales[first + 2 * kQ6_KGroup / kQ6_KSubBlock]);
-  float unitsA = 0.0f, unitsB = 0.0f; // Σ (1 + q / 128) · x
+  // Per byte, q (0..63): the low nibble from ql, the two high bits (group c: bits 2c, 2c + 1;
+  // group c + 2: bits 2c + 4, 2c + 5 of the qh byte) moved to bits 4-5; then 4 (q − 32) as a
+  // signed byte (shifted to the top, top bit flipped), byte k of word i multiplying input
+  // value 4 i + k. |sum| ≤ 16 · 128 · 32767 < 2^31.
+  int dotA = 0, dotB = 0;
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
-    // Per byte, 0x80 | q: the low nibble from ql, the two high bits (group c: bits 2c, 2c + 1;
-    // group c + 2: bits 2c + 4, 2c + 5 of the qh byte) moved to bits 4-5.
     const u32 bits = high[i] >> (2 * c);
-    const u32 a = (low[i] & 0x0f0f0f0fu) | ((bits << 4) & 0x30303030u) | 0x80808080u;
-    const u32 b = ((low[i] >> 4) & 0x0f0f0f0fu) | (bits & 0x30303030u) | 0x80808080u;
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      unitsA += unit_from_byte(a, k) * x.a[4 * i + k];
-      unitsB += unit_from_byte(b, k) * x.b[4 * i + k];
-    }
+    const u32 qa = (low[i] & 0x0f0f0f0fu) | ((bits << 4) & 0x30303030u);
+    const u32 qb = ((low[i] >> 4) & 0x0f0f0f0fu) | (bits & 0x30303030u);
+    const u32 a = (qa << 2) ^ 0x80808080u;
+    const u32 b = (qb << 2) ^ 0x80808080u;
+    dotA = dot2_i16_i8<false>(x.a[2 * i], a, dotA);
+    dotA = dot2_i16_i8<true>(x.a[2 * i + 1], a, dotA);
+    dotB = dot2_i16_i8<false>(x.b[2 * i], b, dotB);
+    dotB = dot2_i16_i8<true>(x.b[2 * i + 1], b, dotB);
   }
-  // value = d · scale · (q − 32), and Σ (q − 32)·x = 128 (Σ units·x − Σ x) − 32 Σ x.
-  return scaleA * (128.0f * (unitsA - x.sumA) - kQ6_KZero * x.sumA) +
-         scaleB * (128.0f * (unitsB - x.sumB) - kQ6_KZero * x.sumB);
+  // value = d · scale · (q − 32), and Σ (q − 32) · x = input scale · Σ 4 (q − 32) xq / 4.
+  constexpr float kCentredShift = 4.0f;
+  static_assert(kQ6_KZero == 32, "q - 32 is the top bit of a six-bit q, flipped");
+  return scaleA * (x.scaleA / kCentredShift) * static_cast<float>(dotA) +
+         scaleB * (x.scaleB / kCentredShift) * static_cast<float>(dotB);
 }

@@ -2,6 +2,7 @@
 // Piece j of a row is half j % 2 of block j / 2. ggml's 34-byte blocks are only 2-byte
 // aligned, so the values come from load_16_unaligned.
 constexpr int kPieceValues = 16;
+constexpr bool kStagedInt16 = false; ///< reads the f32 input form (at4)
 /// 8 pieces (5 registers each) per lane in flight.
 constexpr int kPiecesInFlight = 8;
 constexpr int kPiecesPerBlock = 2;

@@ -36,6 +36,13 @@
 //                        a dot product of random-sign terms then errs by ~u * rms(result); 1e-2
 //                        is the bound for fp16 paths.
 //   kBf16Tolerance 8e-2  operands rounded to bf16 (unit roundoff 3.9e-3), the same reasoning.
+//   kI16Tolerance  1e-3  input quantised to int16 per 32 values (gemv decoders with integer dot
+//                        products, dtype_a i16): a value errs by up to 2^-16 of its group's
+//                        largest, at most sqrt(32) times the input's rms, and the products
+//                        carry it with weights centred on their block offset (Q4_K: q - 8);
+//                        a dot product of random-sign terms errs by ~5e-5 of its size at worst,
+//                        ~2e-4 at the largest of ~10^5 elements, and the gate_up product adds
+//                        two such errors. Measured: 2.7e-4 before centring (2e-4 failed).
 // Audit records: the digest, min, max, count, top-2 ids and logits are functions of the input
 // bits alone and must be identical; mean and sum of squares are sums (double on the CPU) and
 // must agree within kAuditSumTolerance = 1e-5 relative to sum(x^2) (f32 accumulation of a few
@@ -75,6 +82,7 @@ constexpr uint64_t kPrefillSeqs[] = {1, 7, 64, 67};
 constexpr double kF32Tolerance = 2e-4;
 constexpr double kF16Tolerance = 1e-2;
 constexpr double kBf16Tolerance = 8e-2;
+constexpr double kI16Tolerance = 1e-3;
 constexpr double kAuditSumTolerance = 1e-5;
 /// Mismatches reported per buffer (the first few; the count says how many there were).
 constexpr int kReportedMismatches = 3;
@@ -87,6 +95,8 @@ std::optional<double> toleranceOf(std::string_view dtype) {
     return kF16Tolerance;
   if (dtype == "bf16")
     return kBf16Tolerance;
+  if (dtype == "i16")
+    return kI16Tolerance;
   return std::nullopt;
 }
 
@@ -386,7 +396,7 @@ TEST_F(KernelGpuTest, EveryLaunchMatchesCpuBackend) {
             const std::optional<double> t = dtype ? toleranceOf(*dtype) : std::nullopt;
             if (!t) {
               ADD_FAILURE() << label << ": params." << param
-                            << " is no dtype this test has a tolerance for (f32, f16, bf16)";
+                            << " is no dtype this test has a tolerance for (f32, f16, bf16, i16)";
               continue;
             }
             tolerance = std::max(tolerance, *t);
