@@ -24,6 +24,23 @@ __device__ __forceinline__ float unit_from_byte(u32 bytes, int k) {
   return __uint_as_float(__byte_perm(bytes, 0x3f000000u, 0x7044u | (k << 8)));
 }
 
+/// Byte k of `bytes` as a float (exact): one byte permute places it in the mantissa of 2^23,
+/// and subtracting 2^23 leaves it. Two full-rate instructions, where an integer-to-float
+/// conversion issues at a quarter of the rate (the decoders' scales are bytes).
+__device__ __forceinline__ float float_from_byte(u32 bytes, int k) {
+  constexpr u32 kTwoTo23Bits = 0x4b000000u;
+  constexpr float kTwoTo23 = 8388608.0f;
+  return __uint_as_float(__byte_perm(bytes, kTwoTo23Bits, 0x7540u | k)) - kTwoTo23;
+}
+
+/// Byte k of `bytes`, read as a signed byte, as a float (exact): float_from_byte of it with
+/// the sign bit flipped (v + 128), less 128.
+__device__ __forceinline__ float float_from_signed_byte(u32 bytes, int k) {
+  constexpr u32 kSignBits = 0x80808080u;
+  constexpr float kBias = 128.0f;
+  return float_from_byte(bytes ^ kSignBits, k) - kBias;
+}
+
 /// The 16 bytes at `bytes` as four little-endian words, where `bytes` is only 2-byte aligned
 /// (ggml's 34-byte Q8_0 blocks), from the aligned 16-byte loads that cover them. Lanes reading
 /// consecutive pieces read consecutive aligned words, so the loads stay coalesced; a lane's

@@ -13,6 +13,8 @@ constexpr bool kStagedInt16 = true;
 /// registers, so two blocks share a compute unit.
 constexpr int kPiecesInFlight = 8;
 constexpr int kPiecesPerBlock = 8;
+/// dot_piece multiplies 16 (q − 8): the nibble at the top of its byte.
+constexpr float kNibbleShift = 16.0f;
 static_assert(kRowBytes % 16 == 0 && kQuantBlockBytes % 16 == 0 && kQ4_KValuesOffset == 16,
               "Q4_K heads and pieces are aligned 16-byte loads");
 
@@ -22,7 +24,8 @@ struct WeightPiece {
 };
 
 /// The inputs a piece multiplies, low-nibble values then high-nibble values: int16 pairs
-/// (value 2i in the low half of word i), their groups' scales and their f32 sums.
+/// (value 2i in the low half of word i), their groups' scales per unit of the decoder's
+/// 16 (q − 8) (dot_piece), and their f32 sums.
 struct PieceInput {
   u32 lo[8];
   u32 hi[8];
@@ -45,30 +48,33 @@ __device__ __forceinline__ void load_input(const InputRow &input, int piece, Pie
                     j % 2 * 16;
   input.pairs16(first, x.lo);
   input.pairs16(first + kKSubBlock, x.hi);
-  x.scaleLo = input.scale(first);
-  x.scaleHi = input.scale(first + kKSubBlock);
+  x.scaleLo = input.scale(first) / kNibbleShift;
+  x.scaleHi = input.scale(first + kKSubBlock) / kNibbleShift;
   x.sumLo = input.sum16(first);
   x.sumHi = input.sum16(first + kKSubBlock);
 }
 
-/// The six-bit scale and min of sub-block s from the head (packed bytes 0-3, 4-7 and 8-11 are
-/// its words y, z and w), as unpack_scale_min reads them.
-__device__ __forceinline__ void piece_scale_min(const uint4 &head, int s, float &scale,
-                                                float &min) {
+/// The six-bit scales and mins of sub-blocks s and s + 1 (s even) from the head (packed bytes
+/// 0-3, 4-7 and 8-11 are its words y, z and w), as unpack_scale_min reads them: both at once,
+/// in the two low bytes of a word.
+__device__ __forceinline__ void piece_scales_mins(const uint4 &head, int s, float (&scale)[2],
+                                                  float (&min)[2]) {
   const int shift = s % 4 * 8;
   const u32 a = head.y >> shift, b = head.z >> shift, c = head.w >> shift;
-  const u32 sc = s < 4 ? a & 0x3f : (c & 0x0f) | ((a >> 6) & 3) << 4;
-  const u32 mn = s < 4 ? b & 0x3f : ((c >> 4) & 0x0f) | ((b >> 6) & 3) << 4;
-  scale = static_cast<float>(sc);
-  min = static_cast<float>(mn);
+  const u32 scales = s < 4 ? a & 0x3f3fu : (c & 0x0f0fu) | ((a >> 2) & 0x3030u);
+  const u32 mins = s < 4 ? b & 0x3f3fu : ((c >> 4) & 0x0f0fu) | ((b >> 2) & 0x3030u);
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    scale[i] = float_from_byte(scales, i);
+    min[i] = float_from_byte(mins, i);
+  }
 }
 
 /// Σ over the piece's 32 values of value · input.
 __device__ __forceinline__ float dot_piece(const WeightPiece &w, int piece, const PieceInput &x) {
   const int s = piece % kPiecesPerBlock / 2 * 2;
-  float scaleLo, minLo, scaleHi, minHi;
-  piece_scale_min(w.head, s, scaleLo, minLo);
-  piece_scale_min(w.head, s + 1, scaleHi, minHi);
+  float scale[2], min[2];
+  piece_scales_mins(w.head, s, scale, min);
   const float d = half_bits_to_float(static_cast<u16>(w.head.x & 0xffffu));
   const float dmin = half_bits_to_float(static_cast<u16>(w.head.x >> 16));
   const u32 words[4] = {w.qs.x, w.qs.y, w.qs.z, w.qs.w};
@@ -88,9 +94,9 @@ __device__ __forceinline__ float dot_piece(const WeightPiece &w, int piece, cons
     dotHi = dot2_i16_i8<true>(x.hi[2 * i + 1], hi, dotHi);
   }
   // value = d · scale · q − dmin · min per sub-block.
-  constexpr float kCentre = 8.0f, kNibbleShift = 16.0f;
-  const float unitLo = d * scaleLo, unitHi = d * scaleHi;
-  return unitLo * (x.scaleLo / kNibbleShift) * static_cast<float>(dotLo) +
-         unitHi * (x.scaleHi / kNibbleShift) * static_cast<float>(dotHi) +
-         (kCentre * unitLo - dmin * minLo) * x.sumLo + (kCentre * unitHi - dmin * minHi) * x.sumHi;
+  constexpr float kCentre = 8.0f;
+  const float unitLo = d * scale[0], unitHi = d * scale[1];
+  return unitLo * x.scaleLo * static_cast<float>(dotLo) +
+         unitHi * x.scaleHi * static_cast<float>(dotHi) +
+         (kCentre * unitLo - dmin * min[0]) * x.sumLo + (kCentre * unitHi - dmin * min[1]) * x.sumHi;
 }

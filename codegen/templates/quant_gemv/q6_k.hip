@@ -16,6 +16,8 @@ constexpr int kPieceValues = 32;
 /// signed byte times an int16 value, two per instruction), as Q4_K's.
 constexpr bool kStagedInt16 = true;
 constexpr int kPiecesPerBlock = 8;
+/// dot_piece multiplies 4 (q − 32): the six bits at the top of their byte.
+constexpr float kCentredShift = 4.0f;
 constexpr int kSpanBlocks = kWarpSize / kPiecesPerBlock; ///< blocks of one warp step
 /// 16-byte chunks a lane loads per step: the span plus its start's misalignment (< 16 bytes).
 constexpr int kChunksPerLane = 2;
@@ -33,7 +35,7 @@ struct WeightPiece {
 };
 
 /// The inputs a piece multiplies, group c's values then group c + 2's: int16 pairs (value 2i
-/// in the low half of word i) and their scales.
+/// in the low half of word i) and their scales per unit of the decoder's 4 (q − 32).
 struct PieceInput {
   u32 a[8];
   u32 b[8];
@@ -77,8 +79,8 @@ __device__ __forceinline__ void load_input(const InputRow &input, int piece, Pie
       piece / kPiecesPerBlock * kQuantBlockElements + kQ6_KHalf * h + kQ6_KGroup * c + l0;
   input.pairs16(first, x.a);
   input.pairs16(first + 2 * kQ6_KGroup, x.b);
-  x.scaleA = input.scale(first);
-  x.scaleB = input.scale(first + 2 * kQ6_KGroup);
+  x.scaleA = input.scale(first) / kCentredShift;
+  x.scaleB = input.scale(first + 2 * kQ6_KGroup) / kCentredShift;
 }
 
 /// The 16 bytes at shared-memory byte `at` (even) of `span` as four little-endian words: five
@@ -115,11 +117,12 @@ __device__ __forceinline__ float dot_piece(const WeightPiece &w, int piece, cons
   u32 low[4], high[4];
   span_words(words, w.at + 2 * kQ6_KGroup * h + kQ6_KGroup * c + l0, low);
   span_words(words, w.at + kQ6_KHighBitsOffset + kQ6_KGroup * h + l0, high);
-  const i8 *scales = reinterpret_cast<const i8 *>(block + kQ6_KScalesOffset);
+  const u8 *scales = block + kQ6_KScalesOffset; // signed bytes
   const int first = (kQ6_KHalf * h + kQ6_KGroup * c + l0) / kQ6_KSubBlock;
   const float d = half_bits_to_float(*reinterpret_cast<const u16 *>(block + kQ6_KScaleOffset));
-  const float scaleA = d * static_cast<float>(scales[first]);
-  const float scaleB = d * static_cast<float>(scales[first + 2 * kQ6_KGroup / kQ6_KSubBlock]);
+  const float scaleA = d * float_from_signed_byte(scales[first], 0);
+  const float scaleB =
+      d * float_from_signed_byte(scales[first + 2 * kQ6_KGroup / kQ6_KSubBlock], 0);
   // Per byte, q (0..63): the low nibble from ql, the two high bits (group c: bits 2c, 2c + 1;
   // group c + 2: bits 2c + 4, 2c + 5 of the qh byte) moved to bits 4-5; then 4 (q − 32) as a
   // signed byte (shifted to the top, top bit flipped), byte k of word i multiplying input
@@ -138,8 +141,6 @@ __device__ __forceinline__ float dot_piece(const WeightPiece &w, int piece, cons
     dotB = dot2_i16_i8<true>(x.b[2 * i + 1], b, dotB);
   }
   // value = d · scale · (q − 32), and Σ (q − 32) · x = input scale · Σ 4 (q − 32) xq / 4.
-  constexpr float kCentredShift = 4.0f;
   static_assert(kQ6_KZero == 32, "q - 32 is the top bit of a six-bit q, flipped");
-  return scaleA * (x.scaleA / kCentredShift) * static_cast<float>(dotA) +
-         scaleB * (x.scaleB / kCentredShift) * static_cast<float>(dotB);
+  return scaleA * x.scaleA * static_cast<float>(dotA) + scaleB * x.scaleB * static_cast<float>(dotB);
 }
