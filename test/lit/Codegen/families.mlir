@@ -32,9 +32,10 @@ gk.kernel @add_rms_norm add_rms_norm(activation, activation, weight, activation,
 // CHECK: gemv pieces of Q6_K
 // CHECK: w.chunk[i] = *(chunk < last ? chunk : last);
 // CHECK: span_words(words, w.at +
+// CHECK: dotA = dot2_i16_i8<false>(x.a[2 * i], a, dotA);
 // CHECK: GRETA_KERNEL(kBlock) matmul_gemv(const Params p) {
 // CHECK-NOT: prologue(
-// CHECK: reinterpret_cast<float4 *>(staged)[staged_slot(f)] = v;
+// CHECK: stage_int16(input, f, v);
 gk.kernel @matmul_gemv matmul(activation, weight, activation) route gemv quant q6_k
     tiles<tile_n = 8, tile_k = 256> params {block = 256 : i64, k = 256 : i64, n = 64 : i64}
 
