@@ -10,9 +10,10 @@
 # Environment:
 #   GRETA_GPU_BUILD_DIR   build folder (default: build-gpu-sweep; it builds without tests)
 #   GRETA_SWEEP_BENCH     greta-bench tests (default: -p 0 -n 128 -r 3)
-#   GRETA_SWEEP_NCU       when set, a kernel-name regex: `ncu` profiles the first launch past
-#                         GRETA_SWEEP_NCU_SKIP (default 64) of the matching kernels, in the
-#                         bundles listed in GRETA_SWEEP_NCU_BUNDLES (default: the first)
+#   GRETA_SWEEP_NCU       when set, a kernel-name regex: `ncu` profiles GRETA_SWEEP_NCU_COUNT
+#                         (default 1) launches past GRETA_SWEEP_NCU_SKIP (default 64) of the
+#                         matching kernels, with the stall reasons per issued instruction, in
+#                         the bundles listed in GRETA_SWEEP_NCU_BUNDLES (default: the first)
 #   OUT                   results go to $OUT/sweep.txt (the tables) and $OUT/ncu.txt
 # Exit status: non-zero when the build or the synthesis failed; a failed bench is reported in
 # the table and the sweep goes on.
@@ -54,9 +55,10 @@ if [[ -n ${GRETA_SWEEP_NCU:-} ]]; then
   for b in "${ncu_bundles[@]}"; do
     echo "== ncu $b" >>"$out/ncu.txt"
     /usr/local/cuda/bin/ncu --kernel-name "regex:$GRETA_SWEEP_NCU" \
-      --launch-skip "${GRETA_SWEEP_NCU_SKIP:-64}" --launch-count 1 \
+      --launch-skip "${GRETA_SWEEP_NCU_SKIP:-64}" --launch-count "${GRETA_SWEEP_NCU_COUNT:-1}" \
       --section SpeedOfLight --section Occupancy --section LaunchStats \
       --section WarpStateStats --section SchedulerStats --section MemoryWorkloadAnalysis \
+      --metrics "regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio" \
       "$build/bin/greta-bench" "$b" --weights "$gguf" --device hip -p 0 -n 16 -r 1 \
       >>"$out/ncu.txt" 2>&1
   done

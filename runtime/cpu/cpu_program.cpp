@@ -166,13 +166,8 @@ std::span<const float> CpuProgram::lastRow(std::string_view name, uint64_t seq) 
 
 std::optional<WeightView> CpuProgram::boundWeight(bundle::PhaseKind kind, size_t launchIndex,
                                                   const std::string &arg) const {
-  const PreparedPhase &phase = kind == bundle::PhaseKind::Prefill ? prefill_ : decode_;
-  if (launchIndex >= phase.weights.size())
-    return std::nullopt;
-  auto it = phase.weights[launchIndex].find(arg);
-  if (it == phase.weights[launchIndex].end())
-    return std::nullopt;
-  return it->second;
+  return findBoundWeight((kind == bundle::PhaseKind::Prefill ? prefill_ : decode_).weights,
+                         launchIndex, arg);
 }
 
 std::span<const float> CpuProgram::logits(bundle::PhaseKind kind) {

@@ -105,7 +105,7 @@ private:
   struct PreparedPhase {
     std::vector<std::unique_ptr<CpuLaunch>> launches;
     std::vector<std::pair<size_t, CpuBuffer *>> auditLaunches; // launch index, stats buffer
-    std::vector<std::map<std::string, WeightView>> weights;     // per launch, by argument
+    LaunchWeights weights;                                      // per launch, by argument
     CpuBuffer *logits = nullptr;
   };
 

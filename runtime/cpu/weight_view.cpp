@@ -38,4 +38,14 @@ std::vector<float> dequantizeWeight(const WeightView &weight) {
   return values;
 }
 
+std::optional<WeightView> findBoundWeight(const LaunchWeights &weights, size_t launchIndex,
+                                          const std::string &arg) {
+  if (launchIndex >= weights.size())
+    return std::nullopt;
+  auto it = weights[launchIndex].find(arg);
+  if (it == weights[launchIndex].end())
+    return std::nullopt;
+  return it->second;
+}
+
 } // namespace greta::cpu

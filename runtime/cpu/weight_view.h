@@ -12,6 +12,8 @@
 #include "runtime/formats/tensor_type.h"
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -36,6 +38,15 @@ struct WeightView {
 /// The view of weight `name` of `bundle`. Throws greta::Error naming the weight and its layout
 /// when the CPU backend cannot read the layout.
 WeightView viewWeight(const bundle::Bundle &bundle, std::string_view name);
+
+/// The weights each launch of a phase binds, by argument name: what the CPU program and the HIP
+/// executor prepare per launch, and what the audits read back (the LM head's, the norm's).
+using LaunchWeights = std::vector<std::map<std::string, WeightView>>;
+
+/// The weight bound to argument `arg` of launch `launchIndex`, or nullopt when that launch has
+/// no such argument (or there is no such launch).
+std::optional<WeightView> findBoundWeight(const LaunchWeights &weights, size_t launchIndex,
+                                          const std::string &arg);
 
 /// All values of a small weight (norm scales, RoPE frequency divisors) as f32, decoded once when
 /// a launch is prepared.

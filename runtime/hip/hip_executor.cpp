@@ -126,7 +126,7 @@ struct HipExecutor::PreparedLaunch {
 struct HipExecutor::PreparedPhase {
   bundle::PhaseKind kind = bundle::PhaseKind::Prefill;
   std::vector<PreparedLaunch> launches;
-  std::vector<std::map<std::string, cpu::WeightView>> weights; // per launch, by argument
+  cpu::LaunchWeights weights; // per launch, by argument
   struct AuditLaunch {
     size_t launchIndex = 0;
     std::string point;
@@ -648,13 +648,8 @@ std::span<const float> HipExecutor::lastRow(std::string_view name, uint64_t seq)
 
 std::optional<cpu::WeightView> HipExecutor::boundWeight(bundle::PhaseKind kind, size_t launchIndex,
                                                         const std::string &arg) const {
-  const PreparedPhase &phase = kind == bundle::PhaseKind::Prefill ? *prefill_ : *decode_;
-  if (launchIndex >= phase.weights.size())
-    return std::nullopt;
-  auto it = phase.weights[launchIndex].find(arg);
-  if (it == phase.weights[launchIndex].end())
-    return std::nullopt;
-  return it->second;
+  return cpu::findBoundWeight((kind == bundle::PhaseKind::Prefill ? *prefill_ : *decode_).weights,
+                              launchIndex, arg);
 }
 
 std::span<const float> HipExecutor::logits(bundle::PhaseKind kind) {
