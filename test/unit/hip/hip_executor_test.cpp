@@ -304,6 +304,25 @@ protected:
     }
   }
 
+  /// The first bundle, its kernels registered with the fake device.
+  std::unique_ptr<bundle::Bundle> openFirstBundle() {
+    std::unique_ptr<bundle::Bundle> b = bundle::Bundle::open(paths_.front().string());
+    describe(b->manifest());
+    return b;
+  }
+
+  /// An executor of `bundle` for 32 positions and batches of 8, with `options` and no kernel
+  /// cache; token 3 at position 0 uploaded.
+  std::unique_ptr<HipExecutor> smallExecutor(const bundle::Bundle &bundle,
+                                             HipExecutorOptions options) {
+    options.compiler.cacheDirectory.clear();
+    auto executor = std::make_unique<HipExecutor>(
+        bundle, platform_, engine::ExecutorOptions{.context = 32, .maxBatch = 8}, options);
+    executor->tokens()[0] = 3;
+    executor->positions()[0] = 0;
+    return executor;
+  }
+
   std::vector<std::filesystem::path> paths_;
   std::unique_ptr<FakeGpu> gpu_;
   HipApi api_;
@@ -479,15 +498,11 @@ TEST_F(HipExecutorFakeTest, PacksParamsAndReplaysDecodeGraph) {
 // Tests that without graphs every decode step launches the plan directly, and that a launch
 // observer (audit row captures) sees every launch and reads rows through lastRow().
 TEST_F(HipExecutorFakeTest, EagerDecodeAndObservedRuns) {
-  const std::unique_ptr<bundle::Bundle> b = bundle::Bundle::open(paths_.front().string());
-  describe(b->manifest());
+  const std::unique_ptr<bundle::Bundle> b = openFirstBundle();
   HipExecutorOptions options;
   options.useGraph = false;
-  options.compiler.cacheDirectory.clear();
-  HipExecutor executor(*b, platform_, engine::ExecutorOptions{.context = 32, .maxBatch = 8},
-                       options);
-  executor.tokens()[0] = 3;
-  executor.positions()[0] = 0;
+  const std::unique_ptr<HipExecutor> made = smallExecutor(*b, options);
+  HipExecutor &executor = *made;
   executor.run(bundle::PhaseKind::Decode, 1);
   executor.run(bundle::PhaseKind::Decode, 1);
   EXPECT_EQ(gGpu->captures, 0u);
@@ -510,22 +525,17 @@ TEST_F(HipExecutorFakeTest, EagerDecodeAndObservedRuns) {
 // Tests that profiling times every launch: decode runs launch by launch (no graph), and the
 // table printed at the end names the kernels.
 TEST_F(HipExecutorFakeTest, ProfileTimesEveryLaunch) {
-  const std::unique_ptr<bundle::Bundle> b = bundle::Bundle::open(paths_.front().string());
-  describe(b->manifest());
+  const std::unique_ptr<bundle::Bundle> b = openFirstBundle();
   HipExecutorOptions options;
   options.profile = true;
-  options.compiler.cacheDirectory.clear();
   testing::internal::CaptureStderr();
   {
-    HipExecutor executor(*b, platform_, engine::ExecutorOptions{.context = 32, .maxBatch = 8},
-                         options);
-    executor.tokens()[0] = 3;
-    executor.positions()[0] = 0;
-    executor.run(bundle::PhaseKind::Prefill, 1);
-    executor.positions()[0] = 1;
-    executor.run(bundle::PhaseKind::Decode, 1);
-    executor.positions()[0] = 2;
-    executor.run(bundle::PhaseKind::Decode, 1);
+    const std::unique_ptr<HipExecutor> executor = smallExecutor(*b, options);
+    executor->run(bundle::PhaseKind::Prefill, 1);
+    executor->positions()[0] = 1;
+    executor->run(bundle::PhaseKind::Decode, 1);
+    executor->positions()[0] = 2;
+    executor->run(bundle::PhaseKind::Decode, 1);
     EXPECT_EQ(gGpu->captures, 0u);
   }
   const std::string table = testing::internal::GetCapturedStderr();
@@ -539,16 +549,11 @@ TEST_F(HipExecutorFakeTest, ProfileTimesEveryLaunch) {
 // on, every decode launch is timed into profile() (launch by launch, the graph left alone);
 // when off, decode replays its graph again; nothing is printed without the profile option.
 TEST_F(HipExecutorFakeTest, ProfilingSwitchesAtRunTime) {
-  const std::unique_ptr<bundle::Bundle> b = bundle::Bundle::open(paths_.front().string());
-  describe(b->manifest());
-  HipExecutorOptions options;
-  options.compiler.cacheDirectory.clear();
+  const std::unique_ptr<bundle::Bundle> b = openFirstBundle();
   testing::internal::CaptureStderr();
   {
-    HipExecutor executor(*b, platform_, engine::ExecutorOptions{.context = 32, .maxBatch = 8},
-                         options);
-    executor.tokens()[0] = 3;
-    executor.positions()[0] = 0;
+    const std::unique_ptr<HipExecutor> made = smallExecutor(*b, HipExecutorOptions{});
+    HipExecutor &executor = *made;
     executor.run(bundle::PhaseKind::Decode, 1);
     EXPECT_EQ(executor.graphReplays(), 1u);
     EXPECT_TRUE(executor.profile().empty());
