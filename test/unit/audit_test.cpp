@@ -18,6 +18,7 @@
 #include "runtime/tokenizer/tokenizer.h"
 
 #include "test/unit/support/llama_plan_fixture.h"
+#include "test/unit/support/shared_testdata.h"
 #include "test/unit/support/test_models.h"
 
 #include <gtest/gtest.h>
@@ -120,6 +121,7 @@ protected:
 // checks' fields), in both phases, with the values the plan implies: the LM head's route per
 // phase, its Q6_K weight in ggml layout, the final norm's eps, and positions that count up.
 TEST_F(AuditTest, RecordsCarryEveryField) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   const auto bundle = open();
   const std::vector<int32_t> prompt = chatPrompt(*bundle, "¿Cuál es la capital de Argentina?");
   const Trace t = trace(*bundle, prompt, 2, kAllChecks);
@@ -159,6 +161,7 @@ TEST_F(AuditTest, RecordsCarryEveryField) {
 // backend, small difference), RMSNorm check, and prefill/decode delta — fused and unfused, and
 // that without an explicit `input` in the audit entry the runtime finds the hidden state itself.
 TEST_F(AuditTest, HealthyModelAgreesEverywhere) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   for (const test::LlamaPlanOptions &options :
        {test::LlamaPlanOptions{.fuse = true}, test::LlamaPlanOptions{.fuse = false},
         test::LlamaPlanOptions{.fuse = true, .auditInput = false}}) {
@@ -184,6 +187,7 @@ TEST_F(AuditTest, HealthyModelAgreesEverywhere) {
 // Tests that identical runs write byte-identical JSONL (no timestamps, deterministic numbers),
 // whatever the thread count.
 TEST_F(AuditTest, IdenticalRunsWriteIdenticalJsonl) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   const auto bundle = open();
   const std::vector<int32_t> prompt = chatPrompt(*bundle, "Hello!");
   const Trace a = trace(*bundle, prompt, 3, kAllChecks);
@@ -198,6 +202,7 @@ TEST_F(AuditTest, IdenticalRunsWriteIdenticalJsonl) {
 // while the RMSNorm checks out in both; the prefill scales hash differs from decode's, and the
 // fault is labelled in the record.
 TEST_F(AuditTest, PrefillLmHeadScalesFaultIsCaughtInPrefillOnly) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   const auto bundle = open();
   const Trace t = trace(*bundle, chatPrompt(*bundle, "¿Cuál es la capital de Argentina?"), 2,
                         kAllChecks, {.injectFault = "lm_head.prefill.scales"});
@@ -220,6 +225,7 @@ TEST_F(AuditTest, PrefillLmHeadScalesFaultIsCaughtInPrefillOnly) {
 // Tests that reading the prefill LM head's rows in a wrong order is caught the same way: the
 // probe disagrees in prefill and agrees in decode, and the scales hash cannot see it.
 TEST_F(AuditTest, PrefillLmHeadLayoutFaultIsCaughtInPrefillOnly) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   const auto bundle = open();
   const Trace t = trace(*bundle, chatPrompt(*bundle, "Hello!"), 1, kAllChecks,
                         {.injectFault = "lm_head.prefill.layout"});
@@ -231,6 +237,7 @@ TEST_F(AuditTest, PrefillLmHeadLayoutFaultIsCaughtInPrefillOnly) {
 // recomputes the norm with the original weight, disagrees too), while the hidden state the norm
 // starts from still agrees between decode and prefill.
 TEST_F(AuditTest, RmsNormWeightFaultFailsTheRmsCheck) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   const auto bundle = open();
   const Trace t = trace(*bundle, chatPrompt(*bundle, "Hello!"), 1, kAllChecks,
                         {.injectFault = "rms_norm.weights"});
@@ -244,6 +251,7 @@ TEST_F(AuditTest, RmsNormWeightFaultFailsTheRmsCheck) {
 // Tests that the probe reads the original weights even when the bundle's LM head is an f16
 // copy: it goes back to the source GGUF, and still agrees with the backend within tolerance.
 TEST_F(AuditTest, ProbeReadsTheSourceGgufForAnF16LmHead) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   const auto bundle = open({.fp16Weights = {"output.weight"}});
   const Trace t = trace(*bundle, chatPrompt(*bundle, "Hello!"), 1, kAllChecks);
   for (const Json &r : t.records) {
@@ -258,6 +266,7 @@ TEST_F(AuditTest, ProbeReadsTheSourceGgufForAnF16LmHead) {
 // LM head on gemv (recorded as such, same logits on the CPU backend), lm_head=gemm moves decode;
 // without alternatives the error names the routes the bundle has; a malformed choice is refused.
 TEST_F(AuditTest, ForceRoutePicksTheBundlesAlternative) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   const auto bundle = open({.lmHeadAlternatives = true}, "alt.greta");
   const std::vector<int32_t> prompt = chatPrompt(*bundle, "Hello!");
   const Trace plain = trace(*bundle, prompt, 1, {.cpuProbe = true});

@@ -15,6 +15,7 @@
 
 #include "test/unit/gguf_test_support.h"
 #include "test/unit/support/llama_plan_fixture.h"
+#include "test/unit/support/shared_testdata.h"
 #include "test/unit/support/test_models.h"
 
 #include <gtest/gtest.h>
@@ -135,6 +136,7 @@ TEST_F(BundleTest, TokenizerFileCarriesEveryTokenizerKey) {
 // (a tokenizer copied from another model) is refused at load, naming both counts, rather than
 // failing when the sampler first picks an id the tokenizer lacks.
 TEST_F(BundleTest, TokenizerOfAnotherModelIsRefused) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   const std::string dir = writeBundle();
   const uint32_t vocab = Bundle::open(dir)->manifest().model.vocab;
   fs::copy_file(GRETA_SHARED_TESTDATA "/llama-spm/ggml-vocab-llama-spm.gguf",

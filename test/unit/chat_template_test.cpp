@@ -10,6 +10,7 @@
 #include "runtime/formats/gguf.h"
 #include "runtime/support/error.h"
 #include "runtime/tokenizer/tokenizer.h"
+#include "test/unit/support/shared_testdata.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -85,6 +86,7 @@ std::string errorFrom(const std::function<void()> &body) {
 // Tests that the testdata GGUF's template is the one the vectors were generated from and is
 // recognised as the first published Llama-3 template, which ignores add_generation_prompt.
 TEST(ChatTemplateTest, RecognisesTheGgufTemplate) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   EXPECT_EQ(vocab().getString("tokenizer.chat_template"), vectors().templates.at("gguf"));
   ChatTemplate chat = ChatTemplate::fromGguf(vocab());
   EXPECT_EQ(chat.family(), ChatTemplateFamily::Llama3);
@@ -96,6 +98,7 @@ TEST(ChatTemplateTest, RecognisesTheGgufTemplate) {
 
 // Tests that render() reproduces jinja2's text byte for byte for every vector.
 TEST(ChatTemplateTest, RendersReferenceText) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   ASSERT_GE(vectors().vectors.size(), 30u);
   for (const Vector &v : vectors().vectors) {
     SCOPED_TRACE(v.name);
@@ -106,6 +109,7 @@ TEST(ChatTemplateTest, RendersReferenceText) {
 // Tests that the rendered text, tokenized with special tokens parsed and no extra BOS, gives the
 // reference ids (the template's header and end-of-turn markers become single special tokens).
 TEST(ChatTemplateTest, RenderedTextTokenizesToReferenceIds) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   std::unique_ptr<Tokenizer> tokenizer = Tokenizer::fromGguf(vocab());
   for (const Vector &v : vectors().vectors) {
     SCOPED_TRACE(v.name);
@@ -118,6 +122,7 @@ TEST(ChatTemplateTest, RenderedTextTokenizesToReferenceIds) {
 // Tests that a continuation turn appended to a cached conversation (its reply and <|eot_id|>
 // included) yields the same text as rendering the longer conversation from scratch.
 TEST(ChatTemplateTest, ContinuationExtendsCachedConversation) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   std::vector<ChatMessage> history = {{"system", "Be brief."}, {"user", "Name a colour."}};
   ChatMessage reply{"assistant", "Blue."};
   ChatMessage next{"user", "  Another one?\n"};
@@ -201,6 +206,7 @@ TEST(ChatTemplateTest, RefusesGgufWithoutTemplate) {
 
 // Tests that roles other than system/user/assistant, and empty conversations, are refused.
 TEST(ChatTemplateTest, RefusesBadRolesAndEmptyConversations) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   ChatTemplate chat = ChatTemplate::fromGguf(vocab());
   std::vector<ChatMessage> withTool = {{"user", "hi"}, {"ipython", "{\"x\": 1}"}};
   std::string message = errorFrom([&] { chat.render(withTool, true); });

@@ -2,6 +2,7 @@
 
 #include "test/unit/gguf_sample.h"
 #include "test/unit/gguf_test_support.h"
+#include "test/unit/support/shared_testdata.h"
 
 #include <gtest/gtest.h>
 
@@ -17,6 +18,7 @@ const std::string kSpmVocab = std::string(GRETA_SHARED_TESTDATA) + "/llama-spm/g
 // Tests that the Llama-3 vocabulary written by llama.cpp's converter loads with its full token
 // list, merges and special ids.
 TEST(GgufReader, LoadsLlama3Vocabulary) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   GgufFile file = GgufFile::open(kLlama3Vocab);
   EXPECT_EQ(file.version(), 3u);
   EXPECT_EQ(file.alignment(), 32u);
@@ -43,6 +45,7 @@ TEST(GgufReader, LoadsLlama3Vocabulary) {
 // Tests that the Llama-2 SentencePiece vocabulary loads with scores and token types, although
 // the file ends before the padding that would start its (empty) data section.
 TEST(GgufReader, LoadsSpmVocabulary) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   GgufFile file = GgufFile::open(kSpmVocab);
   EXPECT_EQ(file.requireString("tokenizer.ggml.model"), "llama");
   const GgufArray *tokens = file.find("tokenizer.ggml.tokens")->array();
@@ -61,6 +64,7 @@ TEST(GgufReader, LoadsSpmVocabulary) {
 // Tests that a typed look-up of the wrong type names the file, the key and the type found, and
 // that a missing required key names the key.
 TEST(GgufReader, TypedLookupsReportMismatches) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   GgufFile file = GgufFile::open(kSpmVocab);
   EXPECT_EQ(file.getString("no.such.key"), std::nullopt);
   expectError([&] { file.getString("llama.block_count"); },
@@ -117,6 +121,7 @@ TEST(GgufReader, MissingFileNamesPath) {
 
 // Tests that custom limits apply: a vocabulary over a tighter array limit is refused by name.
 TEST(GgufReader, LimitsAreConfigurable) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   GgufLimits limits;
   limits.maxArrayElements = 1000;
   expectError([&] { GgufFile::open(kSpmVocab, limits); },

@@ -4,6 +4,8 @@
 // output lines, its exit status and the line numbers in its error messages.
 //
 //===----------------------------------------------------------------------===//
+#include "test/unit/support/shared_testdata.h"
+
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -51,6 +53,7 @@ ToolResult runTool(const std::string &model, const std::string &args, const std:
 
 // Tests that each JSON string line becomes one JSON array line, with --bos and --special.
 TEST(GretaTokenize, EncodesLines) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   const ToolResult plain = runTool(kLlama3, "", "\"Hello world\"\n\"\"\n\"<|eot_id|>\"\n");
   ASSERT_EQ(plain.exitCode, 0) << plain.err;
   EXPECT_EQ(plain.out, "[9906,1917]\n[]\n[27,91,68,354,851,91,29]\n");
@@ -67,6 +70,7 @@ TEST(GretaTokenize, EncodesLines) {
 
 // Tests that --decode turns id arrays back into JSON strings.
 TEST(GretaTokenize, DecodesLines) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   const ToolResult result = runTool(kLlama3, "--decode", "[9906,1917]\n[]\n[128000, 198]\n");
   ASSERT_EQ(result.exitCode, 0) << result.err;
   EXPECT_EQ(result.out, "\"Hello world\"\n\"\"\n\"<|begin_of_text|>\\n\"\n");
@@ -79,6 +83,7 @@ TEST(GretaTokenize, DecodesLines) {
 
 // Tests that a bad line stops the tool with exit status 1 and a message naming the line.
 TEST(GretaTokenize, BadLinesNameTheLineNumber) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   const ToolResult badJson = runTool(kLlama3, "", "\"ok\"\n{not json\n\"never\"\n");
   EXPECT_EQ(badJson.exitCode, 1);
   EXPECT_EQ(badJson.out, "[564]\n");

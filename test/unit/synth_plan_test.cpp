@@ -8,6 +8,7 @@
 #include "runtime/synth/rope_scaling.h"
 #include "runtime/synth/tokenizer_metadata.h"
 #include "test/unit/gguf_test_support.h"
+#include "test/unit/support/shared_testdata.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -48,6 +49,7 @@ const GgufValue &metadataValue(const ModelPlan &plan, std::string_view key) {
 // Tests that llama3-8b in q4_k_m has Meta-Llama-3-8B's 291 tensors in ggml shapes, llama.cpp's
 // Q4_K_M type for each, and a size within 1% of the real Q4_K_M file.
 TEST(SynthPlan, Llama3EightBQ4KMLayout) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   const ModelPlan plan = planModel(optionsFor("llama3-8b", QuantMix::Q4_K_M));
   ASSERT_EQ(plan.tensors.size(), 291u);
   const std::set<uint32_t> moreBits = {0, 1, 2, 3, 6, 9, 12, 15, 18, 21, 24, 27, 28, 29, 30, 31};
@@ -184,6 +186,7 @@ TEST(SynthPlan, RopeFactorsMatchFormula) {
 // Tests that the synthetic tokenizer is a valid byte-level BPE vocabulary with Llama 3's special
 // tokens, token types, ids and chat template.
 TEST(SynthPlan, SyntheticTokenizer) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   const TokenizerMetadata tok = syntheticTokenizer(0);
   std::map<std::string, const GgufValue *> keys;
   for (const auto &[key, value] : tok.entries)
@@ -249,6 +252,7 @@ TEST(SynthPlan, SyntheticTokenizerPadding) {
 // Tests that --vocab copies every tokenizer.* key of the vocabulary file, values and order, and
 // takes the vocabulary size from it.
 TEST(SynthPlan, CopiedTokenizer) {
+  GRETA_NEEDS_SHARED_TESTDATA();
   SynthOptions options = optionsFor("tiny", QuantMix::Q4_K_M);
   options.vocabPath = kLlama3Vocab;
   const ModelPlan plan = planModel(options);
