@@ -20,8 +20,9 @@ using Json = nlohmann::ordered_json;
 constexpr size_t kMaxPromptBytes = 200;
 /// Relative tolerance of delta mode's "agrees": the probe's. Decode and prefill may run routes of
 /// different precision — on the GPU, prefill's GEMMs take f16 inputs (dtype_a) where decode's
-/// GEMVs read f32 — so a healthy 2-layer model's hidden state already differs by 1e-3 relative
-/// on an H200 (and more with depth), while a broken route moves values by their own magnitude.
+/// GEMVs read f32 or, for Q4_K/Q6_K weights, int16 per 32 values (i16) — so a healthy 2-layer
+/// model's hidden state already differs by 1e-3 relative on an H200 (and more with depth),
+/// while a broken route moves values by their own magnitude.
 constexpr double kDeltaTolerance = kProbeTolerance;
 
 std::string prefixOf(const std::string &point) {
