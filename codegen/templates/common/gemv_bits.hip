@@ -15,15 +15,6 @@ __device__ __forceinline__ float unit_from_bits(u32 word, int bit, int width) {
   return __uint_as_float(0x3f800000u | field_at(word, bit, width, 23 - width));
 }
 
-/// Byte k of `bytes`, which holds 0x80 | q (q < 128), as the float 1 + q / 128 (exact): one
-/// byte permute places it under the exponent of 1.0f (its top bit is the exponent's low bit).
-/// Decoders set the 0x80 bits and gather the value bits with a few word-wide operations per
-/// four values, so a value costs about one integer instruction; callers recover
-/// Σ q·x = 128 (Σ f·x − Σ x) (f in [1, 2): a few bits of cancellation at most).
-__device__ __forceinline__ float unit_from_byte(u32 bytes, int k) {
-  return __uint_as_float(__byte_perm(bytes, 0x3f000000u, 0x7044u | (k << 8)));
-}
-
 /// Byte k of `bytes` as a float (exact): one byte permute places it in the mantissa of 2^23,
 /// and subtracting 2^23 leaves it. Two full-rate instructions, where an integer-to-float
 /// conversion issues at a quarter of the rate (the decoders' scales are bytes).
