@@ -35,6 +35,14 @@ ParamSpec prologueParam() {
 }
 ParamSpec prologueEps() { return {"eps", ParamType::PositiveNumber, P::IfRmsNormPrologue}; }
 ParamSpec freqsParam() { return {"freqs", ParamType::RopeFreqs}; }
+// What a matrix product or matrix-unit attention computes in, where it is not plain f32
+// (optional, docs/bundle-format.md): the first operand (activations; i16 is a gemv decoder's
+// int16 input), the second (weights, keys) and the accumulator. The audit records carry them.
+ParamSpec dtypeA() {
+  return {"dtype_a", ParamType::Choice, P::Optional, {"f32", "f16", "bf16", "i16"}};
+}
+ParamSpec dtypeB() { return {"dtype_b", ParamType::Choice, P::Optional, {"f32", "f16", "bf16"}}; }
+ParamSpec accumDtype() { return {"accum_dtype", ParamType::Choice, P::Optional, {"f32"}}; }
 
 const std::vector<FamilySpec> &table() {
   static const std::vector<FamilySpec> families = {
@@ -71,7 +79,10 @@ const std::vector<FamilySpec> &table() {
             quantParam(),
             prologueParam(),
             prologueEps(),
-            {"epilogue", ParamType::Choice, P::Always, {kEpilogueNone, kEpilogueResidualAdd}}},
+            {"epilogue", ParamType::Choice, P::Always, {kEpilogueNone, kEpilogueResidualAdd}},
+            dtypeA(),
+            dtypeB(),
+            accumDtype()},
        .rowsArg = "out",
        .routes = {"gemv", "gemm"},
        .mayAlias = {{"out", "residual"}}},
@@ -83,7 +94,8 @@ const std::vector<FamilySpec> &table() {
             ArgSpec{
                 .name = "norm", .isWeight = true, .presence = P::IfRmsNormPrologue, .dims = {"k"}},
             writeRows("out", "n")},
-       .params = {{"k"}, {"n"}, quantParam(), prologueParam(), prologueEps()},
+       .params = {{"k"}, {"n"}, quantParam(), prologueParam(), prologueEps(), dtypeA(), dtypeB(),
+                  accumDtype()},
        .rowsArg = "out",
        .routes = {"gemv", "gemm"}},
       {.name = "rope",
@@ -113,7 +125,13 @@ const std::vector<FamilySpec> &table() {
        .args = {readRows("q", "heads*head_dim"), cacheArg("k_cache", Access::Read),
                 cacheArg("v_cache", Access::Read), positionsArg(),
                 writeRows("out", "heads*head_dim")},
-       .params = {{"heads"}, {"kv_heads"}, {"head_dim"}, {"split", ParamType::Dim, P::Optional}},
+       .params = {{"heads"},
+                  {"kv_heads"},
+                  {"head_dim"},
+                  {"split", ParamType::Dim, P::Optional},
+                  dtypeA(),
+                  dtypeB(),
+                  accumDtype()},
        .rowsArg = "out",
        .routes = {"split_kv", "flash"},
        .rules = {{ParamRule::Kind::MultipleOf, "heads", "kv_heads"}}},
@@ -134,7 +152,7 @@ const std::vector<FamilySpec> &table() {
                         .dims = {"k", "n"},
                         .typeIsQuantParam = true},
                 ArgSpec{.name = "out", .access = Access::Write, .rows = R::OneRow, .cols = "n"}},
-       .params = {{"k"}, {"n"}, quantParam()},
+       .params = {{"k"}, {"n"}, quantParam(), dtypeA(), dtypeB(), accumDtype()},
        .rowsArg = "x",
        .routes = {"gemv", "gemm"}},
       {.name = "audit_stats",

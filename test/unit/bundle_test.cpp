@@ -226,7 +226,7 @@ TEST_F(BundleTest, BadLaunchArgumentsAreRefused) {
 }
 
 // Tests kernel params against the family (unknown family, missing and out-of-range params,
-// quant that differs from the weight) and the phase dataflow (reading a buffer no earlier
+// quant that differs from the weight, a compute dtype no kernel declares) and the phase dataflow (reading a buffer no earlier
 // launch wrote; aliasing a family cannot do in place).
 TEST_F(BundleTest, BadKernelsAndDataflowAreRefused) {
   const std::string dir = writeBundle({.fuse = false});
@@ -246,6 +246,8 @@ TEST_F(BundleTest, BadKernelsAndDataflowAreRefused) {
        {"differs from params.quant Q8_0"}},
       {[&](Json &m) { m["kernels"][kernelIndex]["route"] = "teleport"; },
        {"route 'teleport'", "gemv, gemm"}},
+      {[&](Json &m) { m["kernels"][kernelIndex]["params"]["dtype_a"] = "f8"; },
+       {"params.dtype_a = \"f8\"", "expected one of f32, f16, bf16, i16"}},
       {[&](Json &m) { m["phases"]["prefill"]["launches"][attention]["args"]["q"] = "o"; },
        {"read before any earlier launch of the phase writes it"}},
       {[&](Json &m) { m["phases"]["decode"]["launches"][matmul]["args"]["out"] = "xn"; },
