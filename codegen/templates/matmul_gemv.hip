@@ -26,8 +26,9 @@ using namespace greta;
 //   - int16, for decoders that multiply with integer dot products (kStagedInt16): each group
 //     of 32 values as int16 q with x = scale · q, scale = max |x| / 32767 of the group, so a
 //     value is off by at most 1/65534 of its group's largest (a dot product of random-sign
-//     terms by ~3e-5 of its size, within the f32 kernel tolerance); and the f32 sum of every
-//     16 values, for the quant formats' offsets. Eight values (16 bytes) sit in slot
+//     terms by ~3e-5 of its size: the manifest declares dtype_a i16, and the kernel tests hold
+//     it to their i16 tolerance); and the f32 sum of every 16 values, for the quant formats'
+//     offsets. Eight values (16 bytes) sit in slot
 //     staged_pair_slot(u) of their 16-byte unit u: bits 0 and 2 XOR bits 3 and 4, under which
 //     the eight pieces of a Q4_K block (units 8 (j / 2) + 2 (j % 2), + 1, + 4, + 5) fall in
 //     distinct banks.
@@ -42,9 +43,9 @@ constexpr int kSumValues = 16;  ///< values per f32 sum in the int16 form
 struct InputRow {
   const float *staged;  ///< shared memory: the split's range, float4s permuted by staged_slot
   int first;            ///< the row index of staged value 0
-  const uint4 *pairs;   ///< int16 form: values, eight per slot, permuted by staged_pair_slot
-  const float *scales;  ///< int16 form: the scale of each 32 values
-  const float *sums;    ///< int16 form: the f32 sum of each 16 values
+  uint4 *pairs;         ///< int16 form: values, eight per slot, permuted by staged_pair_slot
+  float *scales;        ///< int16 form: the scale of each 32 values
+  float *sums;          ///< int16 form: the f32 sum of each 16 values
 
   /// Input values k .. k + 3 (k a multiple of 4, within the staged range).
   __device__ __forceinline__ float4 at4(int k) const {
@@ -74,29 +75,34 @@ struct InputRow {
   __device__ __forceinline__ float sum16(int k) const { return sums[(k - first) / kSumValues]; }
 };
 
+/// The larger of a and b, NaN if either is (fmaxf returns the other operand).
+__device__ __forceinline__ float max_keeping_nan(float a, float b) {
+  return a > b || a != a ? a : b;
+}
+
 /// Stages float4 f of the range in the int16 form. The eight lanes of f's 32-value group
 /// call it together (the group's largest and its 16-value sums come from shuffles).
 __device__ __forceinline__ void stage_int16(const InputRow &row, int f, float4 v) {
-  float largest = fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w)));
+  // A NaN or infinity in the group makes its scale NaN or infinite, and so every product of
+  // the group: a bad input is not hidden by its quantisation (its values become 0).
+  float largest = max_keeping_nan(max_keeping_nan(fabsf(v.x), fabsf(v.y)),
+                                  max_keeping_nan(fabsf(v.z), fabsf(v.w)));
 #pragma unroll
   for (int mask = 1; mask < kInt16Group / 4; mask *= 2)
-    largest = fmaxf(largest, shfl_xor(largest, mask));
+    largest = max_keeping_nan(largest, shfl_xor(largest, mask));
   const float toInt = largest > 0.0f ? kInt16Max / largest : 0.0f;
   const int q0 = __float2int_rn(v.x * toInt), q1 = __float2int_rn(v.y * toInt);
   const int q2 = __float2int_rn(v.z * toInt), q3 = __float2int_rn(v.w * toInt);
-  uint2 *halves = reinterpret_cast<uint2 *>(const_cast<uint4 *>(row.pairs));
-  halves[2 * staged_pair_slot(f / 2) + f % 2] =
+  reinterpret_cast<uint2 *>(row.pairs)[2 * staged_pair_slot(f / 2) + f % 2] =
       make_uint2((static_cast<u32>(q0) & 0xffffu) | (static_cast<u32>(q1) << 16),
                  (static_cast<u32>(q2) & 0xffffu) | (static_cast<u32>(q3) << 16));
-  // A NaN or infinity reaches the output through the sums (the formats' offsets multiply
-  // them, and 0 · NaN is NaN), so a bad input is not hidden by its quantisation.
   float sum = (v.x + v.y) + (v.z + v.w);
   sum += shfl_xor(sum, 1);
   sum += shfl_xor(sum, 2);
   if (f % (kSumValues / 4) == 0)
-    const_cast<float *>(row.sums)[f / (kSumValues / 4)] = sum;
+    row.sums[f / (kSumValues / 4)] = sum;
   if (f % (kInt16Group / 4) == 0)
-    const_cast<float *>(row.scales)[f / (kInt16Group / 4)] = largest / kInt16Max;
+    row.scales[f / (kInt16Group / 4)] = largest / kInt16Max;
 }
 
 {{> common/gemv_bits}}
@@ -263,8 +269,8 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   sumSquares = block_reduce_sum<kBlock>(sumSquares, squaresScratch);
   const float invRms = 1.0f / sqrtf(static_cast<float>(sumSquares / kK) + kEps);
 {{/PROLOGUE}}
-  const InputRow input{staged, first, reinterpret_cast<const uint4 *>(staged),
-                       staged + kStagedPairWords, staged + kStagedPairWords + kStagedK / kInt16Group};
+  const InputRow input{staged, first, reinterpret_cast<uint4 *>(staged), staged + kStagedPairWords,
+                       staged + kStagedPairWords + kStagedK / kInt16Group};
   constexpr int kStagedVectorsPerThread = (kStagedK / 4 + kBlock - 1) / kBlock;
 #pragma unroll
   for (int i = 0; i < kStagedVectorsPerThread; ++i) {
