@@ -123,6 +123,9 @@ public:
     if (!source)
       return kernel_.emitOpError("cannot be emitted: ") << error, failure();
     out.source = std::move(*source);
+    // A template that waits for its producers (greta_prelude.h) may be started early; one that
+    // does not is launched only after the launch before it has finished.
+    out.earlyStart = out.source.find(kWaitForProducersCall) != std::string::npos;
     return out;
   }
 

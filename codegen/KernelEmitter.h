@@ -34,7 +34,13 @@ struct EmittedKernel {
   /// activations, dequantised weights, accumulators. f32 except on the matrix units (f16
   /// operands); empty for families without a weight matrix.
   std::string dtypeA, dtypeB, accumDtype;
+  /// The kernel calls wait_for_producers() before touching memory that earlier launches use,
+  /// so the runtime may start it before the launch ahead of it finishes (manifest early_start).
+  bool earlyStart = false;
 };
+
+/// The prelude call that makes a kernel safe to start early (greta_prelude.h).
+inline constexpr const char *kWaitForProducersCall = "wait_for_producers();";
 
 /// Emits `kernel`. `target` names the tile choices in the banner (tiles themselves are the
 /// kernel's, chosen by greta-lower-to-kernels). Reports problems on the op and fails.

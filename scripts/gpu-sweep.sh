@@ -7,6 +7,9 @@
 #
 #   bash scripts/gpu-sweep.sh SYNTH_ARGS_FILE BUNDLE.greta...
 #
+# A BUNDLE argument may carry greta-bench flags of its own after the path, in one word:
+# "large/x.greta --no-early-start" measures the same bundle another way.
+#
 # Environment:
 #   GRETA_GPU_BUILD_DIR   build folder (default: build-gpu-sweep; it builds without tests)
 #   GRETA_SWEEP_BENCH     greta-bench tests (default: -p 0 -n 128 -r 3)
@@ -43,15 +46,16 @@ bench_args=(-p 0 -n 128 -r 3)
 [[ -n ${GRETA_SWEEP_BENCH:-} ]] && bench_args=($GRETA_SWEEP_BENCH)
 {
   echo "card: $card; greta-bench ${bench_args[*]}"
-  for b in "$@"; do
-    echo "== $b"
-    "$build/bin/greta-bench" "$b" --weights "$gguf" --device hip "${bench_args[@]}" 2>&1 |
+  for variant in "$@"; do
+    echo "== $variant"
+    read -ra words <<<"$variant" # the bundle, then its own flags
+    "$build/bin/greta-bench" "${words[@]}" --weights "$gguf" --device hip "${bench_args[@]}" 2>&1 |
       grep -E '^\| [^-]|error|greta-bench:' | grep -v '^| model'
   done
 } | tee "$out/sweep.txt"
 
 if [[ -n ${GRETA_SWEEP_NCU:-} ]]; then
-  read -ra ncu_bundles <<<"${GRETA_SWEEP_NCU_BUNDLES:-$1}"
+  read -ra ncu_bundles <<<"${GRETA_SWEEP_NCU_BUNDLES:-${1%% *}}"
   for b in "${ncu_bundles[@]}"; do
     echo "== ncu $b" >>"$out/ncu.txt"
     /usr/local/cuda/bin/ncu --kernel-name "regex:$GRETA_SWEEP_NCU" \

@@ -88,6 +88,25 @@ __device__ __forceinline__ void warp_sync() {
 #endif
 }
 
+/// Early start (programmatic dependent launch, NVIDIA sm_90 and later). The runtime may launch
+/// a kernel whose manifest entry says `early_start` while the launch before it on the stream is
+/// still running, so that the new kernel's blocks are resident, and its weight loads in flight,
+/// by the time its producer finishes. Such a kernel calls this before it reads anything an
+/// earlier launch writes and before it writes anything an earlier launch reads or writes: it
+/// returns once every earlier launch has finished and its writes are visible. It then lets the
+/// next launch's blocks start in turn (after the wait, not before, so that only one launch
+/// waits ahead of the running one). Called by every thread of the block, at most once; a block
+/// that touches no memory may return without it, so long as some block of the launch calls it
+/// (a launch finishes only when all its blocks have, which chains each launch after the one
+/// before its producer). Elsewhere (AMD, older NVIDIA, a plain launch) the launch order alone
+/// orders the kernels and this does nothing.
+__device__ __forceinline__ void wait_for_producers() {
+#if defined(GRETA_TARGET_NVIDIA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
 /// acc + Σ over i < 2 of int16 i of `pairs` · byte (i + 2 · high) of `bytes`, all signed: two
 /// multiply-adds of a 16-bit and an 8-bit integer in one instruction on NVIDIA (dp2a), for
 /// decoders that take nibbles as bytes and the input as int16. AMD has no mixed-width dot

@@ -10,6 +10,7 @@ using namespace greta;
 //===--- add: out = a + b ---===//
 // Grid: (ceil(kN / kBlock), rows). out may alias a or b.
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+  wait_for_producers();
   const int s = blockIdx.y;
   const int i = blockIdx.x * kBlock + threadIdx.x;
   if (s >= p.rows || i >= kN)

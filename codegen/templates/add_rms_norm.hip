@@ -12,6 +12,7 @@ using namespace greta;
 // accumulate the squares, in double), one to normalise. sum may alias a or b: each thread
 // reads and writes only its own elements of them.
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+  wait_for_producers();
   __shared__ double scratch[kBlock / kWarpSize];
   const int s = blockIdx.x;
   if (s >= p.rows)

@@ -25,6 +25,7 @@ static_assert(2 * kKVTile * kHeadDim * sizeof(float) <= 48 * 1024,
               "K and V tiles fit the portable shared memory");
 
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+  wait_for_producers();
   __shared__ float keys[kKVTile][kHeadDim];
   __shared__ float values[kKVTile][kHeadDim];
   __shared__ int scratch[kWarps];

@@ -98,6 +98,7 @@ __device__ __forceinline__ void stage_kv(const Params &p, int kvOffset, int t0, 
 }
 
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+  wait_for_producers();
   alignas(16) __shared__ u16 staging[kStagingHalves];
   alignas(16) __shared__ u16 probabilities[kTileM * kTileStride];
   __shared__ float scores[kTileM * kTileN];

@@ -49,6 +49,7 @@ __device__ __forceinline__ float rescale(float max, float total) {
 }
 
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+  wait_for_producers();
   __shared__ float warpMax[kWarps][kQueriesPerKVHead];
   __shared__ float warpSum[kWarps][kQueriesPerKVHead];
   __shared__ float warpValues[kWarps][kQueriesPerKVHead][kHeadDim];

@@ -183,6 +183,7 @@ __device__ __forceinline__ TopTwo block_reduce_top(TopTwo top, TopTwo *scratch) 
 }
 
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+  wait_for_producers();
   __shared__ u64 leafDigests[kBlock];
   __shared__ Stats leafStats[kBlock];
   const float *x = p.x; // the last row

@@ -20,6 +20,7 @@ static_assert(kRowBytes == static_cast<i64>(kDim) / kQuantBlockElements * kQuant
               "row stride agrees with the block layout");
 
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+  wait_for_producers();
   const int s = blockIdx.x;
   if (s >= p.rows)
     return;

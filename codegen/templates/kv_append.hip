@@ -13,6 +13,7 @@ using namespace greta;
 constexpr int kKVCols = kKVHeads * kHeadDim;
 
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+  wait_for_producers();
   const int s = blockIdx.x;
   if (s >= p.rows)
     return;

@@ -33,6 +33,7 @@ static_assert(kRowBytes == static_cast<i64>(kK) / kQuantBlockElements * kQuantBl
               "row stride agrees with the block layout");
 
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+  wait_for_producers();
   // One column of padding keeps the column-wise reads of the inner loop off a single bank.
   __shared__ float xTile[kTileM][kTileK + 1];
   __shared__ float wTile[kTileN][kTileK + 1];

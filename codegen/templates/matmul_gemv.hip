@@ -248,6 +248,9 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   WeightPiece wUp[kBatch][kRowsPerWarp];
   load_batch(rowsUp, range, 0, lane, wUp);
 {{/GATE_UP}}
+  // Early start: the weights are in flight before the launch that writes the input row has
+  // finished; the input, and every output, is touched only after it has.
+  wait_for_producers();
 
   // The split's input range, prologue applied, staged while the first loads are in flight.
   __shared__ __align__(16) float staged[4 * kStagedSlots];

@@ -222,6 +222,7 @@ GRETA_KERNEL_BLOCKS(kBlock, 2) {{ENTRY}}(const Params p) {
 {{^TWO_BLOCKS}}
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
 {{/TWO_BLOCKS}}
+  wait_for_producers();
   alignas(16) __shared__ u16 xTile[kTileM * kStride];
   alignas(16) __shared__ u16 wTile[kWeightRows * kStride];
   alignas(16) __shared__ uint4 raw[kRawVectors];

@@ -11,6 +11,7 @@ using namespace greta;
 // One block per row. The sum of squares accumulates in double (as the CPU backend and ggml
 // do); out may alias x, since every x is read before the barrier of the reduction.
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+  wait_for_producers();
   __shared__ double scratch[kBlock / kWarpSize];
   const int s = blockIdx.x;
   if (s >= p.rows)

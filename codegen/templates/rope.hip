@@ -15,6 +15,7 @@ using namespace greta;
 static_assert(kHeadDim % 2 == 0, "RoPE rotates pairs");
 
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+  wait_for_producers();
   __shared__ float2 rotation[kHeadDim / 2];
   const int s = blockIdx.x;
   if (s >= p.rows)

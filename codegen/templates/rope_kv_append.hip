@@ -19,6 +19,7 @@ static_assert(kHeads % kKVHeads == 0, "grouped-query attention");
 constexpr int kKVCols = kKVHeads * kHeadDim;
 
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+  wait_for_producers();
   __shared__ float2 rotation[kHeadDim / 2];
   const int s = blockIdx.x;
   if (s >= p.rows)

@@ -10,6 +10,7 @@ using namespace greta;
 //===--- silu_mul: out = silu(gate) * up, silu(x) = x / (1 + exp(-x)) ---===//
 // Grid: (ceil(kN / kBlock), rows). out may alias gate or up.
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+  wait_for_producers();
   const int s = blockIdx.y;
   const int i = blockIdx.x * kBlock + threadIdx.x;
   if (s >= p.rows || i >= kN)

@@ -254,6 +254,7 @@ private:
       if (std::optional<gk::KernelRoute> route = kernel.getRoute())
         spec.route = gk::stringifyKernelRoute(*route).str();
       spec.entry = emitted->entry;
+      spec.earlyStart = emitted->earlyStart;
       if (DictionaryAttr params = kernel.getParamsAttr())
         for (NamedAttribute param : params) {
           FailureOr<bundle::ParamValue> value = paramValue(kernel, param);

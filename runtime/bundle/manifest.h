@@ -168,6 +168,9 @@ struct KernelSpec {
   std::string entry;  ///< the __global__ function in `source`
   std::map<std::string, ParamValue> params;
   std::vector<CodeObjectEntry> codeObjects{}; ///< optional, one per target at most
+  /// `early_start`: the kernel waits for its producers itself (greta_prelude.h's
+  /// wait_for_producers), so the runtime may start it before the launch ahead of it finishes.
+  bool earlyStart = false;
 };
 
 /// `grid` of a launch, per dimension: ceil((mul * seq + add) / div).

@@ -290,6 +290,8 @@ KernelSpec parseKernel(const JsonField &f) {
   k.route = optionalString(f, "route");
   k.source = optionalString(f, "source");
   k.entry = optionalString(f, "entry");
+  if (auto early = f.optional("early_start"))
+    k.earlyStart = early->boolean();
   if (auto params = f.optional("params"))
     for (const auto &[key, value] : params->members())
       k.params[key] = parseParam(value);
@@ -472,6 +474,8 @@ OrderedJson kernelJson(const KernelSpec &k) {
     j["source"] = k.source;
   if (!k.entry.empty())
     j["entry"] = k.entry;
+  if (k.earlyStart)
+    j["early_start"] = true;
   j["params"] = OrderedJson::object();
   for (const auto &[key, value] : k.params)
     j["params"][key] = paramJson(value);

@@ -212,8 +212,11 @@ void HipExecutor::printProfile() const {
 }
 
 std::string HipExecutor::description() const {
+  const auto &kernels = bundle_.manifest().kernels;
+  const auto early = std::count_if(kernels.begin(), kernels.end(),
+                                   [](const bundle::KernelSpec &k) { return k.earlyStart; });
   return fmt::format("hip: {}; weights {}, buffers {}, uploaded in {:.2f} s; {} kernels ({} from "
-                     "the disk cache, {} ahead of time{}) in {:.2f} s",
+                     "the disk cache, {} ahead of time{}) in {:.2f} s; early start {}",
                      platform_.summary(), formatBytes(stats_.weightBytes),
                      formatBytes(stats_.bufferBytes), stats_.uploadSeconds, stats_.kernels,
                      stats_.cacheHits, stats_.aheadOfTime,
@@ -221,7 +224,10 @@ std::string HipExecutor::description() const {
                          ? fmt::format(", {} stale code objects compiled afresh",
                                        stats_.staleCodeObjects)
                          : "",
-                     stats_.compileSeconds);
+                     stats_.compileSeconds,
+                     hipOptions_.earlyStart
+                         ? fmt::format("allowed for {} of {} kernels", early, kernels.size())
+                         : std::string("off"));
 }
 
 const bundle::PhasePlan &HipExecutor::plan(bundle::PhaseKind kind) const {
@@ -544,9 +550,18 @@ void HipExecutor::enqueue(const PreparedPhase &phase, uint64_t seq,
     void *kernelParams[] = {params};
     if (timed)
       profileEvents_[i].record(stream);
-    GRETA_HIP_CHECK(api_,
-                    hipModuleLaunchKernel(launch.function, grid.x, grid.y, grid.z, launch.block, 1,
-                                          1, 0, stream, kernelParams, nullptr));
+    // Early start only between the phase's own kernels: the first follows the input copies, a
+    // single launch runs alone, and a timed one must not overlap the launch it is timed after.
+    const bool early =
+        hipOptions_.earlyStart && launch.kernel->earlyStart && i > 0 && !only && !timed;
+    if (early)
+      GRETA_HIP_CHECK(api_, hipModuleLaunchKernelEarly(launch.function, grid.x, grid.y, grid.z,
+                                                       launch.block, 1, 1, 0, stream,
+                                                       kernelParams, nullptr));
+    else
+      GRETA_HIP_CHECK(api_, hipModuleLaunchKernel(launch.function, grid.x, grid.y, grid.z,
+                                                  launch.block, 1, 1, 0, stream, kernelParams,
+                                                  nullptr));
     if (observer)
       observer(i);
   }

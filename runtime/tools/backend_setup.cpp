@@ -39,7 +39,8 @@ engine::ExecutorFactory executorFor(const Backend &backend, const bundle::Bundle
                  bundle.dir().c_str(), why.c_str());
     return nullptr;
   }
-  return hip::hipExecutorFactory(*backend.gpu, {.profile = settings.printProfileAtExit});
+  return hip::hipExecutorFactory(
+      *backend.gpu, {.earlyStart = settings.earlyStart, .profile = settings.printProfileAtExit});
 #else
   (void)backend;
   (void)bundle;

@@ -38,6 +38,8 @@ Backend openBackend(const std::string &device);
 struct ExecutorSettings {
   /// HIP: time every launch from the start and print the table on stderr at exit.
   bool printProfileAtExit = false;
+  /// HIP: kernels that allow it may start before the launch ahead of them finishes.
+  bool earlyStart = true;
 };
 
 /// The executor factory for `bundle` on `backend` (null: the CPU).

@@ -72,6 +72,7 @@ struct Flags {
   std::string output = "md";
   bool profile = false;
   bool profileKernels = false;
+  bool noEarlyStart = false;
   unsigned threads = 0;
   uint64_t seed = 1;
 };
@@ -464,6 +465,9 @@ int run(int argc, char **argv) {
                "and FLOP/s per kernel family and phase");
   app.add_flag("--profile-kernels", f.profileKernels,
                "with --profile: also one markdown row per kernel (JSON always has them)");
+  app.add_flag("--no-early-start", f.noEarlyStart,
+               "hip: start every kernel only after the one before it has finished (default: "
+               "kernels that allow it start early, on NVIDIA sm_90 and later)");
   app.add_option("--threads", f.threads, "CPU threads (0: all)")->capture_default_str();
   app.add_option("--seed", f.seed, "seed of the random token ids")->capture_default_str();
   // llama-bench spells it -pg; CLI11 takes one-letter short options only.
@@ -492,7 +496,7 @@ int run(int argc, char **argv) {
   report.context = contextFor(f, tests, *bundle);
 
   engine::SessionOptions options{.context = report.context, .threads = f.threads};
-  options.executor = tools::executorFor(backend, *bundle);
+  options.executor = tools::executorFor(backend, *bundle, {.earlyStart = !f.noEarlyStart});
 #ifdef GRETA_HAVE_HIP
   const bool onGpu = static_cast<bool>(options.executor);
   const size_t freeBefore = onGpu ? freeDeviceMemory(*backend.gpu) : 0;

@@ -442,7 +442,8 @@ int run(int argc, char **argv) {
   open.threads = f.threads;
   const std::unique_ptr<bundle::Bundle> bundle = bundle::Bundle::open(f.model, open);
   f.executor = tools::executorFor(backend, *bundle,
-                                  {.printProfileAtExit = envSwitch("GRETA_HIP_PROFILE")});
+                                  {.printProfileAtExit = envSwitch("GRETA_HIP_PROFILE"),
+                                   .earlyStart = !envSwitch("GRETA_HIP_NO_EARLY_START")});
   Runner runner(f, *bundle);
   return runner.run();
 }

@@ -139,6 +139,7 @@ HipApi hipOnAmdAdapters() {
 #undef GRETA_HIPRTC_API
   api.hipDeviceGetAttribute = &hip_amd::deviceGetAttribute;
   api.hipDeviceGetArchName = &hip_amd::deviceGetArchName;
+  api.hipModuleLaunchKernelEarly = api.hipModuleLaunchKernel; // no early start on AMD
   return api;
 }
 

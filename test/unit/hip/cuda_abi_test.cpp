@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <string_view>
 #include <type_traits>
 
@@ -70,10 +71,33 @@ GRETA_SAME_VALUE(CU_EVENT_DEFAULT)
 GRETA_SAME_VALUE(CU_STREAM_CAPTURE_MODE_GLOBAL)
 GRETA_SAME_VALUE(CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
 GRETA_SAME_VALUE(CU_STREAM_CAPTURE_MODE_RELAXED)
+GRETA_SAME_VALUE(CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION)
 // hipHostMalloc's flags (Portable 1, Mapped 2, WriteCombined 4) are passed to the driver as is.
 static_assert(CU_MEMHOSTALLOC_PORTABLE == 1 && CU_MEMHOSTALLOC_DEVICEMAP == 2 &&
               CU_MEMHOSTALLOC_WRITECOMBINED == 4);
 #undef GRETA_SAME_VALUE
+
+// cuLaunchKernelEx's structures: the same size, and every member GRETA sets at cuda.h's offset.
+#define GRETA_SAME_OFFSET(type, member)                                                            \
+  static_assert(offsetof(ours::type, member) == offsetof(::type, member), #type "." #member);
+static_assert(sizeof(ours::CUlaunchAttributeID) == sizeof(::CUlaunchAttributeID));
+static_assert(sizeof(ours::CUlaunchAttribute) == sizeof(::CUlaunchAttribute) &&
+              alignof(ours::CUlaunchAttribute) == alignof(::CUlaunchAttribute));
+GRETA_SAME_OFFSET(CUlaunchAttribute, id)
+GRETA_SAME_OFFSET(CUlaunchAttribute, value)
+GRETA_SAME_OFFSET(CUlaunchAttribute, value.programmaticStreamSerializationAllowed)
+static_assert(sizeof(ours::CUlaunchConfig) == sizeof(::CUlaunchConfig));
+GRETA_SAME_OFFSET(CUlaunchConfig, gridDimX)
+GRETA_SAME_OFFSET(CUlaunchConfig, gridDimY)
+GRETA_SAME_OFFSET(CUlaunchConfig, gridDimZ)
+GRETA_SAME_OFFSET(CUlaunchConfig, blockDimX)
+GRETA_SAME_OFFSET(CUlaunchConfig, blockDimY)
+GRETA_SAME_OFFSET(CUlaunchConfig, blockDimZ)
+GRETA_SAME_OFFSET(CUlaunchConfig, sharedMemBytes)
+GRETA_SAME_OFFSET(CUlaunchConfig, hStream)
+GRETA_SAME_OFFSET(CUlaunchConfig, attrs)
+GRETA_SAME_OFFSET(CUlaunchConfig, numAttrs)
+#undef GRETA_SAME_OFFSET
 
 // HIP's enums are forwarded to CUDA by value.
 #define GRETA_SAME_ENUM(hip, cuda) static_assert(static_cast<int>(hip) == static_cast<int>(cuda), #hip);

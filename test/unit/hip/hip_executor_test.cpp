@@ -20,8 +20,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -39,6 +41,7 @@ struct FakeLaunch {
   unsigned grid[3] = {0, 0, 0};
   unsigned block = 0;
   std::vector<uint8_t> params;
+  bool early = false; ///< launched with hipModuleLaunchKernelEarly
 };
 
 /// The fake device: what the executor did to it.
@@ -85,6 +88,27 @@ void execute(const FakeLaunch &launch) {
     record.count = static_cast<uint32_t>(gGpu->executed.size());
     std::memcpy(fieldPointer(launch, "stats"), &record, sizeof record);
   }
+}
+
+/// A launch on the fake device: recorded while capturing, else executed at once.
+hipError_t fakeLaunch(bool early, hipFunction_t function, unsigned gx, unsigned gy, unsigned gz,
+                      unsigned bx, unsigned by, unsigned bz, unsigned shared, hipStream_t,
+                      void **kernelParams, void **extra) {
+  if (by != 1 || bz != 1 || shared != 0 || extra != nullptr || !kernelParams)
+    return hipErrorInvalidValue;
+  FakeLaunch launch;
+  launch.entry = *reinterpret_cast<const std::string *>(function);
+  launch.early = early;
+  launch.grid[0] = gx, launch.grid[1] = gy, launch.grid[2] = gz;
+  launch.block = bx;
+  const size_t bytes = gGpu->paramBytes.at(launch.entry);
+  const auto *params = static_cast<const uint8_t *>(kernelParams[0]);
+  launch.params.assign(params, params + bytes);
+  if (gGpu->capturing)
+    gGpu->captured.push_back(std::move(launch));
+  else
+    execute(launch);
+  return hipSuccess;
 }
 
 HipApi fakeGpuApi() {
@@ -200,21 +224,16 @@ HipApi fakeGpuApi() {
   };
   api.hipModuleLaunchKernel = [](hipFunction_t function, unsigned gx, unsigned gy, unsigned gz,
                                  unsigned bx, unsigned by, unsigned bz, unsigned shared,
-                                 hipStream_t, void **kernelParams, void **extra) {
-    if (by != 1 || bz != 1 || shared != 0 || extra != nullptr || !kernelParams)
-      return hipErrorInvalidValue;
-    FakeLaunch launch;
-    launch.entry = *reinterpret_cast<const std::string *>(function);
-    launch.grid[0] = gx, launch.grid[1] = gy, launch.grid[2] = gz;
-    launch.block = bx;
-    const size_t bytes = gGpu->paramBytes.at(launch.entry);
-    const auto *params = static_cast<const uint8_t *>(kernelParams[0]);
-    launch.params.assign(params, params + bytes);
-    if (gGpu->capturing)
-      gGpu->captured.push_back(std::move(launch));
-    else
-      execute(launch);
-    return hipSuccess;
+                                 hipStream_t stream, void **kernelParams, void **extra) {
+    return fakeLaunch(false, function, gx, gy, gz, bx, by, bz, shared, stream, kernelParams,
+                      extra);
+  };
+  api.hipModuleLaunchKernelEarly = [](hipFunction_t function, unsigned gx, unsigned gy,
+                                      unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                                      unsigned shared, hipStream_t stream, void **kernelParams,
+                                      void **extra) {
+    return fakeLaunch(true, function, gx, gy, gz, bx, by, bz, shared, stream, kernelParams,
+                      extra);
   };
   api.hipStreamBeginCapture = [](hipStream_t, hipStreamCaptureMode) {
     gGpu->capturing = true;
@@ -520,6 +539,58 @@ TEST_F(HipExecutorFakeTest, EagerDecodeAndObservedRuns) {
   EXPECT_EQ(observed, b->manifest().prefill.launches.size());
   EXPECT_THROW(executor.run(bundle::PhaseKind::Prefill, 9), Error); // above maxBatch
   EXPECT_THROW(executor.run(bundle::PhaseKind::Decode, 2), Error);
+}
+
+/// Whether each executed launch was started early, in order.
+std::vector<bool> earlyFlags() {
+  std::vector<bool> flags;
+  for (const FakeLaunch &launch : gGpu->executed)
+    flags.push_back(launch.early);
+  return flags;
+}
+
+/// What the executor should do for `plan`: early for every launch after the first whose kernel
+/// the manifest lets start early.
+std::vector<bool> expectedEarly(const bundle::Manifest &manifest, const bundle::PhasePlan &plan) {
+  std::vector<bool> flags;
+  for (size_t i = 0; i < plan.launches.size(); ++i)
+    flags.push_back(i > 0 && manifest.findKernel(plan.launches[i].kernel)->earlyStart);
+  return flags;
+}
+
+// Tests that kernels whose manifest entry allows it start early, eagerly and in the captured
+// decode graph, except the first launch of a phase (it follows the input copies); that a timed
+// (profiled) launch never does; and that the option turns it off. The compiler marks every
+// kernel it emits today, so the bundle must have some.
+TEST_F(HipExecutorFakeTest, KernelsStartEarlyWhereTheManifestAllows) {
+  const std::unique_ptr<bundle::Bundle> b = openFirstBundle();
+  const bundle::Manifest &manifest = b->manifest();
+  ASSERT_TRUE(std::any_of(manifest.kernels.begin(), manifest.kernels.end(),
+                          [](const bundle::KernelSpec &k) { return k.earlyStart; }));
+  {
+    const std::unique_ptr<HipExecutor> executor = smallExecutor(*b, HipExecutorOptions{});
+    executor->run(bundle::PhaseKind::Prefill, 2);
+    EXPECT_EQ(earlyFlags(), expectedEarly(manifest, manifest.prefill));
+    gGpu->executed.clear();
+    executor->run(bundle::PhaseKind::Decode, 1); // captured, then replayed
+    EXPECT_EQ(gGpu->captures, 1u);
+    EXPECT_EQ(earlyFlags(), expectedEarly(manifest, manifest.decode));
+    gGpu->executed.clear();
+    executor->runLaunch(bundle::PhaseKind::Decode, 1, 1); // alone: nothing to overlap
+    EXPECT_EQ(earlyFlags(), std::vector<bool>{false});
+    gGpu->executed.clear();
+    executor->setProfiling(true);
+    executor->run(bundle::PhaseKind::Decode, 1);
+    EXPECT_EQ(earlyFlags(), std::vector<bool>(manifest.decode.launches.size(), false));
+    EXPECT_NE(executor->description().find("early start allowed for"), std::string::npos);
+  }
+  gGpu->executed.clear();
+  HipExecutorOptions off;
+  off.earlyStart = false;
+  const std::unique_ptr<HipExecutor> executor = smallExecutor(*b, off);
+  executor->run(bundle::PhaseKind::Prefill, 2);
+  EXPECT_EQ(earlyFlags(), std::vector<bool>(manifest.prefill.launches.size(), false));
+  EXPECT_NE(executor->description().find("early start off"), std::string::npos);
 }
 
 // Tests that profiling times every launch: decode runs launch by launch (no graph), and the
