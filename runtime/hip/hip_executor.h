@@ -49,9 +49,9 @@ namespace greta::hip {
 struct HipExecutorOptions {
   /// Decode replays a graph captured at the first decode step (off: launch by launch).
   bool useGraph = true;
-  /// Kernels whose manifest entry says early_start may start while the launch before them is
-  /// still running (hipModuleLaunchKernelEarly; NVIDIA sm_90 and later). Off: each launch
-  /// starts after the one before it has finished.
+  /// Decode kernels whose manifest entry says early_start may start while the launch before
+  /// them is still running (hipModuleLaunchKernelEarly; NVIDIA sm_90 and later). Off: each
+  /// launch starts after the one before it has finished.
   bool earlyStart = true;
   /// TESTS: fill every buffer with 0xFF bytes (NaN floats) at load, and every activation, logits
   /// and audit buffer again before each run, so an element no kernel wrote shows as NaN.

@@ -549,8 +549,8 @@ std::vector<bool> earlyFlags() {
   return flags;
 }
 
-/// What the executor should do for `plan`: early for every launch after the first whose kernel
-/// the manifest lets start early.
+/// What the executor should do for decode's `plan`: early for every launch after the first whose
+/// kernel the manifest lets start early.
 std::vector<bool> expectedEarly(const bundle::Manifest &manifest, const bundle::PhasePlan &plan) {
   std::vector<bool> flags;
   for (size_t i = 0; i < plan.launches.size(); ++i)
@@ -558,19 +558,25 @@ std::vector<bool> expectedEarly(const bundle::Manifest &manifest, const bundle::
   return flags;
 }
 
-// Tests that kernels whose manifest entry allows it start early, eagerly and in the captured
-// decode graph, except the first launch of a phase (it follows the input copies); that a timed
-// (profiled) launch never does; and that the option turns it off. The compiler marks every
-// kernel it emits today, so the bundle must have some.
+// Tests that decode kernels whose manifest entry allows it start early, eagerly and in the
+// captured graph, except the first launch (it follows the input copies); that prefill's, a
+// single launch's and a timed (profiled) launch's never do; and that the option turns it off.
+// The compiler marks every kernel it emits today, so the bundle must have some.
 TEST_F(HipExecutorFakeTest, KernelsStartEarlyWhereTheManifestAllows) {
   const std::unique_ptr<bundle::Bundle> b = openFirstBundle();
   const bundle::Manifest &manifest = b->manifest();
   ASSERT_TRUE(std::any_of(manifest.kernels.begin(), manifest.kernels.end(),
                           [](const bundle::KernelSpec &k) { return k.earlyStart; }));
   {
+    HipExecutorOptions eager;
+    eager.useGraph = false;
+    const std::unique_ptr<HipExecutor> direct = smallExecutor(*b, eager);
+    direct->run(bundle::PhaseKind::Decode, 1);
+    EXPECT_EQ(earlyFlags(), expectedEarly(manifest, manifest.decode));
+    gGpu->executed.clear();
     const std::unique_ptr<HipExecutor> executor = smallExecutor(*b, HipExecutorOptions{});
     executor->run(bundle::PhaseKind::Prefill, 2);
-    EXPECT_EQ(earlyFlags(), expectedEarly(manifest, manifest.prefill));
+    EXPECT_EQ(earlyFlags(), std::vector<bool>(manifest.prefill.launches.size(), false));
     gGpu->executed.clear();
     executor->run(bundle::PhaseKind::Decode, 1); // captured, then replayed
     EXPECT_EQ(gGpu->captures, 1u);
@@ -588,8 +594,8 @@ TEST_F(HipExecutorFakeTest, KernelsStartEarlyWhereTheManifestAllows) {
   HipExecutorOptions off;
   off.earlyStart = false;
   const std::unique_ptr<HipExecutor> executor = smallExecutor(*b, off);
-  executor->run(bundle::PhaseKind::Prefill, 2);
-  EXPECT_EQ(earlyFlags(), std::vector<bool>(manifest.prefill.launches.size(), false));
+  executor->run(bundle::PhaseKind::Decode, 1);
+  EXPECT_EQ(earlyFlags(), std::vector<bool>(manifest.decode.launches.size(), false));
   EXPECT_NE(executor->description().find("early start off"), std::string::npos);
 }
 
