@@ -915,10 +915,12 @@ LogicalResult PhaseLowering::lowerRopeKVAppend(RopeKVAppendOp op) {
                   {"h" + std::to_string(op.getHeads()) + "kv" + std::to_string(type.getKvHeads())}};
   addRopeParams(b_, spec, type.getHeadDim(), op.getTheta().convertToFloat(),
                 op.getFreqs() ? std::optional(op.getFreqsAttr()) : std::nullopt);
+  // One block per row and KV head (its query heads, its key head, its value head): a decode
+  // step's single row spreads over kv_heads compute units instead of queueing on one.
   launch(op, spec, m_.target_.rowThreads,
          {q, bufferOf(op.getKey()), bufferOf(op.getValue()), bufferOf(op.getPositions()),
           caches->first, caches->second},
-         {rowsExpr(rowsOf(op.getQuery()))});
+         {rowsExpr(rowsOf(op.getQuery())), getAffineConstantExpr(type.getKvHeads(), ctx())});
   return success();
 }
 

@@ -24,9 +24,9 @@ __device__ __forceinline__ void rope_fill_rotations(const float *freqs, int posi
   __syncthreads();
 }
 
-/// Rotates every pair of `heads` heads of `row` in place (GGUF Llama order: adjacent values),
-/// one pair per thread at a time over the whole block; `copy`, when not null, receives the
-/// rotated row too (a KV cache row).
+/// Rotates every pair of the `heads` heads at `row` in place (GGUF Llama order: adjacent
+/// values), one pair per thread at a time over the whole block; `copy`, when not null, receives
+/// the rotated heads too (in a KV cache row).
 __device__ __forceinline__ void rope_rotate_heads(float *row, int heads, const float2 *rotation,
                                                   float *copy) {
   float2 *pairs = reinterpret_cast<float2 *>(row);

@@ -31,6 +31,7 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK-DAG: #[[GEMVDOWN:map[0-9]*]] = affine_map<(d0) -> (8, d0, 4)>
   // Split-KV decode attention: a block per (KV head, row, split of the keys).
   // CHECK-DAG: #[[HEADS:map[0-9]*]] = affine_map<(d0) -> (2, d0, 16)>
+  // CHECK-DAG: #[[KVHEADS:map[0-9]*]] = affine_map<(d0) -> (d0, 2)>
   // CHECK-DAG: #[[LMHEAD:map[0-9]*]] = affine_map<(d0) -> (32, 1, 2)>
   // CHECK-DAG: #[[ONE:map[0-9]*]] = affine_map<(d0) -> (1)>
   // The phase function and the cache symbol are gone; the weights stay.
@@ -87,7 +88,7 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK-NEXT: gk.launch @decode_matmul_q8_0_64x64_norm(@[[X0]], @w.wq, @[[Q:act.64.1]], @w.attn_norm) grid = #[[GEMV64]]
   // CHECK-NEXT: gk.launch @decode_matmul_q8_0_64x32_norm(@[[X0]], @w.wk, @[[K:act.32.0]], @w.attn_norm)
   // CHECK-NEXT: gk.launch @decode_matmul_q8_0_64x32_norm(@[[X0]], @w.wv, @[[V:act.32.1]], @w.attn_norm)
-  // CHECK-NEXT: gk.launch @decode_rope_kv_append_h4kv2(@[[Q]], @[[K]], @[[V]], @positions, @kv0.k, @kv0.v) grid = #[[ROWS]]
+  // CHECK-NEXT: gk.launch @decode_rope_kv_append_h4kv2(@[[Q]], @[[K]], @[[V]], @positions, @kv0.k, @kv0.v) grid = #[[KVHEADS]]
   // CHECK-NEXT: gk.launch @decode_attention_h4kv2d16(@[[Q]], @kv0.k, @kv0.v, @positions, @[[A:act.64.2]]) grid = #[[HEADS]]
   // The residual epilogue writes the sum over the residual stream, which dies there.
   // CHECK-NEXT: gk.launch @decode_matmul_q8_0_64x64_residual(@[[A]], @w.wo, @[[X0]], @[[X0]]) grid = #[[GEMV64]]
