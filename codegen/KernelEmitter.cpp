@@ -349,7 +349,8 @@ private:
                  << tiles.getSplitK() << " does not split K = " << k << " into whole "
                  << format.ggmlName << " blocks of " << unit << " values",
              failure();
-    int64_t stagedBytes = llvm::divideCeil(k / unit, tiles.getSplitK()) * unit * 4;
+    int64_t stagedBytes =
+        gemvStagedBytes(format, llvm::divideCeil(k / unit, tiles.getSplitK()) * unit);
     if (stagedBytes > target_.gemv.maxStagedBytes)
       return kernel_.emitOpError("gemv split_k = ")
                  << tiles.getSplitK() << " stages " << stagedBytes

@@ -41,6 +41,14 @@ static_assert(std::size(kFormats) == mlir::greta::getMaxEnumValForQuantType() + 
 
 const QuantFormat &getQuantFormat(QuantType type) { return kFormats[static_cast<uint32_t>(type)]; }
 
+int64_t gemvStagedBytes(const QuantFormat &format, int64_t values) {
+  if (format.gemvInputDtype != "i16")
+    return values * 4;
+  constexpr int64_t kGroupValues = 32, kSumValues = 16; // matmul_gemv.hip's int16 form
+  return values * 2 + llvm::divideCeil(values, kGroupValues) * 4 +
+         llvm::divideCeil(values, kSumValues) * 4;
+}
+
 std::optional<int64_t> getRowBytes(QuantType type, int64_t elements) {
   const QuantFormat &format = getQuantFormat(type);
   if (elements <= 0 || elements % format.blockElements != 0)

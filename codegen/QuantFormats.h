@@ -37,6 +37,11 @@ struct QuantFormat {
   llvm::StringLiteral gemvInputDtype;
 };
 
+/// Shared-memory bytes a gemv block stages for `values` input values in the form `format`'s
+/// decoder reads (matmul_gemv.hip): 4 per value as f32; as int16, 2 per value plus an f32 scale
+/// per 32 values and an f32 sum per 16.
+int64_t gemvStagedBytes(const QuantFormat &format, int64_t values);
+
 /// The format of `type` (every QuantType has one).
 const QuantFormat &getQuantFormat(mlir::greta::QuantType type);
 

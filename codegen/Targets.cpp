@@ -14,11 +14,12 @@ namespace {
 /// warp, eight per wavefront), so every lane keeps several 16-byte loads in flight and the input
 /// row a block stages is shared by 32 rows. N too small for a wave of blocks over the compute
 /// units takes fewer rows per block (down to 8), then splits K. The staged input range stays
-/// within 32 KiB (8192 values: Llama-3-8B's 14336-long down projection splits in two), so
-/// several blocks fit a compute unit.
+/// within 36 KiB, so several blocks fit a compute unit: 9216 values as f32, about 15,500 as the int16
+/// form (Llama-3-8B's 14336-long down projection needs no split-K with the Q4_K and Q6_K
+/// decoders, and splits in two with the f32 ones).
 constexpr GemvTiles gemvTiles(int64_t computeUnits) {
   return GemvTiles{/*threads=*/256, /*maxTileN=*/32, /*minBlocks=*/computeUnits,
-                   /*maxSplitK=*/8, /*maxStagedBytes=*/32 * 1024};
+                   /*maxSplitK=*/8, /*maxStagedBytes=*/36 * 1024};
 }
 
 /// Many tokens on vector ALUs (matmul_gemm): 64x64 output tiles over 32-element K stages (one

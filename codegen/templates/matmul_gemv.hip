@@ -126,11 +126,13 @@ static_assert(kStagedK % 4 == 0, "the staged range is whole float4s");
 constexpr int kStagedPairWords = kStagedK / 2;
 static_assert(kSumValues / 4 == 4 && kInt16Group / kSumValues == 2,
               "stage_int16 sums two shuffles of float4s, and a group is two sums");
-static_assert(!kStagedInt16 ||
-                  (kSplitUnit % (4 * kWarpSize) == 0 &&
-                   kStagedPairWords + kStagedK / kInt16Group + kStagedK / kSumValues <=
-                       4 * kStagedSlots),
-              "the int16 form stages whole 32-value groups within the staged space");
+static_assert(!kStagedInt16 || kSplitUnit % (4 * kWarpSize) == 0,
+              "the int16 form stages whole 32-value groups");
+/// The staged space in floats: the f32 form's whole lines, or the int16 form's words (half
+/// the size, so a block holds twice the range: greta-lower-to-kernels splits K by this size).
+constexpr int kStagedFloats =
+    kStagedInt16 ? kStagedPairWords + kStagedK / kInt16Group + kStagedK / kSumValues
+                 : 4 * kStagedSlots;
 
 /// The first unit of split `split`'s range.
 __device__ __forceinline__ int split_first_unit(int split) {
@@ -253,7 +255,7 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   wait_for_producers();
 
   // The split's input range, prologue applied, staged while the first loads are in flight.
-  __shared__ __align__(16) float staged[4 * kStagedSlots];
+  __shared__ __align__(16) float staged[kStagedFloats];
 {{#PROLOGUE}}
   // 1/rms of the whole row, as rms_norm computes it (squares summed in double).
   __shared__ double squaresScratch[kBlock / kWarpSize];

@@ -693,7 +693,8 @@ FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operatio
     int64_t unit = std::max(format.blockElements, format.gemvPieceValues);
     int64_t units = k / unit;
     auto stagedBytes = [&](int64_t split) {
-      return static_cast<int64_t>(llvm::divideCeil(units, split)) * unit * 4;
+      return cg::gemvStagedBytes(format,
+                                 static_cast<int64_t>(llvm::divideCeil(units, split)) * unit);
     };
     int64_t splitK = 1;
     while (stagedBytes(splitK) > gemv.maxStagedBytes && splitK * 2 <= units)

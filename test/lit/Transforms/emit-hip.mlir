@@ -47,7 +47,7 @@
 // CHECK: w.qs = block[1 + piece % kPiecesPerBlock];
 // CHECK: __device__ float g_partials[kSplitK * kN];
 // CHECK: GRETA_KERNEL(kBlock) decode_attn_out(const Params p) {
-// CHECK: __shared__ __align__(16) float staged[4 * kStagedSlots];
+// CHECK: __shared__ __align__(16) float staged[kStagedFloats];
 // CHECK: make_float4(prologue(v.x, gamma.x, invRms)
 // CHECK: reinterpret_cast<float4 *>(staged)[staged_slot(f)] = v;
 // CHECK: isLast = atomicAdd(&g_arrivals[blockIdx.x], 1u) == kSplitK - 1;
