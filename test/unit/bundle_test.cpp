@@ -180,6 +180,16 @@ TEST_F(BundleTest, TruncatedOrMistypedManifestIsRefused) {
     m["weights"]["tensors"][0]["layout"] = "gemv_q4k_t8";
   });
   expectError([&] { Bundle::open(dir); }, {"weights.tensors[0]", "layout 'gemv_q4k_t8'", "ggml"});
+  // early_start is a boolean: read when true, refused when anything else.
+  editManifest(dir, [](Json &m) {
+    m["weights"]["tensors"][0]["layout"] = "ggml";
+    m["kernels"][0]["early_start"] = true;
+  });
+  EXPECT_TRUE(Bundle::open(dir)->manifest().kernels[0].earlyStart);
+  EXPECT_FALSE(Bundle::open(dir)->manifest().kernels[1].earlyStart);
+  editManifest(dir, [](Json &m) { m["kernels"][0]["early_start"] = "yes"; });
+  expectError([&] { Bundle::open(dir); },
+              {"field 'kernels[0].early_start'", "expected true or false", "\"yes\""});
   // Hostile nesting is refused before any recursive code sees it.
   writeText(path, "{\"generator\":" + std::string(100000, '[') + std::string(100000, ']') + "}");
   expectError([&] { Bundle::open(dir); }, {"nested deeper than"});
