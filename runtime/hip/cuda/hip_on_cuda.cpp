@@ -132,28 +132,6 @@ CUresult bindCurrentDevice() {
   if (CUresult result_ = (expression); result_ != CUDA_SUCCESS)                                    \
     return fromCu(result_);
 
-/// Whether the current device starts kernels early on request (programmatic stream
-/// serialisation: compute capability 9.0 and later), asked once per device and thread.
-CUresult earlyStartSupported(bool &supported) {
-  thread_local int tAskedDevice = -1;
-  thread_local bool tSupported = false;
-  if (tAskedDevice != tDevice) {
-    CUdevice handle = 0;
-    int major = 0;
-    if (CUresult result = gDriver->cuDeviceGet(&handle, tDevice); result != CUDA_SUCCESS)
-      return result;
-    if (CUresult result = gDriver->cuDeviceGetAttribute(
-            &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, handle);
-        result != CUDA_SUCCESS)
-      return result;
-    constexpr int kFirstEarlyStartMajor = 9; // sm_90 (Hopper)
-    tSupported = major >= kFirstEarlyStartMajor;
-    tAskedDevice = tDevice;
-  }
-  supported = tSupported;
-  return CUDA_SUCCESS;
-}
-
 /// Each entry of hip_api.def, over the driver. Names are HIP's so the table reads one-to-one.
 struct HipOnCuda {
   // Devices.
@@ -403,6 +381,24 @@ struct HipOnCuda {
     return fromCu(gDriver->cuLaunchKernel(cu(function), gridX, gridY, gridZ, blockX, blockY,
                                           blockZ, sharedBytes, cu(stream), kernelParams, extra));
   }
+  /// Whether the current device starts kernels early on request (programmatic stream
+  /// serialisation: compute capability 9.0 and later), asked once per device and thread.
+  static hipError_t earlyStartSupported(bool &supported) {
+    thread_local int tAskedDevice = -1;
+    thread_local bool tSupported = false;
+    if (tAskedDevice != tDevice) {
+      int major = 0;
+      if (hipError_t error =
+              hipDeviceGetAttribute(&major, hipDeviceAttributeComputeCapabilityMajor, tDevice);
+          error != hipSuccess)
+        return error;
+      constexpr int kFirstEarlyStartMajor = 9; // sm_90 (Hopper)
+      tSupported = major >= kFirstEarlyStartMajor;
+      tAskedDevice = tDevice;
+    }
+    supported = tSupported;
+    return hipSuccess;
+  }
   static hipError_t hipModuleLaunchKernelEarly(hipFunction_t function, unsigned gridX,
                                                unsigned gridY, unsigned gridZ, unsigned blockX,
                                                unsigned blockY, unsigned blockZ,
@@ -410,7 +406,8 @@ struct HipOnCuda {
                                                void **kernelParams, void **extra) {
     GRETA_CU_RETURN_IF_FAILED(bindCurrentDevice());
     bool supported = false;
-    GRETA_CU_RETURN_IF_FAILED(earlyStartSupported(supported));
+    if (hipError_t error = earlyStartSupported(supported); error != hipSuccess)
+      return error;
     if (!supported)
       return hipModuleLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
                                    sharedBytes, stream, kernelParams, extra);
