@@ -27,6 +27,13 @@ constexpr KernelArg kGateUp[] = {{"x", A::Read, D::F32Rows},
                                  {"gate", A::Read, D::WeightBytes},
                                  {"up", A::Read, D::WeightBytes},
                                  {"out", A::Write, D::F32Rows}};
+constexpr KernelArg kQKV[] = {{"x", A::Read, D::F32Rows},
+                              {"q_weight", A::Read, D::WeightBytes},
+                              {"k_weight", A::Read, D::WeightBytes},
+                              {"v_weight", A::Read, D::WeightBytes},
+                              {"q", A::Write, D::F32Rows},
+                              {"k", A::Write, D::F32Rows},
+                              {"v", A::Write, D::F32Rows}};
 constexpr KernelArg kRope[] = {{"x", A::ReadWrite, D::F32Rows}, {"positions", A::Read, D::I32Rows}};
 constexpr KernelArg kKVAppend[] = {{"k", A::Read, D::F32Rows},
                                    {"v", A::Read, D::F32Rows},
@@ -83,6 +90,8 @@ llvm::ArrayRef<KernelArg> baseArgs(KernelFamily family) {
     return kLmHead;
   case KernelFamily::AuditStats:
     return kAuditStats;
+  case KernelFamily::MatmulQKV:
+    return kQKV;
   }
   llvm_unreachable("unknown KernelFamily");
 }

@@ -60,7 +60,7 @@ std::string formatDoubleLiteral(double value) {
 
 bool usesWeightMatrix(KernelFamily family) {
   return family == KernelFamily::Matmul || family == KernelFamily::MatmulGateUp ||
-         family == KernelFamily::LmHead;
+         family == KernelFamily::MatmulQKV || family == KernelFamily::LmHead;
 }
 
 /// Builds the template values of one kernel; reports problems on the op.
@@ -229,6 +229,7 @@ private:
       return floatConstant("eps", "kEps", "RMSNorm epsilon");
     case KernelFamily::Matmul:
     case KernelFamily::MatmulGateUp:
+    case KernelFamily::MatmulQKV:
     case KernelFamily::LmHead:
       return matmulConstants();
     case KernelFamily::Rope:
@@ -272,9 +273,21 @@ private:
     return success();
   }
 
+  /// kN, the weight rows of the grid: n, or for matmul_qkv the q, k and v rows in that order.
+  LogicalResult outputColumnConstants() {
+    if (family_ != KernelFamily::MatmulQKV)
+      return intConstant("n", "kN", "output columns: weight rows");
+    if (failed(intConstant("n_q", "kNQ", "q rows (output columns)")) ||
+        failed(intConstant("n_kv", "kNKV", "k rows, and v rows")))
+      return failure();
+    ints_["kN"] = ints_["kNQ"] + 2 * ints_["kNKV"];
+    constant("int", "kN", "kNQ + 2 * kNKV", "weight rows of the grid: q's, then k's, then v's");
+    return success();
+  }
+
   LogicalResult matmulConstants() {
     if (failed(intConstant("k", "kK", "reduction length: values per weight row")) ||
-        failed(intConstant("n", "kN", "output columns: weight rows")))
+        failed(outputColumnConstants()))
       return failure();
     if (failed(rowBytesConstant(ints_["kK"])))
       return failure();
@@ -448,8 +461,10 @@ private:
     values_.flags["PROLOGUE"] = hasPrologue_;
     bool gateUp = family_ == KernelFamily::MatmulGateUp;
     values_.flags["GATE_UP"] = gateUp;
+    values_.flags["QKV"] = family_ == KernelFamily::MatmulQKV;
+    values_.flags["ONE_MATRIX"] = family_ == KernelFamily::Matmul || family_ == KernelFamily::LmHead;
     values_.flags["RESIDUAL"] = hasEpilogue_ && !gateUp;
-    values_.flags["PLAIN_OUTPUT"] = !hasEpilogue_;
+    values_.flags["PLAIN_OUTPUT"] = !hasEpilogue_ && family_ != KernelFamily::MatmulQKV;
     values_.flags["SPLIT_K"] = kernel_.getEffectiveTiles().getSplitK() > 1;
     values_.flags["LAST_ROW"] = family_ == KernelFamily::LmHead;
     if (!values_.flags.count("HAS_FREQS"))

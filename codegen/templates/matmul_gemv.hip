@@ -200,6 +200,18 @@ __device__ float g_partials_up[kSplitK * kN];
 __device__ unsigned int g_arrivals[kColumnTiles];
 {{/SPLIT_K}}
 
+{{#QKV}}
+/// Weight row n of the grid: q's rows, then k's, then v's (one format, one K, so one decoder and
+/// one row stride serve all three; a tile may straddle two matrices).
+__device__ __forceinline__ const u8 *qkv_weight_row(const Params &p, i64 n) {
+  if (n < kNQ)
+    return p.q_weight + n * kRowBytes;
+  if (n < kNQ + kNKV)
+    return p.k_weight + (n - kNQ) * kRowBytes;
+  return p.v_weight + (n - kNQ - kNKV) * kRowBytes;
+}
+
+{{/QKV}}
 /// A split's pieces: [first, first + count) of the row.
 struct PieceRange {
   int first;
@@ -258,9 +270,12 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
     rows[r] = p.gate + n * kRowBytes;
     rowsUp[r] = p.up + n * kRowBytes;
 {{/GATE_UP}}
-{{^GATE_UP}}
+{{#QKV}}
+    rows[r] = qkv_weight_row(p, n);
+{{/QKV}}
+{{#ONE_MATRIX}}
     rows[r] = p.weight + n * kRowBytes;
-{{/GATE_UP}}
+{{/ONE_MATRIX}}
   }
 
   // The first batch of weights is in flight while the block prepares its input row.

@@ -264,7 +264,8 @@ private:
         }
       if (std::optional<gr::QuantType> quant = kernel.getQuant())
         spec.params["quant"] = cg::getQuantFormat(*quant).ggmlName.str();
-      if (family == gk::KernelFamily::Matmul || family == gk::KernelFamily::MatmulGateUp)
+      if (family == gk::KernelFamily::Matmul || family == gk::KernelFamily::MatmulGateUp ||
+          family == gk::KernelFamily::MatmulQKV)
         spec.params["prologue"] = std::string(hasPrologue ? "rms_norm" : "none");
       if (family == gk::KernelFamily::Matmul)
         spec.params["epilogue"] = std::string(hasEpilogue ? "residual_add" : "none");

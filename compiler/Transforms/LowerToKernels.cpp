@@ -23,6 +23,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Debug.h"
@@ -495,6 +496,8 @@ private:
   LogicalResult lowerRmsNorm(RmsNormOp op);
   LogicalResult lowerAddRmsNorm(AddRmsNormOp op);
   LogicalResult lowerMatmul(MatmulOp op);
+  SmallVector<MatmulOp> findQKVGroup(MatmulOp first);
+  LogicalResult lowerMatmulQKV(ArrayRef<MatmulOp> group);
   LogicalResult lowerLmHead(LmHeadOp op);
   LogicalResult lowerRope(RopeOp op);
   LogicalResult lowerKVAppend(KVAppendOp op);
@@ -518,6 +521,8 @@ private:
   llvm::StringMap<int> liveValues_;
   llvm::StringSet<> busy_;
   llvm::StringSet<> pinned_;
+  /// Ops already lowered as part of an earlier op's launch (the k and v of a matmul_qkv).
+  llvm::SmallPtrSet<Operation *, 8> lowered_;
 };
 
 LogicalResult PhaseLowering::run() {
@@ -556,7 +561,7 @@ LogicalResult PhaseLowering::run() {
   m_.newPlans_.push_back(plan_);
 
   for (Operation &op : body.without_terminator()) {
-    if (failed(lowerOp(&op)))
+    if (!lowered_.contains(&op) && failed(lowerOp(&op)))
       return failure();
     for (Value result : op.getResults())
       if (llvm::is_contained(terminator->getOperands(), result))
@@ -736,6 +741,8 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
     return failure();
   if (!op.getRoute())
     return op.emitOpError("has no route; run greta-select-routes before lowering"), failure();
+  if (SmallVector<MatmulOp> group = findQKVGroup(op); !group.empty())
+    return lowerMatmulQKV(group);
   KernelRoute route = *op.getRoute() == Route::Gemv ? KernelRoute::Gemv : KernelRoute::Gemm;
   QuantType quant = ModuleLowering::deviceQuant(weightOp);
   int64_t k = colsOf(op.getInput()), n = colsOf(op.getResult());
@@ -795,6 +802,99 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
     grid = {getAffineConstantExpr(llvm::divideCeil(n, tiles->first.getTileN()), ctx()),
             rowsExpr(rows).ceilDiv(tiles->first.getTileM())};
   launch(op, spec, tiles->second, buffers, grid);
+  return success();
+}
+
+/// The products `first` opens a matmul_qkv with: `first` and the next two matmuls of its block
+/// that read the same input (after `first`, in order), when they are the queries, keys and values
+/// of one greta.rope_kv_append (what greta-fuse makes of a Llama attention block), all three
+/// take the gemv route, the same prologue and no epilogue, and read weights of one device type.
+/// Otherwise empty.
+///
+/// Decode runs these GEMVs at a fixed cost each (a launch, the input's RMS norm and int16 staging
+/// per block, a tail wave) far above their bytes (k and v: 2.4 MB each); one launch over the
+/// three matrices pays it once. A type mix (Q4_K_M's Q6_K v in some layers) stays three launches:
+/// the gemv template decodes one format.
+SmallVector<MatmulOp> PhaseLowering::findQKVGroup(MatmulOp first) {
+  auto isMember = [&](MatmulOp op) {
+    return op.getRoute() && *op.getRoute() == Route::Gemv &&
+           op.getEpilogue() == MatmulEpilogue::None && !lowered_.contains(op);
+  };
+  auto quantOf = [&](MatmulOp op) -> std::optional<QuantType> {
+    auto weightOp = m_.symbols_.lookup<WeightOp>(op.getWeight());
+    return weightOp ? std::optional(ModuleLowering::deviceQuant(weightOp)) : std::nullopt;
+  };
+  if (!isMember(first) || !quantOf(first))
+    return {};
+  SmallVector<MatmulOp> group = {first};
+  for (Operation *op = first->getNextNode(); op && group.size() < 3; op = op->getNextNode()) {
+    auto sibling = dyn_cast<MatmulOp>(op);
+    if (!sibling || sibling.getInput() != first.getInput())
+      continue;
+    if (!isMember(sibling) || sibling.getNormWeightAttr() != first.getNormWeightAttr() ||
+        sibling.getNormEpsAttr() != first.getNormEpsAttr() ||
+        quantOf(sibling) != quantOf(first) ||
+        !(rowsOf(sibling.getResult()) == rowsOf(first.getResult())))
+      return {};
+    group.push_back(sibling);
+  }
+  if (group.size() != 3 || !group[0]->hasOneUse())
+    return {};
+  auto append = dyn_cast<RopeKVAppendOp>(*group[0]->user_begin());
+  if (!append || append.getQuery() != group[0].getResult() ||
+      append.getKey() != group[1].getResult() || append.getValue() != group[2].getResult())
+    return {};
+  return group;
+}
+
+LogicalResult PhaseLowering::lowerMatmulQKV(ArrayRef<MatmulOp> group) {
+  MatmulOp q = group[0];
+  auto weightOp = m_.symbols_.lookup<WeightOp>(q.getWeight());
+  QuantType quant = ModuleLowering::deviceQuant(weightOp);
+  int64_t k = colsOf(q.getInput());
+  int64_t nQ = colsOf(q.getResult()), nKV = colsOf(MatmulOp(group[1]).getResult());
+  RowForm rows = rowsOf(q.getResult());
+  bool oneRow = !rows.seq ? rows.count == 1 : isDecode();
+
+  SmallVector<StringRef> buffers = {bufferOf(q.getInput())};
+  for (MatmulOp op : group) {
+    FailureOr<StringRef> w = weight(op, op.getWeightAttr());
+    if (failed(w))
+      return failure();
+    buffers.push_back(*w);
+  }
+  for (MatmulOp op : group)
+    buffers.push_back(allocate(op.getResult()));
+  KernelSpec spec{KernelFamily::MatmulQKV,
+                  KernelRoute::Gemv,
+                  quant,
+                  std::nullopt,
+                  {intParam("k", k), intParam("n_q", nQ), intParam("n_kv", nKV)},
+                  {},
+                  q.hasNormPrologue(),
+                  MatmulEpilogue::None,
+                  {stringifyQuantType(quant).str(), matrixName(k, nQ), "kv" + std::to_string(nKV)}};
+  if (q.hasNormPrologue()) {
+    FailureOr<StringRef> gamma = vectorWeight(q, q.getNormWeightAttr());
+    if (failed(gamma))
+      return failure();
+    buffers.push_back(*gamma);
+    spec.params.push_back(floatParam("eps", q.getNormEps()->convertToFloat()));
+    spec.nameParts.push_back("norm");
+  }
+  // One grid over the three matrices' rows, tiled as one matrix of that many rows.
+  int64_t n = nQ + 2 * nKV;
+  FailureOr<std::pair<gk::TilesAttr, int64_t>> tiles =
+      matrixTiles(q, KernelRoute::Gemv, quant, k, n, oneRow);
+  if (failed(tiles))
+    return failure();
+  spec.tiles = tiles->first;
+  SmallVector<AffineExpr> grid = {
+      getAffineConstantExpr(llvm::divideCeil(n, tiles->first.getTileN()), ctx()), rowsExpr(rows),
+      getAffineConstantExpr(tiles->first.getSplitK(), ctx())};
+  launch(q, spec, tiles->second, buffers, grid);
+  for (MatmulOp op : group.drop_front())
+    lowered_.insert(op);
   return success();
 }
 

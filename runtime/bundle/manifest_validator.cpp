@@ -577,7 +577,7 @@ void validateAlternative(const Manifest &m, const PhasePlan &phase, const std::s
   const FamilySpec *family = choice ? findFamily(choice->first) : nullptr;
   if (!family || family->routes.empty())
     fail("{}: the key must be OP=ROUTE with OP a kernel family that has routes (matmul, "
-         "matmul_gate_up, lm_head, attention)",
+         "matmul_gate_up, matmul_qkv, lm_head, attention)",
          at);
   const auto &[op, route] = *choice;
   if (std::find(family->routes.begin(), family->routes.end(), route) == family->routes.end())

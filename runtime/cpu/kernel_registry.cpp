@@ -9,12 +9,13 @@
 namespace greta::cpu {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, CpuLaunchFactory>, 13> kFactories = {{
+constexpr std::array<std::pair<std::string_view, CpuLaunchFactory>, 14> kFactories = {{
     {"embedding", makeEmbedding},
     {"rms_norm", makeRmsNorm},
     {"add_rms_norm", makeAddRmsNorm},
     {"matmul", makeMatmul},
     {"matmul_gate_up", makeMatmulGateUp},
+    {"matmul_qkv", makeMatmulQKV},
     {"rope", makeRope},
     {"kv_append", makeKvAppend},
     {"rope_kv_append", makeRopeKvAppend},

@@ -67,6 +67,11 @@ LaunchWork launchWork(const bundle::Bundle &bundle, const bundle::Launch &launch
     const double n = asDouble(bundle::dimParam(*kernel, "n"));
     const double m = name == "lm_head" ? 1.0 : static_cast<double>(rows);
     work.flops = 2.0 * m * n * k * (name == "matmul_gate_up" ? 2.0 : 1.0);
+  } else if (name == "matmul_qkv") {
+    const double k = asDouble(bundle::dimParam(*kernel, "k"));
+    const double n = asDouble(bundle::dimParam(*kernel, "n_q")) +
+                     2.0 * asDouble(bundle::dimParam(*kernel, "n_kv"));
+    work.flops = 2.0 * static_cast<double>(rows) * n * k;
   } else if (name == "attention") {
     const double perKey = 4.0 * asDouble(bundle::dimParam(*kernel, "heads")) *
                           asDouble(bundle::dimParam(*kernel, "head_dim"));

@@ -387,6 +387,41 @@ TEST(CpuKernels, MatmulGateUpMatchesReference) {
   EXPECT_LT(normalizedError(rowsOf(out, rows), expected), 1e-5);
 }
 
+// Tests matmul_qkv: each output is its own weight times the normalised input (one prologue for
+// the three), with k and v narrower than q and a width that no thread split divides evenly.
+TEST(CpuKernels, MatmulQKVMatchesThreeProducts) {
+  const uint64_t k = 512, nQ = 48, nKV = 19, rows = 3;
+  const TestWeight wq(TensorType::Q4_K, k, nQ, 41), wk(TensorType::Q4_K, k, nKV, 42),
+      wv(TensorType::Q4_K, k, nKV, 43);
+  const TestWeight norm(TensorType::F32, k, 1, 44);
+  const std::vector<float> x = randomValues(rows * k, 45);
+  LaunchHarness h("matmul_qkv");
+  h.param("k", int64_t(k))
+      .param("n_q", int64_t(nQ))
+      .param("n_kv", int64_t(nKV))
+      .param("quant", std::string("Q4_K"))
+      .param("prologue", std::string("rms_norm"))
+      .param("eps", 1e-5);
+  h.buffer("x", RowExtent::seq(), rows, k, x);
+  CpuBuffer &q = h.buffer("q", RowExtent::seq(), rows, nQ);
+  CpuBuffer &kOut = h.buffer("k", RowExtent::seq(), rows, nKV);
+  CpuBuffer &v = h.buffer("v", RowExtent::seq(), rows, nKV);
+  h.weight("q_weight", wq.view);
+  h.weight("k_weight", wk.view);
+  h.weight("v_weight", wv.view);
+  h.weight("norm", norm.view);
+  h.run(rows, 3);
+
+  std::vector<float> normed;
+  for (uint64_t s = 0; s < rows; ++s) {
+    const std::vector<double> row = rmsNormReference(x.data() + s * k, norm.values, 1e-5);
+    normed.insert(normed.end(), row.begin(), row.end());
+  }
+  EXPECT_LT(normalizedError(rowsOf(q, rows), matmulReference(wq, normed, rows)), 1e-5);
+  EXPECT_LT(normalizedError(rowsOf(kOut, rows), matmulReference(wk, normed, rows)), 1e-5);
+  EXPECT_LT(normalizedError(rowsOf(v, rows), matmulReference(wv, normed, rows)), 1e-5);
+}
+
 // Tests that lm_head computes the logits of the last row only.
 TEST(CpuKernels, LmHeadUsesLastRow) {
   const uint64_t k = 256, vocab = 99, rows = 4;

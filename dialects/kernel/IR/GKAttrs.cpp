@@ -41,6 +41,7 @@ constexpr BufferKind kRmsNormArgs[] = {kAct, kW, kAct};                // x, wei
 constexpr BufferKind kAddRmsNormArgs[] = {kAct, kAct, kW, kAct, kAct}; // a, b, weight, sum, out
 constexpr BufferKind kMatmulArgs[] = {kAct, kW, kAct};                 // x, weight, out
 constexpr BufferKind kGateUpArgs[] = {kAct, kW, kW, kAct};             // x, gate, up, out
+constexpr BufferKind kQKVArgs[] = {kAct, kW, kW, kW, kAct, kAct, kAct}; // x, q/k/v weights, outs
 constexpr BufferKind kRopeArgs[] = {kAct, kIn};                        // x (in place), positions
 constexpr BufferKind kKVAppendArgs[] = {kAct, kAct, kIn, kKV, kKV};    // k, v, pos, k/v cache
 constexpr BufferKind kRopeKVAppendArgs[] = {kAct, kAct, kAct, kIn, kKV, kKV}; // q, k, v, ...
@@ -69,6 +70,7 @@ const FamilyTraits kFamilyTraits[] = {
     {kBinaryArgs,       false, None,      Never,    Never,    std::nullopt}, // add
     {kLmHeadArgs,       true,  Matrix,    Never,    Never,    std::nullopt}, // lm_head
     {kAuditArgs,        false, None,      Never,    Never,    std::nullopt}, // audit_stats
+    {kQKVArgs,          true,  Gemv,      Optional, Never,    std::nullopt}, // matmul_qkv
 };
 // clang-format on
 static_assert(std::size(kFamilyTraits) == getMaxEnumValForKernelFamily() + 1,
@@ -100,6 +102,8 @@ bool mlir::gk::isRouteOf(RouteClass routes, KernelRoute route) {
     return false;
   case RouteClass::Matrix:
     return route == KernelRoute::Gemv || route == KernelRoute::Gemm;
+  case RouteClass::Gemv:
+    return route == KernelRoute::Gemv;
   case RouteClass::Attention:
     return route == KernelRoute::SplitKV || route == KernelRoute::Flash;
   }

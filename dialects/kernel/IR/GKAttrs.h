@@ -20,6 +20,7 @@ namespace mlir::gk {
 enum class RouteClass {
   None,      ///< no route
   Matrix,    ///< gemv or gemm
+  Gemv,      ///< gemv only
   Attention, ///< split_kv or flash
 };
 

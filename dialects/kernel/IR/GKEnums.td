@@ -32,12 +32,16 @@ def GK_KernelFamily : GK_I32Enum<"KernelFamily", "kernel template family", [
   I32EnumAttrCase<"Add", 10, "add">,
   I32EnumAttrCase<"LmHead", 11, "lm_head">,
   // Reduces an audited tensor to a statistics record (hash, min, max, mean, top-2).
-  I32EnumAttrCase<"AuditStats", 12, "audit_stats">
+  I32EnumAttrCase<"AuditStats", 12, "audit_stats">,
+  // Sibling projections of one input (attention q, k and v) in one pass over it: one launch,
+  // one staging of the normalised input per block, rows of all three matrices in one grid.
+  I32EnumAttrCase<"MatmulQKV", 13, "matmul_qkv">
 ]>;
 def GK_KernelFamilyAttr : EnumAttr<GK_Dialect, GK_KernelFamily, "family">;
 
 def GK_KernelRoute : GK_I32Enum<"KernelRoute", "how a kernel runs", [
-  // matmul, matmul_gate_up, lm_head: one row per step on vector ALUs, split-K (decode).
+  // matmul, matmul_gate_up, matmul_qkv, lm_head: one row per step on vector ALUs, split-K
+  // (decode).
   I32EnumAttrCase<"Gemv", 0, "gemv">,
   // matmul, matmul_gate_up, lm_head: matrix units, dequantisation fused (prefill).
   I32EnumAttrCase<"Gemm", 1, "gemm">,

@@ -139,6 +139,21 @@ static LogicalResult verifySignature(KernelOp kernel, const FamilyTraits &traits
   return diag << " binds " << formatKinds(expected) << ", not " << formatKinds(actual);
 }
 
+/// The routes of a class, as a message names them.
+static StringRef routeChoices(RouteClass routes) {
+  switch (routes) {
+  case RouteClass::None:
+    return "none";
+  case RouteClass::Matrix:
+    return "gemv or gemm";
+  case RouteClass::Gemv:
+    return "gemv";
+  case RouteClass::Attention:
+    return "split_kv or flash";
+  }
+  llvm_unreachable("unknown RouteClass");
+}
+
 /// Checks route, quant type and tiles against the family's traits.
 static LogicalResult verifySpecialisation(KernelOp kernel, const FamilyTraits &traits,
                                           StringRef familyName) {
@@ -152,9 +167,7 @@ static LogicalResult verifySpecialisation(KernelOp kernel, const FamilyTraits &t
     return kernel.emitOpError() << familyName << " takes no route";
   if (traits.routes != RouteClass::None && !route)
     return kernel.emitOpError() << familyName << " needs a route ("
-                                << (traits.routes == RouteClass::Matrix ? "gemv or gemm"
-                                                                        : "split_kv or flash")
-                                << ")";
+                                << routeChoices(traits.routes) << ")";
   if (route && !isRouteOf(traits.routes, *route))
     return kernel.emitOpError() << "route " << stringifyKernelRoute(*route) << " is not a route of "
                                 << familyName;

@@ -33,19 +33,23 @@ def GK_KernelOp : GK_Op<"kernel", [Symbol, IsolatedFromAbove,
     `activation` is expected (`audit_stats(logits, audit)` audits the LM head).
 
     * `route` picks the template within the family: `gemv` or `gemm` for `matmul`,
-      `matmul_gate_up` and `lm_head` (required there), `split_kv` or `flash` for `attention`
-      (required there); other families have none.
+      `matmul_gate_up` and `lm_head` (required there), `gemv` for `matmul_qkv` (required),
+      `split_kv` or `flash` for `attention` (required there); other families have none.
     * `quant` is the weight storage type, required exactly for the families that read a weight
-      matrix (`embedding`, `matmul`, `matmul_gate_up`, `lm_head`).
+      matrix (`embedding`, `matmul`, `matmul_gate_up`, `matmul_qkv`, `lm_head`).
     * `tiles` is required for the `gemm` and `flash` routes; `split_k > 1` only for `gemv` and
       `split_kv`. A quantized product's `tile_k` is a multiple of 32, so no tile splits a block.
     * `params` holds the target-independent constants the emitter bakes in (`k`, `n`, `eps`,
       `heads`, ...).
 
-    `matmul` and `matmul_gate_up` carry element-wise bodies, each one block of `arith`/`math`
+    `matmul_qkv(activation, weight, weight, weight, activation, activation, activation)` is three
+    products of one input (x; the q, k and v weights, all of `quant`; the three outputs) in one
+    launch, with params `k`, `n_q` and `n_kv` (rows of q, and of k and of v).
+
+    `matmul`, `matmul_gate_up` and `matmul_qkv` carry element-wise bodies, each one block of `arith`/`math`
     ops over `f32` block arguments ending in `gk.yield` of one `f32`:
 
-    * `prologue` (optional): applied to each input element before the product, with arguments
+    * `prologue` (optional; the only body of `matmul_qkv`): applied to each input element before the product, with arguments
       `(x, gamma, inv_rms)`: the element, the norm weight at its column and the row's `1/rms`.
     * `epilogue`: applied to each output, with arguments `(acc, residual)` for `matmul`
       (optional) and `(gate, up)`, the two accumulators, for `matmul_gate_up` (required).

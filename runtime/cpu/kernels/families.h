@@ -19,6 +19,7 @@ std::unique_ptr<CpuLaunch> makeRmsNorm(const LaunchBinding &binding);
 std::unique_ptr<CpuLaunch> makeAddRmsNorm(const LaunchBinding &binding);
 std::unique_ptr<CpuLaunch> makeMatmul(const LaunchBinding &binding);
 std::unique_ptr<CpuLaunch> makeMatmulGateUp(const LaunchBinding &binding);
+std::unique_ptr<CpuLaunch> makeMatmulQKV(const LaunchBinding &binding);
 std::unique_ptr<CpuLaunch> makeLmHead(const LaunchBinding &binding);
 std::unique_ptr<CpuLaunch> makeRope(const LaunchBinding &binding);
 std::unique_ptr<CpuLaunch> makeRopeKvAppend(const LaunchBinding &binding);

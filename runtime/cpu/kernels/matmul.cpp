@@ -1,9 +1,10 @@
-//===- matmul.cpp - CPU families `matmul`, `matmul_gate_up`, `lm_head` -----===//
+//===- matmul.cpp - CPU families `matmul`, `matmul_gate_up`, `matmul_qkv`, `lm_head` -===//
 //
-// All three are y = x · Wᵀ through dotWeightRows (weight_dot.h), split over weight rows (output
+// All four are y = x · Wᵀ through dotWeightRows (weight_dot.h), split over weight rows (output
 // columns) across threads:
 //   matmul          out = prologue(x) · Wᵀ (+ residual; out may alias residual)
 //   matmul_gate_up  out = silu(x · Wgᵀ) * (x · Wuᵀ)
+//   matmul_qkv      q, k, v = prologue(x) · Wqᵀ, · Wkᵀ, · Wvᵀ (one prologue for the three)
 //   lm_head         logits of the last row of x
 // The rms_norm prologue normalises x through rmsNormRow into a scratch first, so a fused plan
 // computes exactly what rms_norm followed by matmul computes.
@@ -23,7 +24,7 @@ namespace {
 constexpr uint64_t kMinColumnsPerThread = 32;
 constexpr uint64_t kMinRowsPerThread = 4;
 
-/// The optional rms_norm prologue of matmul and matmul_gate_up.
+/// The optional rms_norm prologue of matmul, matmul_gate_up and matmul_qkv.
 class NormPrologue {
 public:
   explicit NormPrologue(const LaunchBinding &b) : k_(static_cast<uint64_t>(b.dim("k"))) {
@@ -132,6 +133,39 @@ private:
   NormPrologue prologue_;
 };
 
+class MatmulQKVLaunch final : public CpuLaunch {
+public:
+  explicit MatmulQKVLaunch(const LaunchBinding &b)
+      : x_(b.buffer("x")), outs_{&b.buffer("q"), &b.buffer("k"), &b.buffer("v")},
+        weights_{b.weight("q_weight"), b.weight("k_weight"), b.weight("v_weight")},
+        prologue_(b) {}
+
+  void run(const RunContext &context) override {
+    const uint64_t rows = outs_[0]->rowsAt(context.seq);
+    DotRowsArgs args;
+    args.x = prologue_.apply(x_.lastRows(context.seq, rows), rows, *context.pool);
+    args.xStride = weights_[0].rowLength;
+    args.xRows = rows;
+    for (size_t m = 0; m < kMatrices; ++m) {
+      const uint64_t n = weights_[m].rows;
+      float *out = outs_[m]->lastRows(context.seq, rows);
+      context.pool->parallelFor(n, kMinColumnsPerThread, [&](uint64_t begin, uint64_t end) {
+        DotRowsArgs range = args;
+        range.out = out + begin;
+        range.outStride = n;
+        dotWeightRows(weights_[m], begin, end, range);
+      });
+    }
+  }
+
+private:
+  static constexpr size_t kMatrices = 3; // q, k, v
+  CpuBuffer &x_;
+  CpuBuffer *outs_[kMatrices];
+  WeightView weights_[kMatrices];
+  NormPrologue prologue_;
+};
+
 class LmHeadLaunch final : public CpuLaunch {
 public:
   explicit LmHeadLaunch(const LaunchBinding &b)
@@ -166,6 +200,10 @@ std::unique_ptr<CpuLaunch> makeMatmul(const LaunchBinding &binding) {
 
 std::unique_ptr<CpuLaunch> makeMatmulGateUp(const LaunchBinding &binding) {
   return std::make_unique<MatmulGateUpLaunch>(binding);
+}
+
+std::unique_ptr<CpuLaunch> makeMatmulQKV(const LaunchBinding &binding) {
+  return std::make_unique<MatmulQKVLaunch>(binding);
 }
 
 std::unique_ptr<CpuLaunch> makeLmHead(const LaunchBinding &binding) {
