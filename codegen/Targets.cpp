@@ -19,7 +19,8 @@ namespace {
 /// decoders, and splits in two with the f32 ones).
 constexpr GemvTiles gemvTiles(int64_t computeUnits) {
   return GemvTiles{/*threads=*/256, /*maxTileN=*/32, /*minBlocks=*/computeUnits,
-                   /*maxSplitK=*/8, /*maxStagedBytes=*/36 * 1024};
+                   /*residentBlocks=*/2 * computeUnits, /*maxSplitK=*/8,
+                   /*maxStagedBytes=*/36 * 1024};
 }
 
 /// Many tokens on vector ALUs (matmul_gemm): 64x64 output tiles over 32-element K stages (one

@@ -74,6 +74,9 @@ struct GemvTiles {
   /// Fewer blocks than this: halve tile_n (down to threads / kNarrowestWarp), then split K
   /// across blocks (the last block to finish adds the partial sums, in a fixed order).
   int64_t minBlocks;
+  /// Blocks resident at once (two per compute unit: the decoders stay within 128 registers),
+  /// the size of a wave when a smaller tile would fill the last one better.
+  int64_t residentBlocks;
   int64_t maxSplitK;
   /// Shared memory a block stages its range of the input row in (f32); longer rows split K.
   int64_t maxStagedBytes;

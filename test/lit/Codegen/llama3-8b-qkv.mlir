@@ -12,6 +12,9 @@
 // CHECK: constexpr int kNQ = 4096;
 // CHECK-NEXT: constexpr int kNKV = 1024;
 // CHECK-NEXT: constexpr int kN = kNQ + 2 * kNKV;
+// 6144 rows: 24 a block make 256 blocks, one wave of two per compute unit on sm_90's 132 (32
+// would leave a quarter of the wave empty).
+// CHECK: constexpr int kTileN = 24;
 // CHECK: struct Params {
 // CHECK-NEXT: const float *x;
 // CHECK-NEXT: const u8 *q_weight;
