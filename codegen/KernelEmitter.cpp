@@ -35,6 +35,13 @@ struct Constant {
   std::string comment;
 };
 
+/// Rows of a gemv kernel's grid stored in one format (common/gemv_part.hip).
+struct GemvPart {
+  mlir::greta::QuantType quant;
+  int64_t first;
+  int64_t rows;
+};
+
 /// The block arguments of the fused bodies, as the emitted functions name them.
 constexpr llvm::StringRef kPrologueArgs[] = {"x", "gamma", "inv_rms"};
 constexpr llvm::StringRef kResidualEpilogueArgs[] = {"acc", "residual"};
@@ -198,17 +205,57 @@ private:
 
   /// Row stride of a weight matrix whose rows hold `elements` values.
   LogicalResult rowBytesConstant(int64_t elements) {
-    mlir::greta::QuantType quant = *kernel_.getQuant();
+    FailureOr<Constant> rowBytes = rowBytesOf(*kernel_.getQuant(), elements);
+    if (failed(rowBytes))
+      return failure();
+    constants_.push_back(*rowBytes);
+    return success();
+  }
+
+  /// kRowBytes of rows of `elements` values stored as `quant`.
+  FailureOr<Constant> rowBytesOf(mlir::greta::QuantType quant, int64_t elements) {
     std::optional<int64_t> bytes = getRowBytes(quant, elements);
     if (!bytes || elements % kChunkElements != 0)
       return kernel_.emitOpError("weight rows of ")
                  << elements << " values are not whole " << getQuantFormat(quant).ggmlName
                  << " blocks of " << kChunkElements << "-value chunks",
              failure();
-    constant("i64", "kRowBytes", std::to_string(*bytes),
-             ("bytes per weight row (" + getQuantFormat(quant).ggmlName + ", layout " +
-              (quant == mlir::greta::QuantType::F16 ? "ggml or f16_rows" : "ggml") + ")")
-                 .str());
+    return Constant{"i64", "kRowBytes", std::to_string(*bytes),
+                    ("bytes per weight row (" + getQuantFormat(quant).ggmlName + ", layout " +
+                     (quant == mlir::greta::QuantType::F16 ? "ggml or f16_rows" : "ggml") + ")")
+                        .str()};
+  }
+
+  /// The weight format of v in a matmul_qkv whose v is stored unlike q and k (params.v_quant),
+  /// else none.
+  FailureOr<std::optional<mlir::greta::QuantType>> distinctVQuant() {
+    Attribute attr = param("v_quant");
+    if (!attr)
+      return std::optional<mlir::greta::QuantType>();
+    auto name = dyn_cast<StringAttr>(attr);
+    std::optional<mlir::greta::QuantType> quant =
+        name ? mlir::greta::symbolizeQuantType(name.getValue()) : std::nullopt;
+    if (family_ != KernelFamily::MatmulQKV || !quant)
+      return kernel_.emitOpError("params.v_quant must be a quant type name (q4_k, q6_k, ...) of "
+                                 "a matmul_qkv kernel"),
+             failure();
+    return quant == kernel_.getQuant() ? std::nullopt : quant;
+  }
+
+  /// The gemv kernel's row parts (common/gemv_part.hip): all kN rows in the kernel's format,
+  /// or q and k's rows, then v's in v's own.
+  LogicalResult gemvParts() {
+    FailureOr<std::optional<mlir::greta::QuantType>> vQuant = distinctVQuant();
+    if (failed(vQuant))
+      return failure();
+    int64_t rows = ints_["kN"];
+    if (*vQuant) {
+      int64_t vRows = ints_["kNKV"];
+      parts_.push_back({*kernel_.getQuant(), 0, rows - vRows});
+      parts_.push_back({**vQuant, rows - vRows, vRows});
+    } else {
+      parts_.push_back({*kernel_.getQuant(), 0, rows});
+    }
     return success();
   }
 
@@ -289,17 +336,23 @@ private:
     if (failed(intConstant("k", "kK", "reduction length: values per weight row")) ||
         failed(outputColumnConstants()))
       return failure();
-    if (failed(rowBytesConstant(ints_["kK"])))
+    bool gemv = *kernel_.getRoute() == KernelRoute::Gemv;
+    // A gemv kernel's row stride belongs to each of its parts (gemvParts).
+    if (!gemv && failed(rowBytesConstant(ints_["kK"])))
       return failure();
     if (hasPrologue_ && failed(floatConstant("eps", "kEps", "epsilon of the fused RMSNorm")))
       return failure();
     gk::TilesAttr tiles = kernel_.getEffectiveTiles();
-    if (*kernel_.getRoute() == KernelRoute::Gemv) {
+    if (gemv) {
       constant("int", "kTileN", std::to_string(tiles.getTileN()), "output columns per block");
       constant("int", "kSplitK", std::to_string(tiles.getSplitK()),
                "blocks sharing one column's reduction");
-      if (failed(checkGemvTiles(tiles)))
+      if (failed(gemvParts()))
         return failure();
+      for (const GemvPart &part : parts_)
+        if (failed(rowBytesOf(part.quant, ints_["kK"])) ||
+            failed(checkGemvTiles(tiles, part.quant)))
+          return failure();
     } else {
       constant("int", "kTileM", std::to_string(tiles.getTileM()), "rows (tokens) per block");
       constant("int", "kTileN", std::to_string(tiles.getTileN()), "output columns per block");
@@ -346,7 +399,7 @@ private:
   /// matmul_gemv gives each warp whole weight rows at every warp width of the table, and each
   /// split-K block whole quant blocks of whole pieces of the reduction (a piece's inputs,
   /// quant_gemv/*.hip, lie within its block), whose inputs fit the staged range.
-  LogicalResult checkGemvTiles(gk::TilesAttr tiles) {
+  LogicalResult checkGemvTiles(gk::TilesAttr tiles, mlir::greta::QuantType quant) {
     int64_t warps = ints_["kBlock"] / kNarrowestWarp;
     if (tiles.getTileN() % warps != 0)
       return kernel_.emitOpError("gemv tile_n = ")
@@ -354,7 +407,7 @@ private:
                  << " (the block's warps at width " << kNarrowestWarp
                  << "): each warp reduces whole weight rows",
              failure();
-    const QuantFormat &format = getQuantFormat(*kernel_.getQuant());
+    const QuantFormat &format = getQuantFormat(quant);
     int64_t k = ints_["kK"];
     int64_t unit = std::max(format.blockElements, format.gemvPieceValues);
     if (k % unit != 0 || tiles.getSplitK() > k / unit)
@@ -442,16 +495,23 @@ private:
   }
 
   std::string formatConstants() {
+    return "// Constants baked in from the IR.\n" + formatConstantLines(constants_);
+  }
+
+  /// One aligned `constexpr` line per constant, without the last line break (the template
+  /// places it).
+  static std::string formatConstantLines(const std::vector<Constant> &constants) {
     size_t width = 0;
-    for (const Constant &c : constants_)
+    for (const Constant &c : constants)
       width = std::max(width, c.type.size() + c.name.size() + c.value.size());
-    std::string text = "// Constants baked in from the IR.\n";
-    for (const Constant &c : constants_) {
+    std::string text;
+    for (const Constant &c : constants) {
       std::string line = "constexpr " + c.type + " " + c.name + " = " + c.value + ";";
       size_t used = c.type.size() + c.name.size() + c.value.size();
       text += line + std::string(width - used + 1, ' ') + "// " + c.comment + "\n";
     }
-    text.pop_back(); // the template places the line break
+    if (!text.empty())
+      text.pop_back();
     return text;
   }
 
@@ -512,13 +572,43 @@ private:
     if (!text)
       return kernel_.emitOpError("cannot be emitted: ") << error, failure();
     values_.values["QUANT"] = llvm::StringRef(*text).rtrim('\n').str();
-    if (usesWeightMatrix(family_) && kernel_.getRoute() == KernelRoute::Gemv) {
-      text = expandTemplate(("quant_gemv/" + format.gemvSnippet).str(), values_, error);
+    values_.flags["TWO_PARTS"] = parts_.size() == 2;
+    std::string parts;
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      FailureOr<std::string> part = gemvPartText(parts_[i], "part" + std::to_string(i));
+      if (failed(part))
+        return failure();
+      parts += (i ? "\n" : "") + *part;
+    }
+    values_.values["GEMV_PARTS"] = parts;
+    return success();
+  }
+
+  /// common/gemv_part.hip for `part`: its format's block decoder and gemv pieces, its row stride
+  /// and its rows of the grid, in namespace `name`.
+  FailureOr<std::string> gemvPartText(const GemvPart &part, StringRef name) {
+    const QuantFormat &format = getQuantFormat(part.quant);
+    FailureOr<Constant> rowBytes = rowBytesOf(part.quant, ints_["kK"]);
+    if (failed(rowBytes))
+      return failure();
+    TemplateValues values = values_;
+    values.values["PART"] = name.str();
+    values.values["PART_CONSTANTS"] = formatConstantLines(
+        {*rowBytes,
+         {"int", "kPartFirst", std::to_string(part.first), "the part's first row of the grid"},
+         {"int", "kPartRows", std::to_string(part.rows), "the part's rows"}});
+    std::string error;
+    for (auto [key, path] : {std::pair<StringRef, std::string>{"QUANT", "quant/" + format.snippet.str()},
+                             {"GEMV_QUANT", "quant_gemv/" + format.gemvSnippet.str()}}) {
+      std::optional<std::string> text = expandTemplate(path, values, error);
       if (!text)
         return kernel_.emitOpError("cannot be emitted: ") << error, failure();
-      values_.values["GEMV_QUANT"] = llvm::StringRef(*text).rtrim('\n').str();
+      values.values[key] = llvm::StringRef(*text).rtrim('\n').str();
     }
-    return success();
+    std::optional<std::string> text = expandTemplate("common/gemv_part", values, error);
+    if (!text)
+      return kernel_.emitOpError("cannot be emitted: ") << error, failure();
+    return llvm::StringRef(*text).rtrim('\n').str();
   }
 
   //===--- Params struct and banner ----------------------------------------===//
@@ -601,6 +691,7 @@ private:
   bool hasPrologue_;
   bool hasEpilogue_;
   std::vector<Constant> constants_;
+  std::vector<GemvPart> parts_; ///< gemv kernels only
   llvm::StringMap<int64_t> ints_;
   TemplateValues values_;
 };

@@ -264,6 +264,11 @@ private:
         }
       if (std::optional<gr::QuantType> quant = kernel.getQuant())
         spec.params["quant"] = cg::getQuantFormat(*quant).ggmlName.str();
+      // matmul_qkv's v type, where it differs from q and k's: a ggml name, as `quant` is.
+      if (auto vQuant = kernel.getParamsAttr() ? kernel.getParamsAttr().getAs<StringAttr>("v_quant")
+                                               : StringAttr())
+        if (std::optional<gr::QuantType> quant = gr::symbolizeQuantType(vQuant.getValue()))
+          spec.params["v_quant"] = cg::getQuantFormat(*quant).ggmlName.str();
       if (family == gk::KernelFamily::Matmul || family == gk::KernelFamily::MatmulGateUp ||
           family == gk::KernelFamily::MatmulQKV)
         spec.params["prologue"] = std::string(hasPrologue ? "rms_norm" : "none");

@@ -836,13 +836,13 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
 /// The products `first` opens a matmul_qkv with: `first` and the next two matmuls of its block
 /// that read the same input (after `first`, in order), when they are the queries, keys and values
 /// of one greta.rope_kv_append (what greta-fuse makes of a Llama attention block), all three
-/// take the gemv route, the same prologue and no epilogue, and read weights of one device type.
-/// Otherwise empty.
+/// take the gemv route, the same prologue and no epilogue, and q and k read weights of one
+/// device type (v may have another: Q4_K_M's Q6_K v layers; the kernel then decodes v's rows in
+/// a part of their own). Otherwise empty.
 ///
 /// Decode runs these GEMVs at a fixed cost each (a launch, the input's RMS norm and int16 staging
 /// per block, a tail wave) far above their bytes (k and v: 2.4 MB each); one launch over the
-/// three matrices pays it once. A type mix (Q4_K_M's Q6_K v in some layers) stays three launches:
-/// the gemv template decodes one format.
+/// three matrices pays it once.
 SmallVector<MatmulOp> PhaseLowering::findQKVGroup(MatmulOp first) {
   auto isMember = [&](MatmulOp op) {
     return op.getRoute() && *op.getRoute() == Route::Gemv &&
@@ -859,9 +859,10 @@ SmallVector<MatmulOp> PhaseLowering::findQKVGroup(MatmulOp first) {
     auto sibling = dyn_cast<MatmulOp>(op);
     if (!sibling || sibling.getInput() != first.getInput())
       continue;
+    bool isValue = group.size() == 2;
     if (!isMember(sibling) || sibling.getNormWeightAttr() != first.getNormWeightAttr() ||
-        sibling.getNormEpsAttr() != first.getNormEpsAttr() ||
-        quantOf(sibling) != quantOf(first) ||
+        sibling.getNormEpsAttr() != first.getNormEpsAttr() || !quantOf(sibling) ||
+        (!isValue && quantOf(sibling) != quantOf(first)) ||
         !(rowsOf(sibling.getResult()) == rowsOf(first.getResult())))
       return {};
     group.push_back(sibling);
@@ -902,6 +903,14 @@ LogicalResult PhaseLowering::lowerMatmulQKV(ArrayRef<MatmulOp> group) {
                   q.hasNormPrologue(),
                   MatmulEpilogue::None,
                   {stringifyQuantType(quant).str(), matrixName(k, nQ), "kv" + std::to_string(nKV)}};
+  // v stored unlike q and k: its rows are a part of their own, tiled separately.
+  QuantType vQuant =
+      ModuleLowering::deviceQuant(m_.symbols_.lookup<WeightOp>(MatmulOp(group[2]).getWeight()));
+  if (vQuant != quant) {
+    spec.params.push_back(
+        b_.getNamedAttr("v_quant", b_.getStringAttr(stringifyQuantType(vQuant))));
+    spec.nameParts.push_back("v" + stringifyQuantType(vQuant).str());
+  }
   if (q.hasNormPrologue()) {
     FailureOr<StringRef> gamma = vectorWeight(q, q.getNormWeightAttr());
     if (failed(gamma))
@@ -917,9 +926,12 @@ LogicalResult PhaseLowering::lowerMatmulQKV(ArrayRef<MatmulOp> group) {
   if (failed(tiles))
     return failure();
   spec.tiles = tiles->first;
-  SmallVector<AffineExpr> grid = {
-      getAffineConstantExpr(llvm::divideCeil(n, tiles->first.getTileN()), ctx()), rowsExpr(rows),
-      getAffineConstantExpr(tiles->first.getSplitK(), ctx())};
+  int64_t tileN = tiles->first.getTileN();
+  int64_t columnTiles = vQuant == quant ? llvm::divideCeil(n, tileN)
+                                        : llvm::divideCeil(nQ + nKV, tileN) +
+                                              llvm::divideCeil(nKV, tileN);
+  SmallVector<AffineExpr> grid = {getAffineConstantExpr(columnTiles, ctx()), rowsExpr(rows),
+                                  getAffineConstantExpr(tiles->first.getSplitK(), ctx())};
   launch(q, spec, tiles->second, buffers, grid);
   for (MatmulOp op : group.drop_front())
     lowered_.insert(op);

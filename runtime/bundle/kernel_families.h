@@ -53,6 +53,7 @@ struct ArgSpec {
   // Weights:
   std::vector<std::string_view> dims{}; ///< shape expressions, ggml order
   bool typeIsQuantParam = false;        ///< the weight's type must equal params.quant
+  std::string_view typeParam{};         ///< ... or this param instead, when the kernel has it
 };
 
 enum class ParamType {

@@ -483,9 +483,13 @@ private:
     if (!matches)
       fail("{}: weight dims [{}], family {} needs [{}]", at, fmt::join(w->dims, ", "),
            kernel.family, fmt::join(expected, ", "));
-    if (spec.typeIsQuantParam && nameOf(w->type) != stringParam(kernel, "quant"))
-      fail("{}: weight type {} differs from params.quant {}", at, nameOf(w->type),
-           stringParam(kernel, "quant"));
+    const std::string typeParam =
+        !spec.typeParam.empty() && kernel.params.count(std::string(spec.typeParam))
+            ? std::string(spec.typeParam)
+            : "quant";
+    if (spec.typeIsQuantParam && nameOf(w->type) != stringParam(kernel, typeParam))
+      fail("{}: weight type {} differs from params.{} {}", at, nameOf(w->type), typeParam,
+           stringParam(kernel, typeParam));
   }
 
   void checkRopeFreqs(const std::string &name, const KernelSpec &kernel,

@@ -266,6 +266,33 @@ TEST_F(BundleTest, BadKernelsAndDataflowAreRefused) {
   expectEditsRefused(dir, original, cases);
 }
 
+// Tests that matmul_qkv's weights are checked against its types: q and k against params.quant,
+// v against params.v_quant where the kernel has it (Q4_K_M's Q6_K v), else params.quant.
+TEST_F(BundleTest, MatmulQKVWeightTypesAreChecked) {
+  const std::string dir = writeBundle();
+  const Json original = Json::parse(readText(fs::path(dir) / "manifest.json"));
+  findLaunch(original, "decode", "matmul_qkv");
+  size_t kernelIndex = 0; // the matmul_qkv kernel of the layers whose v is Q6_K
+  while (kernelIndex < original["kernels"].size() &&
+         !(original["kernels"][kernelIndex]["family"] == "matmul_qkv" &&
+           original["kernels"][kernelIndex]["params"].contains("v_quant")))
+    ++kernelIndex;
+  ASSERT_LT(kernelIndex, original["kernels"].size()) << "the tiny Q4_K_M model stores some v as Q6_K";
+  EXPECT_EQ(original["kernels"][kernelIndex]["params"]["v_quant"], "Q6_K");
+  EXPECT_NO_THROW(Bundle::open(dir));
+  const std::vector<ManifestCase> cases = {
+      {[&](Json &m) { m["kernels"][kernelIndex]["params"]["v_quant"] = "Q8_0"; },
+       {"args.v_weight", "weight type Q6_K differs from params.v_quant Q8_0"}},
+      {[&](Json &m) { m["kernels"][kernelIndex]["params"].erase("v_quant"); },
+       {"args.v_weight", "weight type Q6_K differs from params.quant Q4_K"}},
+      {[&](Json &m) { m["kernels"][kernelIndex]["params"]["quant"] = "Q6_K"; },
+       {"args.q_weight", "weight type Q4_K differs from params.quant Q6_K"}},
+      {[&](Json &m) { m["kernels"][kernelIndex]["route"] = "gemm"; },
+       {"route 'gemm'", "gemv"}},
+  };
+  expectEditsRefused(dir, original, cases);
+}
+
 // Tests that a weight range past the end of weights.bin, or an offset beyond 63 bits, is refused.
 TEST_F(BundleTest, OutOfRangeWeightOffsetIsRefused) {
   const std::string dir = writeBundle();

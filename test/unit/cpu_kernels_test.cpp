@@ -388,11 +388,12 @@ TEST(CpuKernels, MatmulGateUpMatchesReference) {
 }
 
 // Tests matmul_qkv: each output is its own weight times the normalised input (one prologue for
-// the three), with k and v narrower than q and a width that no thread split divides evenly.
+// the three), with k and v narrower than q, a width that no thread split divides evenly, and v
+// stored in another type (params.v_quant), as Q4_K_M stores some layers' v.
 TEST(CpuKernels, MatmulQKVMatchesThreeProducts) {
   const uint64_t k = 512, nQ = 48, nKV = 19, rows = 3;
   const TestWeight wq(TensorType::Q4_K, k, nQ, 41), wk(TensorType::Q4_K, k, nKV, 42),
-      wv(TensorType::Q4_K, k, nKV, 43);
+      wv(TensorType::Q6_K, k, nKV, 43);
   const TestWeight norm(TensorType::F32, k, 1, 44);
   const std::vector<float> x = randomValues(rows * k, 45);
   LaunchHarness h("matmul_qkv");
@@ -400,6 +401,7 @@ TEST(CpuKernels, MatmulQKVMatchesThreeProducts) {
       .param("n_q", int64_t(nQ))
       .param("n_kv", int64_t(nKV))
       .param("quant", std::string("Q4_K"))
+      .param("v_quant", std::string("Q6_K"))
       .param("prologue", std::string("rms_norm"))
       .param("eps", 1e-5);
   h.buffer("x", RowExtent::seq(), rows, k, x);

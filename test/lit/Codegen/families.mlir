@@ -33,9 +33,9 @@ gk.kernel @add_rms_norm add_rms_norm(activation, activation, weight, activation,
 // CHECK: w.chunk[i] = *(chunk < last ? chunk : last);
 // CHECK: span_words(words, w.at +
 // CHECK: dotA = dot2_i16_i8<false>(x.a[2 * i], a, dotA);
-// CHECK: GRETA_KERNEL(kBlock) matmul_gemv(const Params p) {
-// CHECK-NOT: prologue(
+// CHECK-NOT: make_float4(prologue(
 // CHECK: stage_int16(input, f, v);
+// CHECK: GRETA_KERNEL(kBlock) matmul_gemv(const Params p) {
 gk.kernel @matmul_gemv matmul(activation, weight, activation) route gemv quant q6_k
     tiles<tile_n = 8, tile_k = 256> params {block = 256 : i64, k = 256 : i64, n = 64 : i64}
 
@@ -62,7 +62,7 @@ gk.kernel @matmul_mma_q6_k matmul(activation, weight, activation) route gemm qua
 // CHECK: manifest param_fields: x,gate,up,out,norm,rows,ctx
 // CHECK: const float dotUp = dot_piece(wUp[b][r], piece, in);
 // CHECK: accUp[r] += live ? dotUp : 0.0f;
-// CHECK: store_output(p, s, firstRow + r, acc[r], accUp[r]);
+// CHECK: store_output(p, s, kPartFirst + firstRow + r, acc[r], accUp[r]);
 gk.kernel @gate_up_gemv matmul_gate_up(activation, weight, weight, activation, weight)
     route gemv quant q8_0 tiles<tile_n = 16, tile_k = 32>
     params {block = 256 : i64, k = 64 : i64, n = 128 : i64, eps = 1.0e-5 : f32}

@@ -22,8 +22,26 @@
 // CHECK: gk.kernel @prefill_lm_head_q6_k_4096x128256 (
 // CHECK: route gemm, weights Q6_K
 // CHECK: gk.kernel @prefill_audit_stats_lm_head (
-// CHECK: gk.kernel @decode_matmul_q4_k_4096x4096_norm (
-// CHECK: route gemv, weights Q4_K
+// Decode's q, k (Q4_K) and v (Q6_K) are one matmul_qkv launch of two parts, each with its
+// format's row stride and decoder; a block's tile lies in one part.
+// CHECK: gk.kernel @decode_matmul_qkv_q4_k_4096x4096_kv1024_vq6_k_norm (
+// CHECK: family matmul_qkv, route gemv, weights Q4_K
+// CHECK: constexpr int kTileN = 24;
+// CHECK: namespace part0 {
+// CHECK: constexpr i64 kRowBytes = 2304;
+// CHECK-NEXT: constexpr int kPartFirst = 0;
+// CHECK-NEXT: constexpr int kPartRows = 5120;
+// CHECK: gemv pieces of Q4_K
+// CHECK: } // namespace part0
+// CHECK: namespace part1 {
+// CHECK: constexpr i64 kRowBytes = 3360;
+// CHECK-NEXT: constexpr int kPartFirst = 5120;
+// CHECK-NEXT: constexpr int kPartRows = 1024;
+// CHECK: gemv pieces of Q6_K
+// CHECK: } // namespace part1
+// CHECK: if (static_cast<int>(blockIdx.x) >= part0::kTiles) {
+// CHECK-NEXT: part1::gemv_tile(p, static_cast<int>(blockIdx.x) - part0::kTiles, staged);
+// CHECK-NOT: gk.kernel @decode_matmul_q6_k_4096x1024_norm (
 // CHECK: gk.kernel @decode_rope_kv_append_h32kv8 (
 // CHECK: constexpr int kHeadDim = 128;
 // CHECK: constexpr double kTheta = 500000.0;

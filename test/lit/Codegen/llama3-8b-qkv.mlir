@@ -2,7 +2,7 @@
 // Tests that a Llama-3-8B layer whose q, k and v weights share one type (Q4_K_M's Q4_K v layers)
 // decodes its attention projections in one matmul_qkv launch over 4096 + 1024 + 1024 weight
 // rows, from the gemv template with the three matrices' row ranges baked in, while prefill keeps
-// three GEMMs. (llama3-8b-layer.mlir has the Q6_K v layer: three decode launches there.)
+// three GEMMs. (llama3-8b-layer.mlir has the Q6_K v layer: a second part for v's rows.)
 // CHECK: gk.kernel @prefill_matmul_q4_k_4096x4096_norm (
 // CHECK: gk.kernel @prefill_matmul_q4_k_4096x1024_norm (
 // CHECK-NOT: gk.kernel @prefill_matmul_qkv
@@ -27,6 +27,7 @@
 // CHECK: p.v[static_cast<i64>(s) * kNKV + (n - kNQ - kNKV)] = acc;
 // CHECK: return p.v_weight + (n - kNQ - kNKV) * kRowBytes;
 // CHECK: rows[r] = qkv_weight_row(p, n);
+// CHECK-NOT: namespace part1
 // CHECK-NOT: gk.kernel @decode_matmul_q4_k_4096x1024_norm (
 // CHECK: gk.kernel @decode_rope_kv_append_h32kv8 (
 module attributes {greta.model = #greta.model<layers = 1, dim = 4096, heads = 32, kv_heads = 8,

@@ -18,7 +18,6 @@
 // CHECK: constexpr int kBlock = 256;
 // CHECK: constexpr int kK = 4096;
 // CHECK: constexpr int kN = 4096;
-// CHECK: constexpr i64 kRowBytes = 2304;
 // CHECK: constexpr float kEps = 1e-05f;
 // CHECK: constexpr int kTileN = 16;
 // CHECK: constexpr int kSplitK = 4;
@@ -32,7 +31,6 @@
 // CHECK-NEXT: i32 rows;
 // CHECK-NEXT: i32 ctx;
 // CHECK-NEXT: };
-// CHECK: Q4_K (ggml block_q4_K)
 // CHECK: __device__ __forceinline__ float prologue(float x, float gamma, float inv_rms) {
 // CHECK-NEXT: const float t0 = x * inv_rms;
 // CHECK-NEXT: const float t1 = t0 * gamma;
@@ -43,14 +41,24 @@
 // CHECK-NEXT: return t0;
 // CHECK: p.out[at] = epilogue(acc, p.residual[at]);
 // CHECK: const float *staged; ///< shared memory: the split's range, float4s permuted by staged_slot
+// One part: every row is Q4_K.
+// CHECK: namespace part0 {
+// CHECK: constexpr i64 kRowBytes = 2304;
+// CHECK-NEXT: constexpr int kPartFirst = 0;
+// CHECK-NEXT: constexpr int kPartRows = 4096;
+// CHECK: Q4_K (ggml block_q4_K)
 // CHECK: gemv pieces of Q4_K
 // CHECK: w.qs = block[1 + piece % kPiecesPerBlock];
-// CHECK: __device__ float g_partials[kSplitK * kN];
-// CHECK: GRETA_KERNEL(kBlock) decode_attn_out(const Params p) {
-// CHECK: __shared__ __align__(16) float staged[kStagedFloats];
+// CHECK: __device__ float g_partials[kSplitK * kPartRows];
+// CHECK: __device__ __forceinline__ void gemv_tile(const Params &p, int tile, float *staged) {
 // CHECK: make_float4(prologue(v.x, gamma.x, invRms)
 // CHECK: reinterpret_cast<float4 *>(staged)[staged_slot(f)] = v;
-// CHECK: isLast = atomicAdd(&g_arrivals[blockIdx.x], 1u) == kSplitK - 1;
+// CHECK: isLast = atomicAdd(&g_arrivals[tile], 1u) == kSplitK - 1;
+// CHECK: } // namespace part0
+// CHECK-NOT: namespace part1
+// CHECK: GRETA_KERNEL(kBlock) decode_attn_out(const Params p) {
+// CHECK: __shared__ __align__(16) float staged[kStagedFloats];
+// CHECK-NEXT: part0::gemv_tile(p, static_cast<int>(blockIdx.x), staged);
 gk.kernel @decode_attn_out matmul(activation, weight, activation, weight, activation)
     route gemv quant q4_k tiles<tile_n = 16, tile_k = 256, split_k = 4>
     params {block = 256 : i64, k = 4096 : i64, n = 4096 : i64, eps = 1.0e-5 : f32}

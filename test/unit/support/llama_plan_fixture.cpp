@@ -105,12 +105,15 @@ public:
   const std::string &typeOf(const std::string &weight) const { return weightTypes_.at(weight); }
 
   bundle::PhasePlan &plan() { return spec_.manifest.phase(phase_); }
+  bool isDecode() const { return phase_ == PhaseKind::Decode; }
 
 private:
   std::string routeOf(const std::string &family) const {
     const bool decode = phase_ == PhaseKind::Decode;
     if (family == "matmul" || family == "matmul_gate_up" || family == "lm_head")
       return decode ? "gemv" : "gemm";
+    if (family == "matmul_qkv")
+      return "gemv";
     if (family == "attention")
       return decode ? "split_kv" : "flash";
     return "";
@@ -173,6 +176,35 @@ private:
     }
   }
 
+  /// Decode's q, k and v in one matmul_qkv launch where q and k share a type, as greta-compile
+  /// lowers them (v may have its own: params.v_quant); otherwise three matmuls.
+  void fusedProjections(uint32_t layer, const std::string &input, const std::string &norm) {
+    const std::string q = layerWeight(layer, "attn_q"), k = layerWeight(layer, "attn_k"),
+                      v = layerWeight(layer, "attn_v");
+    if (!b_.isDecode() || b_.typeOf(q) != b_.typeOf(k))
+      return projections(layer, input, norm);
+    Params params = {{"k", int64_t{m_.dim}},
+                     {"n_q", qCols_},
+                     {"n_kv", kvCols_},
+                     {"quant", b_.typeOf(q)},
+                     {"prologue", std::string(bundle::kPrologueNone)}};
+    if (b_.typeOf(v) != b_.typeOf(q))
+      params["v_quant"] = b_.typeOf(v);
+    Args args = {{"x", input},
+                 {"q_weight", weightRef(q)},
+                 {"k_weight", weightRef(k)},
+                 {"v_weight", weightRef(v)},
+                 {"q", "q"},
+                 {"k", "k"},
+                 {"v", "v"}};
+    if (!norm.empty()) {
+      params["prologue"] = std::string(bundle::kPrologueRmsNorm);
+      params["eps"] = m_.rmsEps;
+      args["norm"] = weightRef(norm);
+    }
+    b_.launch("matmul_qkv", std::move(params), std::move(args));
+  }
+
   void attention(uint32_t layer) {
     b_.launch("attention",
               {{"heads", int64_t{m_.heads}},
@@ -211,9 +243,9 @@ private:
     // Layer 0 normalises in the projections' prologue; later layers get xn from the previous
     // layer's add_rms_norm.
     if (layer == 0)
-      projections(layer, "x", layerWeight(layer, "attn_norm"));
+      fusedProjections(layer, "x", layerWeight(layer, "attn_norm"));
     else
-      projections(layer, "xn", "");
+      fusedProjections(layer, "xn", "");
     Params rope = b_.ropeParams(m_.heads);
     rope["kv_heads"] = int64_t{m_.kvHeads};
     b_.launch("rope_kv_append", std::move(rope),

@@ -18,8 +18,8 @@
 namespace greta::test {
 
 struct LlamaPlanOptions {
-  /// Fused: rms_norm prologues in matmuls, rope_kv_append, matmul_gate_up, residual epilogues,
-  /// add_rms_norm. Unfused: one launch per op (rms_norm, matmul, rope, kv_append, silu_mul, add).
+  /// Fused: rms_norm prologues in matmuls, rope_kv_append, matmul_gate_up, decode's
+  /// matmul_qkv, residual epilogues, add_rms_norm. Unfused: one launch per op (rms_norm, matmul, rope, kv_append, silu_mul, add).
   bool fuse = true;
   /// audit_stats after the final RMSNorm and the LM head, in both phases.
   bool audits = true;
