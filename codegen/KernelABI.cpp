@@ -33,7 +33,10 @@ constexpr KernelArg kQKV[] = {{"x", A::Read, D::F32Rows},
                               {"v_weight", A::Read, D::WeightBytes},
                               {"q", A::Write, D::F32Rows},
                               {"k", A::Write, D::F32Rows},
-                              {"v", A::Write, D::F32Rows}};
+                              {"v", A::Write, D::F32Rows},
+                              {"positions", A::Read, D::I32Rows},
+                              {"k_cache", A::Write, D::KVCache},
+                              {"v_cache", A::Write, D::KVCache}};
 constexpr KernelArg kRope[] = {{"x", A::ReadWrite, D::F32Rows}, {"positions", A::Read, D::I32Rows}};
 constexpr KernelArg kKVAppend[] = {{"k", A::Read, D::F32Rows},
                                    {"v", A::Read, D::F32Rows},
@@ -110,7 +113,8 @@ llvm::SmallVector<KernelArg> getKernelArgs(KernelFamily family, bool hasPrologue
 }
 
 bool hasRopeFreqsField(KernelFamily family) {
-  return family == KernelFamily::Rope || family == KernelFamily::RopeKVAppend;
+  return family == KernelFamily::Rope || family == KernelFamily::RopeKVAppend ||
+         family == KernelFamily::MatmulQKV;
 }
 
 std::string getParamFields(KernelFamily family, bool hasPrologue, bool hasEpilogue) {

@@ -324,10 +324,15 @@ private:
   LogicalResult outputColumnConstants() {
     if (family_ != KernelFamily::MatmulQKV)
       return intConstant("n", "kN", "output columns: weight rows");
-    if (failed(intConstant("n_q", "kNQ", "q rows (output columns)")) ||
-        failed(intConstant("n_kv", "kNKV", "k rows, and v rows")))
+    if (failed(intConstant("heads", "kHeads", "query heads")) ||
+        failed(intConstant("kv_heads", "kKVHeads", "key/value heads")) ||
+        failed(intConstant("head_dim", "kHeadDim", "values per head")) || failed(thetaConstant()))
       return failure();
+    ints_["kNQ"] = ints_["kHeads"] * ints_["kHeadDim"];
+    ints_["kNKV"] = ints_["kKVHeads"] * ints_["kHeadDim"];
     ints_["kN"] = ints_["kNQ"] + 2 * ints_["kNKV"];
+    constant("int", "kNQ", "kHeads * kHeadDim", "q rows (output columns)");
+    constant("int", "kNKV", "kKVHeads * kHeadDim", "k rows, and v rows");
     constant("int", "kN", "kNQ + 2 * kNKV", "weight rows of the grid: q's, then k's, then v's");
     return success();
   }

@@ -321,6 +321,13 @@ void ModuleLowering::finish() {
     plan->moveBefore(body, body->end());
 }
 
+/// Attention's q, k and v products and the greta.rope_kv_append that reads them: one
+/// matmul_qkv launch.
+struct QKVGroup {
+  SmallVector<MatmulOp, 3> matmuls; ///< q, k, v
+  RopeKVAppendOp append;
+};
+
 /// One phase: value → buffer assignment with liveness, and the launches in order.
 class PhaseLowering {
 public:
@@ -496,8 +503,8 @@ private:
   LogicalResult lowerRmsNorm(RmsNormOp op);
   LogicalResult lowerAddRmsNorm(AddRmsNormOp op);
   LogicalResult lowerMatmul(MatmulOp op);
-  SmallVector<MatmulOp> findQKVGroup(MatmulOp first);
-  LogicalResult lowerMatmulQKV(ArrayRef<MatmulOp> group);
+  std::optional<QKVGroup> findQKVGroup(MatmulOp first);
+  LogicalResult lowerMatmulQKV(const QKVGroup &group);
   LogicalResult lowerLmHead(LmHeadOp op);
   LogicalResult lowerRope(RopeOp op);
   LogicalResult lowerKVAppend(KVAppendOp op);
@@ -521,7 +528,8 @@ private:
   llvm::StringMap<int> liveValues_;
   llvm::StringSet<> busy_;
   llvm::StringSet<> pinned_;
-  /// Ops already lowered as part of an earlier op's launch (the k and v of a matmul_qkv).
+  /// Ops already lowered as part of an earlier op's launch (a matmul_qkv's k, v and
+  /// rope_kv_append).
   llvm::SmallPtrSet<Operation *, 8> lowered_;
 };
 
@@ -769,8 +777,8 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
     return failure();
   if (!op.getRoute())
     return op.emitOpError("has no route; run greta-select-routes before lowering"), failure();
-  if (SmallVector<MatmulOp> group = findQKVGroup(op); !group.empty())
-    return lowerMatmulQKV(group);
+  if (std::optional<QKVGroup> group = findQKVGroup(op))
+    return lowerMatmulQKV(*group);
   KernelRoute route = *op.getRoute() == Route::Gemv ? KernelRoute::Gemv : KernelRoute::Gemm;
   QuantType quant = ModuleLowering::deviceQuant(weightOp);
   int64_t k = colsOf(op.getInput()), n = colsOf(op.getResult());
@@ -833,17 +841,26 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
   return success();
 }
 
-/// The products `first` opens a matmul_qkv with: `first` and the next two matmuls of its block
-/// that read the same input (after `first`, in order), when they are the queries, keys and values
-/// of one greta.rope_kv_append (what greta-fuse makes of a Llama attention block), all three
-/// take the gemv route, the same prologue and no epilogue, and q and k read weights of one
-/// device type (v may have another: Q4_K_M's Q6_K v layers; the kernel then decodes v's rows in
-/// a part of their own). Otherwise empty.
+static void addRopeParams(OpBuilder &b, KernelSpec &spec, int64_t headDim, float theta,
+                          std::optional<FlatSymbolRefAttr> freqs) {
+  spec.params.push_back(b.getNamedAttr("head_dim", b.getI64IntegerAttr(headDim)));
+  spec.params.push_back(b.getNamedAttr("theta", b.getF32FloatAttr(theta)));
+  if (freqs && *freqs)
+    spec.params.push_back(b.getNamedAttr("freqs", *freqs));
+}
+
+/// The ops `first` opens a matmul_qkv with: `first` and the next two matmuls of its block that
+/// read the same input (after `first`, in order), when they are the queries, keys and values of
+/// one greta.rope_kv_append (what greta-fuse makes of a Llama attention block) and nothing else
+/// reads them, all three take the gemv route, the same prologue and no epilogue, and q and k
+/// read weights of one device type (v may have another: Q4_K_M's Q6_K v layers; the kernel
+/// then decodes v's rows in a part of their own); and that rope_kv_append. Otherwise none.
 ///
 /// Decode runs these GEMVs at a fixed cost each (a launch, the input's RMS norm and int16 staging
 /// per block, a tail wave) far above their bytes (k and v: 2.4 MB each); one launch over the
-/// three matrices pays it once.
-SmallVector<MatmulOp> PhaseLowering::findQKVGroup(MatmulOp first) {
+/// three matrices pays it once, and the rotations and cache rows (rope_kv_append's launch,
+/// 6.6 µs a layer) ride on its stores.
+std::optional<QKVGroup> PhaseLowering::findQKVGroup(MatmulOp first) {
   auto isMember = [&](MatmulOp op) {
     return op.getRoute() && *op.getRoute() == Route::Gemv &&
            op.getEpilogue() == MatmulEpilogue::None && !lowered_.contains(op);
@@ -853,8 +870,8 @@ SmallVector<MatmulOp> PhaseLowering::findQKVGroup(MatmulOp first) {
     return weightOp ? std::optional(ModuleLowering::deviceQuant(weightOp)) : std::nullopt;
   };
   if (!isMember(first) || !quantOf(first))
-    return {};
-  SmallVector<MatmulOp> group = {first};
+    return std::nullopt;
+  SmallVector<MatmulOp, 3> group = {first};
   for (Operation *op = first->getNextNode(); op && group.size() < 3; op = op->getNextNode()) {
     auto sibling = dyn_cast<MatmulOp>(op);
     if (!sibling || sibling.getInput() != first.getInput())
@@ -864,19 +881,26 @@ SmallVector<MatmulOp> PhaseLowering::findQKVGroup(MatmulOp first) {
         sibling.getNormEpsAttr() != first.getNormEpsAttr() || !quantOf(sibling) ||
         (!isValue && quantOf(sibling) != quantOf(first)) ||
         !(rowsOf(sibling.getResult()) == rowsOf(first.getResult())))
-      return {};
+      return std::nullopt;
     group.push_back(sibling);
   }
-  if (group.size() != 3 || !group[0]->hasOneUse())
-    return {};
+  if (group.size() != 3 || llvm::any_of(group, [](MatmulOp op) { return !op->hasOneUse(); }))
+    return std::nullopt;
   auto append = dyn_cast<RopeKVAppendOp>(*group[0]->user_begin());
   if (!append || append.getQuery() != group[0].getResult() ||
       append.getKey() != group[1].getResult() || append.getValue() != group[2].getResult())
-    return {};
-  return group;
+    return std::nullopt;
+  auto cache = m_.symbols_.lookup<KVCacheOp>(append.getCache());
+  if (!cache ||
+      colsOf(group[0].getResult()) != append.getHeads() * cache.getType().getHeadDim() ||
+      colsOf(group[1].getResult()) != cache.getType().getRowLength())
+    return std::nullopt; // rope_kv_append's verifier reports it
+  return QKVGroup{group, append};
 }
 
-LogicalResult PhaseLowering::lowerMatmulQKV(ArrayRef<MatmulOp> group) {
+LogicalResult PhaseLowering::lowerMatmulQKV(const QKVGroup &qkv) {
+  ArrayRef<MatmulOp> group = qkv.matmuls;
+  RopeKVAppendOp append = qkv.append;
   MatmulOp q = group[0];
   auto weightOp = m_.symbols_.lookup<WeightOp>(q.getWeight());
   QuantType quant = ModuleLowering::deviceQuant(weightOp);
@@ -894,15 +918,27 @@ LogicalResult PhaseLowering::lowerMatmulQKV(ArrayRef<MatmulOp> group) {
   }
   for (MatmulOp op : group)
     buffers.push_back(allocate(op.getResult()));
+  // rope_kv_append's part: the rotated queries stay in q's buffer.
+  if (append.getFreqs() && failed(vectorWeight(append, append.getFreqsAttr())))
+    return failure();
+  FailureOr<std::pair<StringRef, StringRef>> caches = cacheBuffers(append, append.getCacheAttr());
+  if (failed(caches))
+    return failure();
+  auto cache = m_.symbols_.lookup<KVCacheOp>(append.getCache()).getType();
+  assign(append.getRotatedQuery(), buffers[4]);
+  buffers.append({bufferOf(append.getPositions()), caches->first, caches->second});
   KernelSpec spec{KernelFamily::MatmulQKV,
                   KernelRoute::Gemv,
                   quant,
                   std::nullopt,
-                  {intParam("k", k), intParam("n_q", nQ), intParam("n_kv", nKV)},
+                  {intParam("k", k), intParam("heads", append.getHeads()),
+                   intParam("kv_heads", cache.getKvHeads())},
                   {},
                   q.hasNormPrologue(),
                   MatmulEpilogue::None,
                   {stringifyQuantType(quant).str(), matrixName(k, nQ), "kv" + std::to_string(nKV)}};
+  addRopeParams(b_, spec, cache.getHeadDim(), append.getTheta().convertToFloat(),
+                append.getFreqs() ? std::optional(append.getFreqsAttr()) : std::nullopt);
   // v stored unlike q and k: its rows are a part of their own, tiled separately.
   QuantType vQuant =
       ModuleLowering::deviceQuant(m_.symbols_.lookup<WeightOp>(MatmulOp(group[2]).getWeight()));
@@ -935,6 +971,7 @@ LogicalResult PhaseLowering::lowerMatmulQKV(ArrayRef<MatmulOp> group) {
   launch(q, spec, tiles->second, buffers, grid);
   for (MatmulOp op : group.drop_front())
     lowered_.insert(op);
+  lowered_.insert(append);
   return success();
 }
 
@@ -980,13 +1017,6 @@ LogicalResult PhaseLowering::lowerLmHead(LmHeadOp op) {
 }
 
 /// RoPE params shared by rope and rope_kv_append.
-static void addRopeParams(OpBuilder &b, KernelSpec &spec, int64_t headDim, float theta,
-                          std::optional<FlatSymbolRefAttr> freqs) {
-  spec.params.push_back(b.getNamedAttr("head_dim", b.getI64IntegerAttr(headDim)));
-  spec.params.push_back(b.getNamedAttr("theta", b.getF32FloatAttr(theta)));
-  if (freqs && *freqs)
-    spec.params.push_back(b.getNamedAttr("freqs", *freqs));
-}
 
 LogicalResult PhaseLowering::lowerRope(RopeOp op) {
   if (failed(requireLastUse(op, op.getInput(), "input")))

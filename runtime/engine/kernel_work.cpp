@@ -69,8 +69,9 @@ LaunchWork launchWork(const bundle::Bundle &bundle, const bundle::Launch &launch
     work.flops = 2.0 * m * n * k * (name == "matmul_gate_up" ? 2.0 : 1.0);
   } else if (name == "matmul_qkv") {
     const double k = asDouble(bundle::dimParam(*kernel, "k"));
-    const double n = asDouble(bundle::dimParam(*kernel, "n_q")) +
-                     2.0 * asDouble(bundle::dimParam(*kernel, "n_kv"));
+    const double n = (asDouble(bundle::dimParam(*kernel, "heads")) +
+                      2.0 * asDouble(bundle::dimParam(*kernel, "kv_heads"))) *
+                     asDouble(bundle::dimParam(*kernel, "head_dim"));
     work.flops = 2.0 * static_cast<double>(rows) * n * k;
   } else if (name == "attention") {
     const double perKey = 4.0 * asDouble(bundle::dimParam(*kernel, "heads")) *

@@ -10,7 +10,7 @@
 //                 RoPE frequency tables (a few hundred bytes, a param, not an argument) and the
 //                 KV cache (an activation) are not weights and are not counted.
 //   FLOPs         matmul 2·M·N·K with M the launch's rows (the run's seq); matmul_gate_up twice
-//                 that (gate and up); matmul_qkv 2·M·(n_q + 2·n_kv)·K; lm_head 2·N·K (one row, whatever the seq); attention
+//                 that (gate and up); matmul_qkv 2·M·(heads + 2·kv_heads)·head_dim·K; lm_head 2·N·K (one row, whatever the seq); attention
 //                 4·heads·head_dim per query and key it scores (QKᵀ and PV, 2 each), over the
 //                 keys the causal mask lets each query see: position + 1. Other families
 //                 (norms, RoPE, elementwise) are bandwidth-bound and count 0.

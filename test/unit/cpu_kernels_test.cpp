@@ -387,19 +387,25 @@ TEST(CpuKernels, MatmulGateUpMatchesReference) {
   EXPECT_LT(normalizedError(rowsOf(out, rows), expected), 1e-5);
 }
 
-// Tests matmul_qkv: each output is its own weight times the normalised input (one prologue for
-// the three), with k and v narrower than q, a width that no thread split divides evenly, and v
-// stored in another type (params.v_quant), as Q4_K_M stores some layers' v.
-TEST(CpuKernels, MatmulQKVMatchesThreeProducts) {
-  const uint64_t k = 512, nQ = 48, nKV = 19, rows = 3;
+// Tests matmul_qkv: the three products of the normalised input (one prologue for the three,
+// v stored in another type, params.v_quant, as Q4_K_M stores some layers' v), then
+// rope_kv_append on them: q and k rotated at each row's position, the rotated keys and the
+// values in the cache rows of those positions.
+TEST(CpuKernels, MatmulQKVIsThreeProductsThenRopeKvAppend) {
+  const uint64_t k = 512, heads = 4, kvHeads = 2, headDim = 8, rows = 3, context = 12;
+  const uint64_t nQ = heads * headDim, nKV = kvHeads * headDim;
+  const std::vector<int32_t> pos = {4, 7, 11};
   const TestWeight wq(TensorType::Q4_K, k, nQ, 41), wk(TensorType::Q4_K, k, nKV, 42),
       wv(TensorType::Q6_K, k, nKV, 43);
   const TestWeight norm(TensorType::F32, k, 1, 44);
   const std::vector<float> x = randomValues(rows * k, 45);
   LaunchHarness h("matmul_qkv");
   h.param("k", int64_t(k))
-      .param("n_q", int64_t(nQ))
-      .param("n_kv", int64_t(nKV))
+      .param("heads", int64_t(heads))
+      .param("kv_heads", int64_t(kvHeads))
+      .param("head_dim", int64_t(headDim))
+      .param("theta", 10000.0)
+      .param("freqs", std::string("none"))
       .param("quant", std::string("Q4_K"))
       .param("v_quant", std::string("Q6_K"))
       .param("prologue", std::string("rms_norm"))
@@ -408,6 +414,9 @@ TEST(CpuKernels, MatmulQKVMatchesThreeProducts) {
   CpuBuffer &q = h.buffer("q", RowExtent::seq(), rows, nQ);
   CpuBuffer &kOut = h.buffer("k", RowExtent::seq(), rows, nKV);
   CpuBuffer &v = h.buffer("v", RowExtent::seq(), rows, nKV);
+  h.positions(pos);
+  CpuBuffer &kCache = h.buffer("k_cache", RowExtent::context(), context, nKV);
+  CpuBuffer &vCache = h.buffer("v_cache", RowExtent::context(), context, nKV);
   h.weight("q_weight", wq.view);
   h.weight("k_weight", wk.view);
   h.weight("v_weight", wv.view);
@@ -419,9 +428,25 @@ TEST(CpuKernels, MatmulQKVMatchesThreeProducts) {
     const std::vector<double> row = rmsNormReference(x.data() + s * k, norm.values, 1e-5);
     normed.insert(normed.end(), row.begin(), row.end());
   }
-  EXPECT_LT(normalizedError(rowsOf(q, rows), matmulReference(wq, normed, rows)), 1e-5);
-  EXPECT_LT(normalizedError(rowsOf(kOut, rows), matmulReference(wk, normed, rows)), 1e-5);
-  EXPECT_LT(normalizedError(rowsOf(v, rows), matmulReference(wv, normed, rows)), 1e-5);
+  std::vector<double> expectQ = matmulReference(wq, normed, rows);
+  std::vector<double> expectK = matmulReference(wk, normed, rows);
+  const std::vector<double> expectV = matmulReference(wv, normed, rows);
+  for (uint64_t s = 0; s < rows; ++s) {
+    std::vector<double> qRow(expectQ.begin() + s * nQ, expectQ.begin() + (s + 1) * nQ);
+    std::vector<double> kRow(expectK.begin() + s * nKV, expectK.begin() + (s + 1) * nKV);
+    ropeReference(qRow, heads, headDim, pos[s], 10000.0, {});
+    ropeReference(kRow, kvHeads, headDim, pos[s], 10000.0, {});
+    std::copy(qRow.begin(), qRow.end(), expectQ.begin() + s * nQ);
+    std::copy(kRow.begin(), kRow.end(), expectK.begin() + s * nKV);
+  }
+  EXPECT_LT(normalizedError(rowsOf(q, rows), expectQ), 1e-5);
+  EXPECT_LT(normalizedError(rowsOf(kOut, rows), expectK), 1e-5);
+  EXPECT_LT(normalizedError(rowsOf(v, rows), expectV), 1e-5);
+  for (uint64_t s = 0; s < rows; ++s) {
+    SCOPED_TRACE(s);
+    EXPECT_EQ(0, std::memcmp(kCache.f32() + pos[s] * nKV, kOut.f32() + s * nKV, nKV * 4));
+    EXPECT_EQ(0, std::memcmp(vCache.f32() + pos[s] * nKV, v.f32() + s * nKV, nKV * 4));
+  }
 }
 
 // Tests that lm_head computes the logits of the last row only.

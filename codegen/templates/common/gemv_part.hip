@@ -9,6 +9,9 @@ namespace {{PART}} {
 {{PART_CONSTANTS}}
 constexpr int kTiles = (kPartRows + kTileN - 1) / kTileN;
 static_assert(kTiles > 0 && kPartFirst + kPartRows <= kN, "a part is a run of the grid's rows");
+{{#QKV}}
+static_assert(kPartFirst % 2 == 0 && kPartRows % 2 == 0, "RoPE pairs lie within a part");
+{{/QKV}}
 
 {{QUANT}}
 
@@ -257,6 +260,18 @@ __device__ __forceinline__ void gemv_tile(const Params &p, int tile, float *stag
   }
 
 {{^SPLIT_K}}
+{{#QKV}}
+  // The tile's products meet in shared memory: RoPE rotates pairs of rows that two warps made.
+  __shared__ float tileOut[kTileN];
+  if (lane == 0) {
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r)
+      tileOut[warp_id() * kRowsPerWarp + r] = acc[r];
+  }
+  __syncthreads();
+  store_qkv_tile(p, s, kPartFirst + tile * kTileN, kPartFirst + kPartRows, tileOut);
+{{/QKV}}
+{{^QKV}}
   if (lane == 0) {
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r)
@@ -268,6 +283,7 @@ __device__ __forceinline__ void gemv_tile(const Params &p, int tile, float *stag
         store_output(p, s, kPartFirst + firstRow + r, acc[r]);
 {{/GATE_UP}}
   }
+{{/QKV}}
 {{/SPLIT_K}}
 {{#SPLIT_K}}
   if (lane == 0) {
@@ -293,6 +309,19 @@ __device__ __forceinline__ void gemv_tile(const Params &p, int tile, float *stag
     return;
   __threadfence();
   const int n = tile * kTileN + static_cast<int>(threadIdx.x); // within the part
+{{#QKV}}
+  __shared__ float tileOut[kTileN];
+  if (threadIdx.x < kTileN) {
+    const volatile float *partials = g_partials;
+    float total = 0.0f;
+    for (int k = 0; n < kPartRows && k < kSplitK; ++k)
+      total += partials[k * kPartRows + n];
+    tileOut[threadIdx.x] = total;
+  }
+  __syncthreads();
+  store_qkv_tile(p, s, kPartFirst + tile * kTileN, kPartFirst + kPartRows, tileOut);
+{{/QKV}}
+{{^QKV}}
   if (threadIdx.x < kTileN && n < kPartRows) {
     const volatile float *partials = g_partials;
     float total = 0.0f;
@@ -309,6 +338,7 @@ __device__ __forceinline__ void gemv_tile(const Params &p, int tile, float *stag
     store_output(p, s, kPartFirst + n, total);
 {{/GATE_UP}}
   }
+{{/QKV}}
   if (threadIdx.x == 0)
     g_arrivals[tile] = 0;
 {{/SPLIT_K}}

@@ -25,13 +25,3 @@ __device__ __forceinline__ void store_output(const Params &p, int s, int n, floa
   p.out[static_cast<i64>(s) * kN + n] = acc;
 }
 {{/PLAIN_OUTPUT}}
-{{#QKV}}
-__device__ __forceinline__ void store_output(const Params &p, int s, int n, float acc) {
-  if (n < kNQ)
-    p.q[static_cast<i64>(s) * kNQ + n] = acc;
-  else if (n < kNQ + kNKV)
-    p.k[static_cast<i64>(s) * kNKV + (n - kNQ)] = acc;
-  else
-    p.v[static_cast<i64>(s) * kNKV + (n - kNQ - kNKV)] = acc;
-}
-{{/QKV}}

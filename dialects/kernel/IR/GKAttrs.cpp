@@ -41,7 +41,8 @@ constexpr BufferKind kRmsNormArgs[] = {kAct, kW, kAct};                // x, wei
 constexpr BufferKind kAddRmsNormArgs[] = {kAct, kAct, kW, kAct, kAct}; // a, b, weight, sum, out
 constexpr BufferKind kMatmulArgs[] = {kAct, kW, kAct};                 // x, weight, out
 constexpr BufferKind kGateUpArgs[] = {kAct, kW, kW, kAct};             // x, gate, up, out
-constexpr BufferKind kQKVArgs[] = {kAct, kW, kW, kW, kAct, kAct, kAct}; // x, q/k/v weights, outs
+// x, q/k/v weights, q/k/v, positions, k/v cache
+constexpr BufferKind kQKVArgs[] = {kAct, kW, kW, kW, kAct, kAct, kAct, kIn, kKV, kKV};
 constexpr BufferKind kRopeArgs[] = {kAct, kIn};                        // x (in place), positions
 constexpr BufferKind kKVAppendArgs[] = {kAct, kAct, kIn, kKV, kKV};    // k, v, pos, k/v cache
 constexpr BufferKind kRopeKVAppendArgs[] = {kAct, kAct, kAct, kIn, kKV, kKV}; // q, k, v, ...

@@ -33,8 +33,9 @@ def GK_KernelFamily : GK_I32Enum<"KernelFamily", "kernel template family", [
   I32EnumAttrCase<"LmHead", 11, "lm_head">,
   // Reduces an audited tensor to a statistics record (hash, min, max, mean, top-2).
   I32EnumAttrCase<"AuditStats", 12, "audit_stats">,
-  // Sibling projections of one input (attention q, k and v) in one pass over it: one launch,
-  // one staging of the normalised input per block, rows of all three matrices in one grid.
+  // Attention's q, k and v projections of one input in one pass over it (one launch, one
+  // staging of the normalised input per block, rows of all three matrices in one grid), with
+  // rope_kv_append fused into the stores: q and k rotated, k and v appended to the caches.
   I32EnumAttrCase<"MatmulQKV", 13, "matmul_qkv">
 ]>;
 def GK_KernelFamilyAttr : EnumAttr<GK_Dialect, GK_KernelFamily, "family">;

@@ -42,9 +42,11 @@ def GK_KernelOp : GK_Op<"kernel", [Symbol, IsolatedFromAbove,
     * `params` holds the target-independent constants the emitter bakes in (`k`, `n`, `eps`,
       `heads`, ...).
 
-    `matmul_qkv(activation, weight, weight, weight, activation, activation, activation)` is three
-    products of one input (x; the q, k and v weights, all of `quant`; the three outputs) in one
-    launch, with params `k`, `n_q` and `n_kv` (rows of q, and of k and of v).
+    `matmul_qkv(activation, weight, weight, weight, activation, activation, activation, input,
+    kv, kv)` is attention's three products of one input in one launch (x; the q, k and v
+    weights, q and k of `quant`, v of `params.v_quant` where that is given; q, k and v), with
+    `rope_kv_append` fused into its stores (positions, the k and v caches): params `k`, `heads`,
+    `kv_heads`, `head_dim`, `theta` and optionally `freqs`, as `rope_kv_append` has them.
 
     `matmul`, `matmul_gate_up` and `matmul_qkv` carry element-wise bodies, each one block of `arith`/`math`
     ops over `f32` block arguments ending in `gk.yield` of one `f32`:

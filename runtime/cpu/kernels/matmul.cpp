@@ -4,7 +4,8 @@
 // columns) across threads:
 //   matmul          out = prologue(x) · Wᵀ (+ residual; out may alias residual)
 //   matmul_gate_up  out = silu(x · Wgᵀ) * (x · Wuᵀ)
-//   matmul_qkv      q, k, v = prologue(x) · Wqᵀ, · Wkᵀ, · Wvᵀ (one prologue for the three)
+//   matmul_qkv      q, k, v = prologue(x) · Wqᵀ, · Wkᵀ, · Wvᵀ (one prologue for the three),
+//                   then rope_kv_append on them (rope.cpp)
 //   lm_head         logits of the last row of x
 // The rms_norm prologue normalises x through rmsNormRow into a scratch first, so a fused plan
 // computes exactly what rms_norm followed by matmul computes.
@@ -138,7 +139,7 @@ public:
   explicit MatmulQKVLaunch(const LaunchBinding &b)
       : x_(b.buffer("x")), outs_{&b.buffer("q"), &b.buffer("k"), &b.buffer("v")},
         weights_{b.weight("q_weight"), b.weight("k_weight"), b.weight("v_weight")},
-        prologue_(b) {}
+        prologue_(b), ropeKvAppend_(makeRopeKvAppend(b)) {}
 
   void run(const RunContext &context) override {
     const uint64_t rows = outs_[0]->rowsAt(context.seq);
@@ -156,6 +157,7 @@ public:
         dotWeightRows(weights_[m], begin, end, range);
       });
     }
+    ropeKvAppend_->run(context);
   }
 
 private:
@@ -164,6 +166,7 @@ private:
   CpuBuffer *outs_[kMatrices];
   WeightView weights_[kMatrices];
   NormPrologue prologue_;
+  std::unique_ptr<CpuLaunch> ropeKvAppend_; ///< reads q, k, v, positions and the caches by name
 };
 
 class LmHeadLaunch final : public CpuLaunch {

@@ -23,10 +23,15 @@
 // CHECK: route gemm, weights Q6_K
 // CHECK: gk.kernel @prefill_audit_stats_lm_head (
 // Decode's q, k (Q4_K) and v (Q6_K) are one matmul_qkv launch of two parts, each with its
-// format's row stride and decoder; a block's tile lies in one part.
+// format's row stride and decoder (a block's tile lies in one part), whose stores rotate q and
+// k (Llama-3.1 rope_freqs) and append k and v to the caches: no rope_kv_append launch.
 // CHECK: gk.kernel @decode_matmul_qkv_q4_k_4096x4096_kv1024_vq6_k_norm (
 // CHECK: family matmul_qkv, route gemv, weights Q4_K
+// CHECK: constexpr int kHeadDim = 128;
+// CHECK: constexpr double kTheta = 500000.0;
 // CHECK: constexpr int kTileN = 24;
+// CHECK: frequency /= static_cast<double>(freqs[i]);
+// CHECK: __device__ __forceinline__ void store_qkv_tile(
 // CHECK: namespace part0 {
 // CHECK: constexpr i64 kRowBytes = 2304;
 // CHECK-NEXT: constexpr int kPartFirst = 0;
@@ -42,10 +47,7 @@
 // CHECK: if (static_cast<int>(blockIdx.x) >= part0::kTiles) {
 // CHECK-NEXT: part1::gemv_tile(p, static_cast<int>(blockIdx.x) - part0::kTiles, staged);
 // CHECK-NOT: gk.kernel @decode_matmul_q6_k_4096x1024_norm (
-// CHECK: gk.kernel @decode_rope_kv_append_h32kv8 (
-// CHECK: constexpr int kHeadDim = 128;
-// CHECK: constexpr double kTheta = 500000.0;
-// CHECK: frequency /= static_cast<double>(freqs[i]);
+// CHECK-NOT: gk.kernel @decode_rope_kv_append_h32kv8 (
 // CHECK: gk.kernel @decode_attention_h32kv8d128 (
 // CHECK: route split_kv
 // CHECK: gk.kernel @decode_matmul_gate_up_q4_k_4096x14336_norm (

@@ -1,16 +1,21 @@
 // RUN: greta-opt %s --greta-specialize-phases --greta-insert-audit --greta-fuse --greta-select-routes --greta-lower-to-kernels --greta-emit-hip -o /dev/null | FileCheck %s
 // Tests that a Llama-3-8B layer whose q, k and v weights share one type (Q4_K_M's Q4_K v layers)
-// decodes its attention projections in one matmul_qkv launch over 4096 + 1024 + 1024 weight
-// rows, from the gemv template with the three matrices' row ranges baked in, while prefill keeps
-// three GEMMs. (llama3-8b-layer.mlir has the Q6_K v layer: a second part for v's rows.)
+// decodes its attention projections and their rope_kv_append in one matmul_qkv launch over
+// 4096 + 1024 + 1024 weight rows, from the gemv template with the three matrices' row ranges
+// baked in, while prefill keeps three GEMMs and a rope_kv_append launch. (llama3-8b-layer.mlir
+// has the Q6_K v layer: a second part for v's rows.)
 // CHECK: gk.kernel @prefill_matmul_q4_k_4096x4096_norm (
 // CHECK: gk.kernel @prefill_matmul_q4_k_4096x1024_norm (
 // CHECK-NOT: gk.kernel @prefill_matmul_qkv
+// CHECK: gk.kernel @prefill_rope_kv_append_h32kv8 (
 // CHECK: gk.kernel @decode_matmul_qkv_q4_k_4096x4096_kv1024_norm (
 // CHECK: family matmul_qkv, route gemv, weights Q4_K
 // CHECK: Made from codegen/templates/matmul_gemv.hip
-// CHECK: constexpr int kNQ = 4096;
-// CHECK-NEXT: constexpr int kNKV = 1024;
+// CHECK: constexpr int kHeads = 32;
+// CHECK-NEXT: constexpr int kKVHeads = 8;
+// CHECK-NEXT: constexpr int kHeadDim = 128;
+// CHECK: constexpr int kNQ = kHeads * kHeadDim;
+// CHECK-NEXT: constexpr int kNKV = kKVHeads * kHeadDim;
 // CHECK-NEXT: constexpr int kN = kNQ + 2 * kNKV;
 // 6144 rows: 24 a block make 256 blocks, one wave of two per compute unit on sm_90's 132 (32
 // would leave a quarter of the wave empty).
@@ -23,13 +28,21 @@
 // CHECK-NEXT: float *q;
 // CHECK-NEXT: float *k;
 // CHECK-NEXT: float *v;
+// CHECK-NEXT: const i32 *positions;
+// CHECK-NEXT: float *k_cache;
+// CHECK-NEXT: float *v_cache;
 // CHECK-NEXT: const float *norm;
-// CHECK: p.v[static_cast<i64>(s) * kNKV + (n - kNQ - kNKV)] = acc;
+// CHECK-NEXT: const float *freqs;
+// The stores rotate q's and k's pairs and append k and v to the caches.
+// CHECK: rope_rotation(p.freqs, n % kHeadDim / 2, position, cosine, sine);
+// CHECK: *reinterpret_cast<float2 *>((isKey ? p.k_cache : p.v_cache) +
 // CHECK: return p.v_weight + (n - kNQ - kNKV) * kRowBytes;
 // CHECK: rows[r] = qkv_weight_row(p, n);
+// CHECK: store_qkv_tile(p, s, kPartFirst + tile * kTileN, kPartFirst + kPartRows, tileOut);
 // CHECK-NOT: namespace part1
 // CHECK-NOT: gk.kernel @decode_matmul_q4_k_4096x1024_norm (
-// CHECK: gk.kernel @decode_rope_kv_append_h32kv8 (
+// CHECK-NOT: gk.kernel @decode_rope_kv_append_h32kv8 (
+// CHECK: gk.kernel @decode_attention_h32kv8d128 (
 module attributes {greta.model = #greta.model<layers = 1, dim = 4096, heads = 32, kv_heads = 8,
     ffn = 14336, vocab = 128256, context = 8192, rope_theta = 5.0e5, eps = 1.0e-5, tied = false>} {
   greta.weight @token_embd : !greta.weight<4096x128256, q4_k> {gguf_name = "token_embd.weight"}

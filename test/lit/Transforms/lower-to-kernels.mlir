@@ -3,8 +3,8 @@
 // Tests that a fused, routed decode layer becomes one kernel per distinct op (GEMV route with
 // tiles and split-K from the sm_90 row of the tile table), the buffers it needs, and an ordered
 // plan whose launches bind buffers in each family's argument order, with grids of the sequence
-// length. The q, k and v GEMVs (one input, one prologue, one weight type) are one matmul_qkv
-// launch over their 64 + 32 + 32 rows.
+// length. The q, k and v GEMVs (one input, one prologue, one weight type) and the
+// rope_kv_append that reads them are one matmul_qkv launch over their 64 + 32 + 32 rows.
 module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, kv_heads = 2,
     ffn = 128, vocab = 256, context = 128, rope_theta = 1.0e4, eps = 1.0e-5, tied = false>} {
   greta.weight @token_embd : !greta.weight<64x256, q8_0> {gguf_name = "token_embd.weight"}
@@ -32,7 +32,6 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK-DAG: #[[GEMVDOWN:map[0-9]*]] = affine_map<(d0) -> (8, d0, 4)>
   // Split-KV decode attention: a block per (KV head, row, split of the keys).
   // CHECK-DAG: #[[HEADS:map[0-9]*]] = affine_map<(d0) -> (2, d0, 16)>
-  // CHECK-DAG: #[[KVHEADS:map[0-9]*]] = affine_map<(d0) -> (d0, 2)>
   // CHECK-DAG: #[[LMHEAD:map[0-9]*]] = affine_map<(d0) -> (32, 1, 2)>
   // CHECK-DAG: #[[ONE:map[0-9]*]] = affine_map<(d0) -> (1)>
   // The phase function and the cache symbol are gone; the weights stay.
@@ -50,17 +49,16 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK: gk.buffer @w.wq weight bytes(4352) source(@wq)
   // CHECK: gk.kernel @decode_embedding_q8_0_d64 embedding(input, weight, activation) quant q8_0
   // CHECK-SAME: params {block = 256 : i64, dim = 64 : i64, vocab = 256 : i64}
-  // CHECK: gk.kernel @decode_matmul_qkv_q8_0_64x64_kv32_norm matmul_qkv(activation, weight, weight, weight, activation, activation, activation, weight)
+  // CHECK: gk.kernel @decode_matmul_qkv_q8_0_64x64_kv32_norm matmul_qkv(activation, weight, weight, weight, activation, activation, activation, input, kv, kv, weight)
   // CHECK-SAME: route gemv quant q8_0 tiles<tile_n = 8, tile_k = 32, split_k = 2>
-  // CHECK-SAME: params {block = 256 : i64, eps = 9.99999974E-6 : f32, k = 64 : i64, n_kv = 32 : i64, n_q = 64 : i64}
+  // CHECK-SAME: params {block = 256 : i64, eps = 9.99999974E-6 : f32, head_dim = 16 : i64, heads = 4 : i64, k = 64 : i64, kv_heads = 2 : i64, theta = 1.000000e+04 : f32}
   // CHECK-SAME: prologue {
   // CHECK-NEXT: ^bb0(%[[X:.*]]: f32, %[[GAMMA:.*]]: f32, %[[INV:.*]]: f32):
   // CHECK-NEXT: %[[T:.*]] = arith.mulf %[[X]], %[[INV]] : f32
   // CHECK-NEXT: %[[Y:.*]] = arith.mulf %[[T]], %[[GAMMA]] : f32
   // CHECK-NEXT: gk.yield %[[Y]] : f32
   // CHECK-NOT: gk.kernel @decode_matmul_q8_0_64x32
-  // CHECK: gk.kernel @decode_rope_kv_append_h4kv2 rope_kv_append(activation, activation, activation, input, kv, kv)
-  // CHECK-SAME: params {block = 256 : i64, head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64, theta = 1.000000e+04 : f32}
+  // CHECK-NOT: rope_kv_append(
   // CHECK: gk.kernel @decode_attention_h4kv2d16 attention(activation, kv, kv, input, activation) route split_kv
   // CHECK-SAME: scale = 2.500000e-01 : f32
   // CHECK: gk.kernel @decode_matmul_q8_0_64x64_residual matmul(activation, weight, activation, activation)
@@ -84,8 +82,7 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
 
   // CHECK-LABEL: gk.plan @decode {
   // CHECK-NEXT: gk.launch @decode_embedding_q8_0_d64(@tokens, @w.token_embd, @[[X0:act.64.0]]) grid = #[[ROWS]]
-  // CHECK-NEXT: gk.launch @decode_matmul_qkv_q8_0_64x64_kv32_norm(@[[X0]], @w.wq, @w.wk, @w.wv, @[[Q:act.64.1]], @[[K:act.32.0]], @[[V:act.32.1]], @w.attn_norm) grid = #[[GEMV128]]
-  // CHECK-NEXT: gk.launch @decode_rope_kv_append_h4kv2(@[[Q]], @[[K]], @[[V]], @positions, @kv0.k, @kv0.v) grid = #[[KVHEADS]]
+  // CHECK-NEXT: gk.launch @decode_matmul_qkv_q8_0_64x64_kv32_norm(@[[X0]], @w.wq, @w.wk, @w.wv, @[[Q:act.64.1]], @act.32.0, @act.32.1, @positions, @kv0.k, @kv0.v, @w.attn_norm) grid = #[[GEMV128]]
   // CHECK-NEXT: gk.launch @decode_attention_h4kv2d16(@[[Q]], @kv0.k, @kv0.v, @positions, @[[A:act.64.2]]) grid = #[[HEADS]]
   // The residual epilogue writes the sum over the residual stream, which dies there.
   // CHECK-NEXT: gk.launch @decode_matmul_q8_0_64x64_residual(@[[A]], @w.wo, @[[X0]], @[[X0]]) grid = #[[GEMV64]]
@@ -150,8 +147,9 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // The LM head multiplies one row: the fewest rows a gemm tile has.
   // CHECK: gk.kernel @prefill_lm_head_q8_0_64x256 lm_head(activation, weight, logits) route gemm quant q8_0
   // CHECK-SAME: tiles<tile_m = 16, tile_n = 128, tile_k = 32>
-  // Decode's q, k and v are one matmul_qkv (without a prologue); prefill's GEMMs stay three.
-  // CHECK: gk.kernel @decode_matmul_qkv_q8_0_64x64_kv32 matmul_qkv(activation, weight, weight, weight, activation, activation, activation) route gemv
+  // Decode's q, k, v and rope_kv_append are one matmul_qkv (without a prologue); prefill's
+  // GEMMs stay three, and its rope_kv_append a launch.
+  // CHECK: gk.kernel @decode_matmul_qkv_q8_0_64x64_kv32 matmul_qkv(activation, weight, weight, weight, activation, activation, activation, input, kv, kv) route gemv
   // CHECK-LABEL: gk.plan @prefill {
   // CHECK-NEXT: gk.launch @prefill_embedding_q8_0_d64(@tokens, @w.token_embd, @[[X:act.64.0]]) grid = #[[ROWS]]
   // CHECK-NEXT: gk.launch @prefill_matmul_q8_0_64x64(@[[X]], @w.wq, @[[Q:act.64.1]]) grid = #[[GEMM]]
@@ -163,7 +161,7 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK-NEXT: gk.launch @prefill_lm_head_q8_0_64x256(@[[F]], @w.token_embd, @logits) grid = #[[LMHEAD]]
   // CHECK-NEXT: }
   // CHECK-LABEL: gk.plan @decode {
-  // CHECK: gk.launch @decode_matmul_qkv_q8_0_64x64_kv32(@act.64.0, @w.wq, @w.wk, @w.wv, @act.64.1, @act.32.0, @act.32.1) grid = #[[DECODE_GEMV]]
+  // CHECK: gk.launch @decode_matmul_qkv_q8_0_64x64_kv32(@act.64.0, @w.wq, @w.wk, @w.wv, @act.64.1, @act.32.0, @act.32.1, @positions, @kv0.k, @kv0.v) grid = #[[DECODE_GEMV]]
   func.func @decode(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) -> tensor<1x256xf32>
       attributes {greta.phase = #greta<phase decode>} {
     %x = greta.embedding %tokens, @token_embd : tensor<1xi32> -> tensor<1x64xf32>

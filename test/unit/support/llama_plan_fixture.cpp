@@ -176,18 +176,22 @@ private:
     }
   }
 
-  /// Decode's q, k and v in one matmul_qkv launch where q and k share a type, as greta-compile
-  /// lowers them (v may have its own: params.v_quant); otherwise three matmuls.
+  /// Decode's q, k and v and their rope_kv_append in one matmul_qkv launch where q and k share
+  /// a type, as greta-compile lowers them (v may have its own: params.v_quant); otherwise three
+  /// matmuls and a rope_kv_append.
   void fusedProjections(uint32_t layer, const std::string &input, const std::string &norm) {
     const std::string q = layerWeight(layer, "attn_q"), k = layerWeight(layer, "attn_k"),
                       v = layerWeight(layer, "attn_v");
-    if (!b_.isDecode() || b_.typeOf(q) != b_.typeOf(k))
-      return projections(layer, input, norm);
-    Params params = {{"k", int64_t{m_.dim}},
-                     {"n_q", qCols_},
-                     {"n_kv", kvCols_},
-                     {"quant", b_.typeOf(q)},
-                     {"prologue", std::string(bundle::kPrologueNone)}};
+    if (!b_.isDecode() || b_.typeOf(q) != b_.typeOf(k)) {
+      projections(layer, input, norm);
+      ropeKvAppend(layer);
+      return;
+    }
+    Params params = b_.ropeParams(m_.heads);
+    params["kv_heads"] = int64_t{m_.kvHeads};
+    params["k"] = int64_t{m_.dim};
+    params["quant"] = b_.typeOf(q);
+    params["prologue"] = std::string(bundle::kPrologueNone);
     if (b_.typeOf(v) != b_.typeOf(q))
       params["v_quant"] = b_.typeOf(v);
     Args args = {{"x", input},
@@ -196,13 +200,28 @@ private:
                  {"v_weight", weightRef(v)},
                  {"q", "q"},
                  {"k", "k"},
-                 {"v", "v"}};
+                 {"v", "v"},
+                 {"positions", "positions"},
+                 {"k_cache", cache(layer, "k")},
+                 {"v_cache", cache(layer, "v")}};
     if (!norm.empty()) {
       params["prologue"] = std::string(bundle::kPrologueRmsNorm);
       params["eps"] = m_.rmsEps;
       args["norm"] = weightRef(norm);
     }
     b_.launch("matmul_qkv", std::move(params), std::move(args));
+  }
+
+  void ropeKvAppend(uint32_t layer) {
+    Params rope = b_.ropeParams(m_.heads);
+    rope["kv_heads"] = int64_t{m_.kvHeads};
+    b_.launch("rope_kv_append", std::move(rope),
+              {{"q", "q"},
+               {"k", "k"},
+               {"v", "v"},
+               {"positions", "positions"},
+               {"k_cache", cache(layer, "k")},
+               {"v_cache", cache(layer, "v")}});
   }
 
   void attention(uint32_t layer) {
@@ -246,15 +265,6 @@ private:
       fusedProjections(layer, "x", layerWeight(layer, "attn_norm"));
     else
       fusedProjections(layer, "xn", "");
-    Params rope = b_.ropeParams(m_.heads);
-    rope["kv_heads"] = int64_t{m_.kvHeads};
-    b_.launch("rope_kv_append", std::move(rope),
-              {{"q", "q"},
-               {"k", "k"},
-               {"v", "v"},
-               {"positions", "positions"},
-               {"k_cache", cache(layer, "k")},
-               {"v_cache", cache(layer, "v")}});
     attention(layer);
     const std::string attnOutput = layerWeight(layer, "attn_output");
     Params residual = b_.matmulParams(attnOutput, qCols_, m_.dim);
