@@ -18,38 +18,52 @@ using namespace greta;
 
 static_assert(kHeadDim % 2 == 0 && kTileN % 2 == 0, "RoPE pairs lie within a tile");
 
+/// Fills rotation[j] with the (cos, sin) of the RoPE rotation of pair j of the tile at grid row
+/// `first` (rows first + 2j, first + 2j + 1; (1, 0) for v's rows) at positions[s], one pair per
+/// thread. Called before the products, so the double-precision angle's latency (rope_rotation)
+/// overlaps the weight loads instead of lengthening the block's tail; store_qkv_tile reads it
+/// after the block's barrier.
+__device__ __forceinline__ void qkv_tile_rotations(const Params &p, int s, int first,
+                                                   float2 *rotation) {
+  const int j = static_cast<int>(threadIdx.x);
+  const int n = first + 2 * j;
+  if (j >= kTileN / 2)
+    return;
+  float cosine = 1.0f, sine = 0.0f;
+  if (n < kNQ + kNKV)
+    rope_rotation(p.freqs, n % kHeadDim / 2, p.positions[s], cosine, sine);
+  rotation[j] = make_float2(cosine, sine);
+}
+
 /// Stores grid rows first, first + 1, ... below `end` of row s from `out` (the tile's products,
 /// shared memory) as rope_kv_append leaves them after the three products: q and k pairs
-/// (values 2i, 2i + 1 of each head) rotated by RoPE at positions[s] into p.q and p.k, the keys
-/// also into the key cache row positions[s], the values unrotated into p.v and the value cache
-/// row. q, k and v start at multiples of kHeadDim and a tile at an even row, so a pair never
-/// straddles two matrices or two tiles. A position outside [0, ctx) writes no cache row (as
-/// rope_kv_append; the CPU backend refuses it).
+/// (values 2i, 2i + 1 of each head) rotated by `rotation` (qkv_tile_rotations) into p.q and
+/// p.k, the keys also into the key cache row positions[s], the values unrotated into p.v and the
+/// value cache row. q, k and v start at multiples of kHeadDim and a tile at an even row, so a
+/// pair never straddles two matrices or two tiles. A position outside [0, ctx) writes no cache
+/// row (as rope_kv_append; the CPU backend refuses it).
 __device__ __forceinline__ void store_qkv_tile(const Params &p, int s, int first, int end,
-                                               const float *out) {
+                                               const float *out, const float2 *rotation) {
+  static_assert(kTileN / 2 <= kBlock, "a thread stores a pair");
+  const int j = static_cast<int>(threadIdx.x);
+  const int n = first + 2 * j;
+  if (j >= kTileN / 2 || n >= end)
+    return;
   const int position = p.positions[s];
   const bool stores = position >= 0 && position < p.ctx;
-  for (int j = static_cast<int>(threadIdx.x); j < kTileN / 2; j += kBlock) {
-    const int n = first + 2 * j;
-    if (n >= end)
-      break;
-    float2 pair = make_float2(out[2 * j], out[2 * j + 1]);
-    if (n < kNQ + kNKV) {
-      float cosine, sine;
-      rope_rotation(p.freqs, n % kHeadDim / 2, position, cosine, sine);
-      pair = make_float2(pair.x * cosine - pair.y * sine, pair.x * sine + pair.y * cosine);
-    }
-    if (n < kNQ) {
-      *reinterpret_cast<float2 *>(p.q + static_cast<i64>(s) * kNQ + n) = pair;
-      continue;
-    }
-    const bool isKey = n < kNQ + kNKV;
-    const int c = n - kNQ - (isKey ? 0 : kNKV); // the column within a k or v row
-    *reinterpret_cast<float2 *>((isKey ? p.k : p.v) + static_cast<i64>(s) * kNKV + c) = pair;
-    if (stores)
-      *reinterpret_cast<float2 *>((isKey ? p.k_cache : p.v_cache) +
-                                  static_cast<i64>(position) * kNKV + c) = pair;
+  const float2 x = make_float2(out[2 * j], out[2 * j + 1]);
+  const float2 rot = rotation[j];
+  const float2 pair = make_float2(x.x * rot.x - x.y * rot.y, x.x * rot.y + x.y * rot.x);
+  if (n < kNQ) {
+    *reinterpret_cast<float2 *>(p.q + static_cast<i64>(s) * kNQ + n) = pair;
+    return;
   }
+  const bool isKey = n < kNQ + kNKV;
+  const int c = n - kNQ - (isKey ? 0 : kNKV); // the column within a k or v row
+  *reinterpret_cast<float2 *>((isKey ? p.k : p.v) + static_cast<i64>(s) * kNKV + c) = pair;
+  if (stores)
+    *reinterpret_cast<float2 *>((isKey ? p.k_cache : p.v_cache) +
+                                static_cast<i64>(position) * kNKV + c) = pair;
 }
 {{/QKV}}
 

@@ -175,6 +175,12 @@ __device__ __forceinline__ void gemv_tile(const Params &p, int tile, float *stag
   WeightPiece wUp[kBatch][kRowsPerWarp];
   load_batch(rowsUp, range, 0, lane, wUp);
 {{/GATE_UP}}
+{{#QKV}}
+  // The tile's RoPE rotations, while the weights are in flight (positions and the frequency
+  // divisors are inputs and weights: no earlier launch of the step writes them).
+  __shared__ float2 rotation[kTileN / 2];
+  qkv_tile_rotations(p, s, kPartFirst + tile * kTileN, rotation);
+{{/QKV}}
   // Early start: the weights are in flight before the launch that writes the input row has
   // finished; the input, and every output, is touched only after it has.
   wait_for_producers();
@@ -269,7 +275,7 @@ __device__ __forceinline__ void gemv_tile(const Params &p, int tile, float *stag
       tileOut[warp_id() * kRowsPerWarp + r] = acc[r];
   }
   __syncthreads();
-  store_qkv_tile(p, s, kPartFirst + tile * kTileN, kPartFirst + kPartRows, tileOut);
+  store_qkv_tile(p, s, kPartFirst + tile * kTileN, kPartFirst + kPartRows, tileOut, rotation);
 {{/QKV}}
 {{^QKV}}
   if (lane == 0) {
@@ -319,7 +325,7 @@ __device__ __forceinline__ void gemv_tile(const Params &p, int tile, float *stag
     tileOut[threadIdx.x] = total;
   }
   __syncthreads();
-  store_qkv_tile(p, s, kPartFirst + tile * kTileN, kPartFirst + kPartRows, tileOut);
+  store_qkv_tile(p, s, kPartFirst + tile * kTileN, kPartFirst + kPartRows, tileOut, rotation);
 {{/QKV}}
 {{^QKV}}
   if (threadIdx.x < kTileN && n < kPartRows) {

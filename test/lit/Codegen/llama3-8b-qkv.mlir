@@ -33,12 +33,15 @@
 // CHECK-NEXT: float *v_cache;
 // CHECK-NEXT: const float *norm;
 // CHECK-NEXT: const float *freqs;
-// The stores rotate q's and k's pairs and append k and v to the caches.
-// CHECK: rope_rotation(p.freqs, n % kHeadDim / 2, position, cosine, sine);
+// The rotations are computed while the first weights are in flight; the stores rotate q's and
+// k's pairs and append k and v to the caches.
+// CHECK: rope_rotation(p.freqs, n % kHeadDim / 2, p.positions[s], cosine, sine);
 // CHECK: *reinterpret_cast<float2 *>((isKey ? p.k_cache : p.v_cache) +
 // CHECK: return p.v_weight + (n - kNQ - kNKV) * kRowBytes;
 // CHECK: rows[r] = qkv_weight_row(p, n);
-// CHECK: store_qkv_tile(p, s, kPartFirst + tile * kTileN, kPartFirst + kPartRows, tileOut);
+// CHECK: qkv_tile_rotations(p, s, kPartFirst + tile * kTileN, rotation);
+// CHECK: wait_for_producers();
+// CHECK: store_qkv_tile(p, s, kPartFirst + tile * kTileN, kPartFirst + kPartRows, tileOut, rotation);
 // CHECK-NOT: namespace part1
 // CHECK-NOT: gk.kernel @decode_matmul_q4_k_4096x1024_norm (
 // CHECK-NOT: gk.kernel @decode_rope_kv_append_h32kv8 (
