@@ -49,7 +49,9 @@ __device__ __forceinline__ float rescale(float max, float total) {
 }
 
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
-  wait_for_producers();
+  // Launched after its producers (no early start: greta_prelude.h says why); the launch after
+  // it may start early.
+  let_dependents_start();
   __shared__ float warpMax[kWarps][kQueriesPerKVHead];
   __shared__ float warpSum[kWarps][kQueriesPerKVHead];
   __shared__ float warpValues[kWarps][kQueriesPerKVHead][kHeadDim];
