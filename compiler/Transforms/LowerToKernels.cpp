@@ -503,6 +503,7 @@ private:
   LogicalResult lowerRmsNorm(RmsNormOp op);
   LogicalResult lowerAddRmsNorm(AddRmsNormOp op);
   LogicalResult lowerMatmul(MatmulOp op);
+  LogicalResult addNormPrologue(MatmulOp op, KernelSpec &spec, SmallVector<StringRef> &buffers);
   std::optional<QKVGroup> findQKVGroup(MatmulOp first);
   LogicalResult lowerMatmulQKV(const QKVGroup &group);
   LogicalResult lowerLmHead(LmHeadOp op);
@@ -765,6 +766,21 @@ FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operatio
   return std::make_pair(gk::TilesAttr::get(ctx(), tileM, tileN, gemm.tileK, 1), gemm.threads);
 }
 
+/// A matmul's RMSNorm prologue, if it has one: the norm weight as the kernel's trailing
+/// argument, its epsilon, and "norm" in the kernel name.
+LogicalResult PhaseLowering::addNormPrologue(MatmulOp op, KernelSpec &spec,
+                                             SmallVector<StringRef> &buffers) {
+  if (!op.hasNormPrologue())
+    return success();
+  FailureOr<StringRef> gamma = vectorWeight(op, op.getNormWeightAttr());
+  if (failed(gamma))
+    return failure();
+  buffers.push_back(*gamma);
+  spec.params.push_back(floatParam("eps", op.getNormEps()->convertToFloat()));
+  spec.nameParts.push_back("norm");
+  return success();
+}
+
 /// "4096x14336"
 static std::string matrixName(int64_t k, int64_t n) {
   return std::to_string(k) + "x" + std::to_string(n);
@@ -813,14 +829,8 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
                   op.hasNormPrologue(),
                   op.getEpilogue(),
                   {stringifyQuantType(quant).str(), matrixName(k, n)}};
-  if (op.hasNormPrologue()) {
-    FailureOr<StringRef> gamma = vectorWeight(op, op.getNormWeightAttr());
-    if (failed(gamma))
-      return failure();
-    buffers.push_back(*gamma);
-    spec.params.push_back(floatParam("eps", op.getNormEps()->convertToFloat()));
-    spec.nameParts.push_back("norm");
-  }
+  if (failed(addNormPrologue(op, spec, buffers)))
+    return failure();
   if (op.getResidual()) {
     buffers.push_back(bufferOf(op.getResidual()));
     spec.nameParts.push_back("residual");
@@ -947,14 +957,8 @@ LogicalResult PhaseLowering::lowerMatmulQKV(const QKVGroup &qkv) {
         b_.getNamedAttr("v_quant", b_.getStringAttr(stringifyQuantType(vQuant))));
     spec.nameParts.push_back("v" + stringifyQuantType(vQuant).str());
   }
-  if (q.hasNormPrologue()) {
-    FailureOr<StringRef> gamma = vectorWeight(q, q.getNormWeightAttr());
-    if (failed(gamma))
-      return failure();
-    buffers.push_back(*gamma);
-    spec.params.push_back(floatParam("eps", q.getNormEps()->convertToFloat()));
-    spec.nameParts.push_back("norm");
-  }
+  if (failed(addNormPrologue(q, spec, buffers)))
+    return failure();
   // One grid over the three matrices' rows, tiled as one matrix of that many rows.
   int64_t n = nQ + 2 * nKV;
   FailureOr<std::pair<gk::TilesAttr, int64_t>> tiles =
