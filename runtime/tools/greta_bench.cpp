@@ -148,6 +148,8 @@ ModelSize modelSize(const bundle::Manifest &manifest) {
   return size;
 }
 
+#ifdef GRETA_HAVE_HIP
+/// The KV caches' bytes at `context` rows (the GPU memory report; only the HIP backend has one).
 uint64_t kvCacheBytes(const bundle::Manifest &manifest, uint64_t context) {
   uint64_t bytes = 0;
   for (const bundle::BufferSpec &buffer : manifest.buffers)
@@ -155,6 +157,7 @@ uint64_t kvCacheBytes(const bundle::Manifest &manifest, uint64_t context) {
       bytes += context * buffer.cols * bundle::bytesOf(buffer.dtype);
   return bytes;
 }
+#endif
 
 /// Load to first token, split into its parts.
 struct LoadTimes {
