@@ -282,3 +282,69 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
     return %logits : tensor<1x256xf32>
   }
 }
+
+// -----
+
+// Tests matmul_qkv's conditions: a v stored unlike q and k is a second part of the launch
+// (params.v_quant, its rows tiled on their own: 12 tiles of 8 over q and k's 96 rows, then 4 over
+// v's 32), while q and k of different types, or a product that something else also reads, stay
+// three matmuls and a rope_kv_append.
+module attributes {greta.model = #greta.model<layers = 3, dim = 64, heads = 4, kv_heads = 2,
+    ffn = 128, vocab = 256, context = 128, rope_theta = 1.0e4, eps = 1.0e-5, tied = true>} {
+  greta.weight @token_embd : !greta.weight<64x256, q8_0> {gguf_name = "token_embd.weight"}
+  greta.weight @wq : !greta.weight<64x64, q8_0> {gguf_name = "blk.0.attn_q.weight"}
+  greta.weight @wk : !greta.weight<64x32, q8_0> {gguf_name = "blk.0.attn_k.weight"}
+  greta.weight @wv : !greta.weight<64x32, f16> {gguf_name = "blk.0.attn_v.weight"}
+  greta.weight @wk16 : !greta.weight<64x32, f16> {gguf_name = "blk.1.attn_k.weight"}
+  greta.kv_cache @kv0 : !greta.kv<ctx = 128, kv_heads = 2, head_dim = 16, dtype = f32>
+  greta.kv_cache @kv1 : !greta.kv<ctx = 128, kv_heads = 2, head_dim = 16, dtype = f32>
+  greta.kv_cache @kv2 : !greta.kv<ctx = 128, kv_heads = 2, head_dim = 16, dtype = f32>
+
+  // CHECK-DAG: #[[TWO_PARTS:map[0-9]*]] = affine_map<(d0) -> (16, d0, 2)>
+  // CHECK: gk.kernel @decode_matmul_qkv_q8_0_64x64_kv32_vf16 matmul_qkv(
+  // CHECK-SAME: v_quant = "f16"
+  // CHECK-LABEL: gk.plan @decode {
+  // CHECK: gk.launch @decode_matmul_qkv_q8_0_64x64_kv32_vf16(@[[X:act.64.0]], @w.wq, @w.wk, @w.wv, {{.*}}) grid = #[[TWO_PARTS]]
+  // q (Q8_0) and k (F16) differ:
+  // CHECK-NEXT: gk.launch @decode_attention
+  // CHECK-NEXT: gk.launch @decode_matmul_q8_0_64x64(@[[X]], @w.wq,
+  // CHECK-NEXT: gk.launch @decode_matmul_f16_64x32(@[[X]], @w.wk16,
+  // CHECK-NEXT: gk.launch @decode_matmul_f16_64x32(@[[X]], @w.wv,
+  // CHECK-NEXT: gk.launch @decode_rope_kv_append_h4kv2(
+  // CHECK-NEXT: gk.launch @decode_attention
+  // v is also read by an add:
+  // CHECK-NEXT: gk.launch @decode_matmul_q8_0_64x64(@[[X]], @w.wq,
+  // CHECK-NEXT: gk.launch @decode_matmul_q8_0_64x32(@[[X]], @w.wk,
+  // CHECK-NEXT: gk.launch @decode_matmul_f16_64x32(@[[X]], @w.wv,
+  // CHECK-NOT: matmul_qkv
+  func.func @decode(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) -> tensor<1x256xf32>
+      attributes {greta.phase = #greta<phase decode>} {
+    %x = greta.embedding %tokens, @token_embd : tensor<1xi32> -> tensor<1x64xf32>
+    %q0 = greta.matmul %x, @wq route gemv : tensor<1x64xf32> -> tensor<1x64xf32>
+    %k0 = greta.matmul %x, @wk route gemv : tensor<1x64xf32> -> tensor<1x32xf32>
+    %v0 = greta.matmul %x, @wv route gemv : tensor<1x64xf32> -> tensor<1x32xf32>
+    %r0 = greta.rope_kv_append %q0, %k0, %v0, %pos into @kv0 heads = 4 theta = 1.0e4
+            : tensor<1x64xf32>, tensor<1x32xf32>, tensor<1xi32>
+    %a0 = greta.attention %r0, %pos from @kv0 heads = 4 kv_heads = 2 causal
+            : tensor<1x64xf32>, tensor<1xi32>
+    %q1 = greta.matmul %x, @wq route gemv : tensor<1x64xf32> -> tensor<1x64xf32>
+    %k1 = greta.matmul %x, @wk16 route gemv : tensor<1x64xf32> -> tensor<1x32xf32>
+    %v1 = greta.matmul %x, @wv route gemv : tensor<1x64xf32> -> tensor<1x32xf32>
+    %r1 = greta.rope_kv_append %q1, %k1, %v1, %pos into @kv1 heads = 4 theta = 1.0e4
+            : tensor<1x64xf32>, tensor<1x32xf32>, tensor<1xi32>
+    %a1 = greta.attention %r1, %pos from @kv1 heads = 4 kv_heads = 2 causal
+            : tensor<1x64xf32>, tensor<1xi32>
+    %q2 = greta.matmul %x, @wq route gemv : tensor<1x64xf32> -> tensor<1x64xf32>
+    %k2 = greta.matmul %x, @wk route gemv : tensor<1x64xf32> -> tensor<1x32xf32>
+    %v2 = greta.matmul %x, @wv route gemv : tensor<1x64xf32> -> tensor<1x32xf32>
+    %r2 = greta.rope_kv_append %q2, %k2, %v2, %pos into @kv2 heads = 4 theta = 1.0e4
+            : tensor<1x64xf32>, tensor<1x32xf32>, tensor<1xi32>
+    %a2 = greta.attention %r2, %pos from @kv2 heads = 4 kv_heads = 2 causal
+            : tensor<1x64xf32>, tensor<1xi32>
+    %vv = greta.add %v2, %v2 : tensor<1x32xf32>
+    %s01 = greta.add %a0, %a1 : tensor<1x64xf32>
+    %s = greta.add %s01, %a2 : tensor<1x64xf32>
+    %logits = greta.lm_head %s, @token_embd route gemv : tensor<1x64xf32> -> tensor<1x256xf32>
+    return %logits : tensor<1x256xf32>
+  }
+}
