@@ -40,6 +40,7 @@ struct GemvPart {
   mlir::greta::QuantType quant;
   int64_t first;
   int64_t rows;
+  Constant rowBytes; ///< kRowBytes of the format (set once the part is checked)
 };
 
 /// The block arguments of the fused bodies, as the emitted functions name them.
@@ -251,10 +252,10 @@ private:
     int64_t rows = ints_["kN"];
     if (*vQuant) {
       int64_t vRows = ints_["kNKV"];
-      parts_.push_back({*kernel_.getQuant(), 0, rows - vRows});
-      parts_.push_back({**vQuant, rows - vRows, vRows});
+      parts_.push_back({*kernel_.getQuant(), 0, rows - vRows, {}});
+      parts_.push_back({**vQuant, rows - vRows, vRows, {}});
     } else {
-      parts_.push_back({*kernel_.getQuant(), 0, rows});
+      parts_.push_back({*kernel_.getQuant(), 0, rows, {}});
     }
     return success();
   }
@@ -354,10 +355,12 @@ private:
                "blocks sharing one column's reduction");
       if (failed(gemvParts()))
         return failure();
-      for (const GemvPart &part : parts_)
-        if (failed(rowBytesOf(part.quant, ints_["kK"])) ||
-            failed(checkGemvTiles(tiles, part.quant)))
+      for (GemvPart &part : parts_) {
+        FailureOr<Constant> rowBytes = rowBytesOf(part.quant, ints_["kK"]);
+        if (failed(rowBytes) || failed(checkGemvTiles(tiles, part.quant)))
           return failure();
+        part.rowBytes = *rowBytes;
+      }
     } else {
       constant("int", "kTileM", std::to_string(tiles.getTileM()), "rows (tokens) per block");
       constant("int", "kTileN", std::to_string(tiles.getTileN()), "output columns per block");
@@ -570,14 +573,14 @@ private:
       values_.values["QUANT"] = "";
       return success();
     }
-    const QuantFormat &format = getQuantFormat(*quant);
-    std::string error;
-    std::optional<std::string> text =
-        expandTemplate(("quant/" + format.snippet).str(), values_, error);
-    if (!text)
-      return kernel_.emitOpError("cannot be emitted: ") << error, failure();
-    values_.values["QUANT"] = llvm::StringRef(*text).rtrim('\n').str();
     values_.flags["TWO_PARTS"] = parts_.size() == 2;
+    if (parts_.empty()) { // a gemv kernel's decoders are in its parts
+      FailureOr<std::string> text =
+          expandSnippet(("quant/" + getQuantFormat(*quant).snippet).str(), values_);
+      if (failed(text))
+        return failure();
+      values_.values["QUANT"] = *text;
+    }
     std::string parts;
     for (size_t i = 0; i < parts_.size(); ++i) {
       FailureOr<std::string> part = gemvPartText(parts_[i], "part" + std::to_string(i));
@@ -593,27 +596,30 @@ private:
   /// and its rows of the grid, in namespace `name`.
   FailureOr<std::string> gemvPartText(const GemvPart &part, StringRef name) {
     const QuantFormat &format = getQuantFormat(part.quant);
-    FailureOr<Constant> rowBytes = rowBytesOf(part.quant, ints_["kK"]);
-    if (failed(rowBytes))
-      return failure();
     TemplateValues values = values_;
     values.values["PART"] = name.str();
     values.values["PART_CONSTANTS"] = formatConstantLines(
-        {*rowBytes,
+        {part.rowBytes,
          {"int", "kPartFirst", std::to_string(part.first), "the part's first row of the grid"},
          {"int", "kPartRows", std::to_string(part.rows), "the part's rows"}});
-    std::string error;
     for (auto [key, path] : {std::pair<StringRef, std::string>{"QUANT", "quant/" + format.snippet.str()},
                              {"GEMV_QUANT", "quant_gemv/" + format.gemvSnippet.str()}}) {
-      std::optional<std::string> text = expandTemplate(path, values, error);
-      if (!text)
-        return kernel_.emitOpError("cannot be emitted: ") << error, failure();
-      values.values[key] = llvm::StringRef(*text).rtrim('\n').str();
+      FailureOr<std::string> text = expandSnippet(path, values);
+      if (failed(text))
+        return failure();
+      values.values[key] = *text;
     }
-    std::optional<std::string> text = expandTemplate("common/gemv_part", values, error);
+    return expandSnippet("common/gemv_part", values);
+  }
+
+  /// The template at `path` expanded with `values`, without its trailing line breaks (the
+  /// including template places them).
+  FailureOr<std::string> expandSnippet(StringRef path, const TemplateValues &values) {
+    std::string error;
+    std::optional<std::string> text = expandTemplate(path, values, error);
     if (!text)
       return kernel_.emitOpError("cannot be emitted: ") << error, failure();
-    return llvm::StringRef(*text).rtrim('\n').str();
+    return StringRef(*text).rtrim('\n').str();
   }
 
   //===--- Params struct and banner ----------------------------------------===//

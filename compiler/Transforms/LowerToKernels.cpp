@@ -510,6 +510,8 @@ private:
   LogicalResult lowerRope(RopeOp op);
   LogicalResult lowerKVAppend(KVAppendOp op);
   LogicalResult lowerRopeKVAppend(RopeKVAppendOp op);
+  FailureOr<std::pair<StringRef, StringRef>> ropeKVAppendPart(RopeKVAppendOp op, StringRef q,
+                                                              KernelSpec &spec);
   LogicalResult lowerAttention(AttentionOp op);
   LogicalResult lowerElementwise(Operation *op, KernelFamily family, Value lhs, Value rhs);
   LogicalResult lowerAudit(AuditOp op);
@@ -928,27 +930,19 @@ LogicalResult PhaseLowering::lowerMatmulQKV(const QKVGroup &qkv) {
   }
   for (MatmulOp op : group)
     buffers.push_back(allocate(op.getResult()));
-  // rope_kv_append's part: the rotated queries stay in q's buffer.
-  if (append.getFreqs() && failed(vectorWeight(append, append.getFreqsAttr())))
-    return failure();
-  FailureOr<std::pair<StringRef, StringRef>> caches = cacheBuffers(append, append.getCacheAttr());
-  if (failed(caches))
-    return failure();
-  auto cache = m_.symbols_.lookup<KVCacheOp>(append.getCache()).getType();
-  assign(append.getRotatedQuery(), buffers[4]);
-  buffers.append({bufferOf(append.getPositions()), caches->first, caches->second});
   KernelSpec spec{KernelFamily::MatmulQKV,
                   KernelRoute::Gemv,
                   quant,
                   std::nullopt,
-                  {intParam("k", k), intParam("heads", append.getHeads()),
-                   intParam("kv_heads", cache.getKvHeads())},
+                  {intParam("k", k)},
                   {},
                   q.hasNormPrologue(),
                   MatmulEpilogue::None,
                   {stringifyQuantType(quant).str(), matrixName(k, nQ), "kv" + std::to_string(nKV)}};
-  addRopeParams(b_, spec, cache.getHeadDim(), append.getTheta().convertToFloat(),
-                append.getFreqs() ? std::optional(append.getFreqsAttr()) : std::nullopt);
+  FailureOr<std::pair<StringRef, StringRef>> caches = ropeKVAppendPart(append, buffers[4], spec);
+  if (failed(caches))
+    return failure();
+  buffers.append({bufferOf(append.getPositions()), caches->first, caches->second});
   // v stored unlike q and k: its rows are a part of their own, tiled separately.
   QuantType vQuant =
       ModuleLowering::deviceQuant(m_.symbols_.lookup<WeightOp>(MatmulOp(group[2]).getWeight()));
@@ -1067,29 +1061,42 @@ LogicalResult PhaseLowering::lowerKVAppend(KVAppendOp op) {
   return success();
 }
 
-LogicalResult PhaseLowering::lowerRopeKVAppend(RopeKVAppendOp op) {
-  if (failed(requireLastUse(op, op.getQuery(), "query")) ||
-      failed(requireLastUse(op, op.getKey(), "key")))
-    return failure();
+/// What a rope_kv_append adds to the kernel that carries it (its own, or a matmul_qkv): the
+/// rotated queries in `q` (the queries' buffer), the heads, head_dim, theta and freqs params,
+/// and the caches' buffers (k, v), which it returns.
+FailureOr<std::pair<StringRef, StringRef>>
+PhaseLowering::ropeKVAppendPart(RopeKVAppendOp op, StringRef q, KernelSpec &spec) {
   if (op.getFreqs() && failed(vectorWeight(op, op.getFreqsAttr())))
     return failure();
   FailureOr<std::pair<StringRef, StringRef>> caches = cacheBuffers(op, op.getCacheAttr());
   if (failed(caches))
     return failure();
   auto type = m_.symbols_.lookup<KVCacheOp>(op.getCache()).getType();
-  StringRef q = bufferOf(op.getQuery());
   assign(op.getRotatedQuery(), q);
+  spec.params.append({intParam("heads", op.getHeads()), intParam("kv_heads", type.getKvHeads())});
+  addRopeParams(b_, spec, type.getHeadDim(), op.getTheta().convertToFloat(),
+                op.getFreqs() ? std::optional(op.getFreqsAttr()) : std::nullopt);
+  return caches;
+}
+
+LogicalResult PhaseLowering::lowerRopeKVAppend(RopeKVAppendOp op) {
+  if (failed(requireLastUse(op, op.getQuery(), "query")) ||
+      failed(requireLastUse(op, op.getKey(), "key")))
+    return failure();
+  auto type = m_.symbols_.lookup<KVCacheOp>(op.getCache()).getType();
+  StringRef q = bufferOf(op.getQuery());
   KernelSpec spec{KernelFamily::RopeKVAppend,
                   std::nullopt,
                   std::nullopt,
                   std::nullopt,
-                  {intParam("heads", op.getHeads()), intParam("kv_heads", type.getKvHeads())},
+                  {},
                   {},
                   false,
                   MatmulEpilogue::None,
                   {"h" + std::to_string(op.getHeads()) + "kv" + std::to_string(type.getKvHeads())}};
-  addRopeParams(b_, spec, type.getHeadDim(), op.getTheta().convertToFloat(),
-                op.getFreqs() ? std::optional(op.getFreqsAttr()) : std::nullopt);
+  FailureOr<std::pair<StringRef, StringRef>> caches = ropeKVAppendPart(op, q, spec);
+  if (failed(caches))
+    return failure();
   // One block per row and KV head (its query heads, its key head, its value head): a decode
   // step's single row spreads over kv_heads compute units instead of queueing on one.
   launch(op, spec, m_.target_.rowThreads,
