@@ -853,14 +853,6 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
   return success();
 }
 
-static void addRopeParams(OpBuilder &b, KernelSpec &spec, int64_t headDim, float theta,
-                          std::optional<FlatSymbolRefAttr> freqs) {
-  spec.params.push_back(b.getNamedAttr("head_dim", b.getI64IntegerAttr(headDim)));
-  spec.params.push_back(b.getNamedAttr("theta", b.getF32FloatAttr(theta)));
-  if (freqs && *freqs)
-    spec.params.push_back(b.getNamedAttr("freqs", *freqs));
-}
-
 /// The ops `first` opens a matmul_qkv with: `first` and the next two matmuls of its block that
 /// read the same input (after `first`, in order), when they are the queries, keys and values of
 /// one greta.rope_kv_append (what greta-fuse makes of a Llama attention block) and nothing else
@@ -1015,6 +1007,14 @@ LogicalResult PhaseLowering::lowerLmHead(LmHeadOp op) {
 }
 
 /// RoPE params shared by rope and rope_kv_append.
+
+static void addRopeParams(OpBuilder &b, KernelSpec &spec, int64_t headDim, float theta,
+                          std::optional<FlatSymbolRefAttr> freqs) {
+  spec.params.push_back(b.getNamedAttr("head_dim", b.getI64IntegerAttr(headDim)));
+  spec.params.push_back(b.getNamedAttr("theta", b.getF32FloatAttr(theta)));
+  if (freqs && *freqs)
+    spec.params.push_back(b.getNamedAttr("freqs", *freqs));
+}
 
 LogicalResult PhaseLowering::lowerRope(RopeOp op) {
   if (failed(requireLastUse(op, op.getInput(), "input")))
