@@ -19,19 +19,18 @@ using namespace greta;
 static_assert(kHeadDim % 2 == 0 && kTileN % 2 == 0, "RoPE pairs lie within a tile");
 
 /// Fills rotation[j] with the (cos, sin) of the RoPE rotation of pair j of the tile at grid row
-/// `first` (rows first + 2j, first + 2j + 1; (1, 0) for v's rows) at positions[s], one pair per
-/// thread. Called before the products, so the double-precision angle's latency (rope_rotation)
+/// `first` (rows first + 2j, first + 2j + 1, of q or k; v's rows are not rotated) at
+/// positions[s], one pair per thread. Called before the products, so the double-precision angle's latency (rope_rotation)
 /// overlaps the weight loads instead of lengthening the block's tail; store_qkv_tile reads it
 /// after the block's barrier.
 __device__ __forceinline__ void qkv_tile_rotations(const Params &p, int s, int first,
                                                    float2 *rotation) {
   const int j = static_cast<int>(threadIdx.x);
   const int n = first + 2 * j;
-  if (j >= kTileN / 2)
+  if (j >= kTileN / 2 || n >= kNQ + kNKV)
     return;
-  float cosine = 1.0f, sine = 0.0f;
-  if (n < kNQ + kNKV)
-    rope_rotation(p.freqs, n % kHeadDim / 2, p.positions[s], cosine, sine);
+  float cosine, sine;
+  rope_rotation(p.freqs, n % kHeadDim / 2, p.positions[s], cosine, sine);
   rotation[j] = make_float2(cosine, sine);
 }
 
@@ -51,9 +50,11 @@ __device__ __forceinline__ void store_qkv_tile(const Params &p, int s, int first
     return;
   const int position = p.positions[s];
   const bool stores = position >= 0 && position < p.ctx;
-  const float2 x = make_float2(out[2 * j], out[2 * j + 1]);
-  const float2 rot = rotation[j];
-  const float2 pair = make_float2(x.x * rot.x - x.y * rot.y, x.x * rot.y + x.y * rot.x);
+  float2 pair = make_float2(out[2 * j], out[2 * j + 1]);
+  if (n < kNQ + kNKV) { // q and k rotate; v's values are stored as they are
+    const float2 rot = rotation[j];
+    pair = make_float2(pair.x * rot.x - pair.y * rot.y, pair.x * rot.y + pair.y * rot.x);
+  }
   if (n < kNQ) {
     *reinterpret_cast<float2 *>(p.q + static_cast<i64>(s) * kNQ + n) = pair;
     return;

@@ -15,7 +15,6 @@ static_assert(kPartFirst % 2 == 0 && kPartRows % 2 == 0, "RoPE pairs lie within 
 
 {{QUANT}}
 
-
 {{GEMV_QUANT}}
 
 // Split-K ranges are whole units of kSplitUnit values (whole quant blocks: a piece's inputs
@@ -50,11 +49,12 @@ __device__ __forceinline__ int split_first_unit(int split) {
 
 //===--- gemv route: out[s, n] = epilogue(prologue(x[s]) · W[n]) for few rows ---===//
 // Bandwidth-bound: every weight byte is read once per row, with 16-byte loads. Grid
-// (tiles over the parts' rows, rows, kSplitK); gemv_tile reduces tile `tile` of this part. Each warp reduces kRowsPerWarp whole weight rows: lane l
-// takes pieces l, l + kWarpSize, ... of each (a piece: the values one 16-byte load of quantised
-// data holds, quant_gemv/*.hip), so a warp's loads cover consecutive bytes of a row, and the
-// input values of a piece, loaded once, serve all the warp's rows. A lane issues the loads of
-// kBatch steps before it decodes any, to keep enough bytes in flight per compute unit.
+// (tiles over the parts' rows, rows, kSplitK); gemv_tile reduces tile `tile` of this part. Each
+// warp reduces kRowsPerWarp whole weight rows: lane l takes pieces l, l + kWarpSize, ... of each
+// (a piece: the values one 16-byte load of quantised data holds, quant_gemv/*.hip), so a warp's
+// loads cover consecutive bytes of a row, and the input values of a piece, loaded once, serve
+// all the warp's rows. A lane issues the loads of kBatch steps before it decodes any, to keep
+// enough bytes in flight per compute unit.
 constexpr int kWarps = kBlock / kWarpSize;
 constexpr int kRowsPerWarp = kTileN / kWarps;
 constexpr int kMaxPiecesPerSplit = kStagedK / kPieceValues;
@@ -89,8 +89,9 @@ __device__ unsigned int g_arrivals[kTiles];
 {{/SPLIT_K}}
 
 {{#QKV}}
-/// Weight row n of the grid: q's rows, then k's, then v's (one format, one K, so one decoder and
-/// one row stride serve all three; a tile may straddle two matrices).
+/// Weight row n of the grid: q's rows, then k's, then v's. The rows a part covers share its
+/// format, so its decoder and row stride serve them all (a tile may straddle q and k, or k and
+/// v when v has q and k's type).
 __device__ __forceinline__ const u8 *qkv_weight_row(const Params &p, i64 n) {
   if (n < kNQ)
     return p.q_weight + n * kRowBytes;
