@@ -54,6 +54,23 @@ private:
   std::vector<float> scratch_;
 };
 
+/// out[s, j] = x[s] · W[j] (+ addend[s, j]) for every row s of `args` and every weight row j,
+/// the weight rows split across the pool's threads. `out` and `addend` have W's rows per row.
+void projectRows(const WeightView &weight, const DotRowsArgs &args, float *out,
+                 const float *addend, ThreadPool &pool) {
+  const uint64_t n = weight.rows;
+  pool.parallelFor(n, kMinColumnsPerThread, [&](uint64_t begin, uint64_t end) {
+    DotRowsArgs range = args;
+    range.out = out + begin;
+    range.outStride = n;
+    if (addend) {
+      range.addend = addend + begin;
+      range.addendStride = n;
+    }
+    dotWeightRows(weight, begin, end, range);
+  });
+}
+
 class MatmulLaunch final : public CpuLaunch {
 public:
   explicit MatmulLaunch(const LaunchBinding &b)
@@ -63,24 +80,12 @@ public:
 
   void run(const RunContext &context) override {
     const uint64_t rows = out_.rowsAt(context.seq);
-    const uint64_t k = weight_.rowLength;
-    const uint64_t n = weight_.rows;
     DotRowsArgs args;
     args.x = prologue_.apply(x_.lastRows(context.seq, rows), rows, *context.pool);
-    args.xStride = k;
+    args.xStride = weight_.rowLength;
     args.xRows = rows;
-    float *out = out_.lastRows(context.seq, rows);
-    const float *residual = residual_ ? residual_->lastRows(context.seq, rows) : nullptr;
-    context.pool->parallelFor(n, kMinColumnsPerThread, [&](uint64_t begin, uint64_t end) {
-      DotRowsArgs range = args;
-      range.out = out + begin;
-      range.outStride = n;
-      if (residual) {
-        range.addend = residual + begin;
-        range.addendStride = n;
-      }
-      dotWeightRows(weight_, begin, end, range);
-    });
+    projectRows(weight_, args, out_.lastRows(context.seq, rows),
+                residual_ ? residual_->lastRows(context.seq, rows) : nullptr, *context.pool);
   }
 
 private:
@@ -147,16 +152,9 @@ public:
     args.x = prologue_.apply(x_.lastRows(context.seq, rows), rows, *context.pool);
     args.xStride = weights_[0].rowLength;
     args.xRows = rows;
-    for (size_t m = 0; m < kMatrices; ++m) {
-      const uint64_t n = weights_[m].rows;
-      float *out = outs_[m]->lastRows(context.seq, rows);
-      context.pool->parallelFor(n, kMinColumnsPerThread, [&](uint64_t begin, uint64_t end) {
-        DotRowsArgs range = args;
-        range.out = out + begin;
-        range.outStride = n;
-        dotWeightRows(weights_[m], begin, end, range);
-      });
-    }
+    for (size_t m = 0; m < kMatrices; ++m)
+      projectRows(weights_[m], args, outs_[m]->lastRows(context.seq, rows), nullptr,
+                  *context.pool);
     ropeKvAppend_->run(context);
   }
 
@@ -179,14 +177,7 @@ public:
     args.x = x_.lastRows(context.seq, 1);
     args.xStride = weight_.rowLength;
     args.xRows = 1;
-    float *out = out_.lastRows(context.seq, 1);
-    context.pool->parallelFor(weight_.rows, kMinColumnsPerThread,
-                              [&](uint64_t begin, uint64_t end) {
-                                DotRowsArgs range = args;
-                                range.out = out + begin;
-                                range.outStride = weight_.rows;
-                                dotWeightRows(weight_, begin, end, range);
-                              });
+    projectRows(weight_, args, out_.lastRows(context.seq, 1), nullptr, *context.pool);
   }
 
 private:
