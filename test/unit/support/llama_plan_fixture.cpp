@@ -167,11 +167,7 @@ private:
       const std::string weight = layerWeight(layer, fmt::format("attn_{}", name));
       Params params = b_.matmulParams(weight, m_.dim, cols);
       Args args = {{"x", input}, {"weight", weightRef(weight)}, {"out", name}};
-      if (!norm.empty()) {
-        params["prologue"] = std::string(bundle::kPrologueRmsNorm);
-        params["eps"] = m_.rmsEps;
-        args["norm"] = weightRef(norm);
-      }
+      normPrologue(norm, params, args);
       b_.launch("matmul", std::move(params), std::move(args));
     }
   }
@@ -187,41 +183,48 @@ private:
       ropeKvAppend(layer);
       return;
     }
-    Params params = b_.ropeParams(m_.heads);
-    params["kv_heads"] = int64_t{m_.kvHeads};
+    Params params = ropeKvAppendParams();
     params["k"] = int64_t{m_.dim};
     params["quant"] = b_.typeOf(q);
     params["prologue"] = std::string(bundle::kPrologueNone);
     if (b_.typeOf(v) != b_.typeOf(q))
       params["v_quant"] = b_.typeOf(v);
-    Args args = {{"x", input},
-                 {"q_weight", weightRef(q)},
-                 {"k_weight", weightRef(k)},
-                 {"v_weight", weightRef(v)},
-                 {"q", "q"},
-                 {"k", "k"},
-                 {"v", "v"},
-                 {"positions", "positions"},
-                 {"k_cache", cache(layer, "k")},
-                 {"v_cache", cache(layer, "v")}};
-    if (!norm.empty()) {
-      params["prologue"] = std::string(bundle::kPrologueRmsNorm);
-      params["eps"] = m_.rmsEps;
-      args["norm"] = weightRef(norm);
-    }
+    Args args = ropeKvAppendArgs(layer);
+    args["x"] = input;
+    args["q_weight"] = weightRef(q);
+    args["k_weight"] = weightRef(k);
+    args["v_weight"] = weightRef(v);
+    normPrologue(norm, params, args);
     b_.launch("matmul_qkv", std::move(params), std::move(args));
   }
 
+  /// A matmul's rms_norm prologue with weight `norm`, when one is given.
+  void normPrologue(const std::string &norm, Params &params, Args &args) const {
+    if (norm.empty())
+      return;
+    params["prologue"] = std::string(bundle::kPrologueRmsNorm);
+    params["eps"] = m_.rmsEps;
+    args["norm"] = weightRef(norm);
+  }
+
+  Params ropeKvAppendParams() const {
+    Params params = b_.ropeParams(m_.heads);
+    params["kv_heads"] = int64_t{m_.kvHeads};
+    return params;
+  }
+  /// q, k, v, the positions and the caches of `layer`, as rope_kv_append and matmul_qkv name
+  /// them.
+  static Args ropeKvAppendArgs(uint32_t layer) {
+    return {{"q", "q"},
+            {"k", "k"},
+            {"v", "v"},
+            {"positions", "positions"},
+            {"k_cache", cache(layer, "k")},
+            {"v_cache", cache(layer, "v")}};
+  }
+
   void ropeKvAppend(uint32_t layer) {
-    Params rope = b_.ropeParams(m_.heads);
-    rope["kv_heads"] = int64_t{m_.kvHeads};
-    b_.launch("rope_kv_append", std::move(rope),
-              {{"q", "q"},
-               {"k", "k"},
-               {"v", "v"},
-               {"positions", "positions"},
-               {"k_cache", cache(layer, "k")},
-               {"v_cache", cache(layer, "v")}});
+    b_.launch("rope_kv_append", ropeKvAppendParams(), ropeKvAppendArgs(layer));
   }
 
   void attention(uint32_t layer) {
