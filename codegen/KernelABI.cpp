@@ -60,10 +60,16 @@ constexpr KernelArg kLmHead[] = {
     {"x", A::Read, D::F32Rows}, {"weight", A::Read, D::WeightBytes}, {"out", A::Write, D::F32Rows}};
 constexpr KernelArg kAuditStats[] = {{"x", A::Read, D::F32Rows},
                                      {"stats", A::Write, D::AuditRecord}};
+constexpr KernelArg kDequantF16[] = {{"weight", A::Read, D::WeightBytes},
+                                     {"out", A::Write, D::F16Scratch}};
 
 /// What the fused bodies add (mlir::gk::getExpectedArgs appends them in this order).
 constexpr KernelArg kNormArg = {"norm", A::Read, D::NormWeight};
 constexpr KernelArg kResidualArg = {"residual", A::Read, D::F32Rows};
+/// What a gemm kernel reading binary16 weights adds last (dequant_f16 wrote them).
+constexpr KernelArg kF16Weight[] = {{"weight_f16", A::Read, D::F16Scratch}};
+constexpr KernelArg kF16GateUp[] = {{"gate_f16", A::Read, D::F16Scratch},
+                                    {"up_f16", A::Read, D::F16Scratch}};
 
 llvm::ArrayRef<KernelArg> baseArgs(KernelFamily family) {
   switch (family) {
@@ -95,6 +101,8 @@ llvm::ArrayRef<KernelArg> baseArgs(KernelFamily family) {
     return kAuditStats;
   case KernelFamily::MatmulQKV:
     return kQKV;
+  case KernelFamily::DequantF16:
+    return kDequantF16;
   }
   llvm_unreachable("unknown KernelFamily");
 }
@@ -102,13 +110,19 @@ llvm::ArrayRef<KernelArg> baseArgs(KernelFamily family) {
 } // namespace
 
 llvm::SmallVector<KernelArg> getKernelArgs(KernelFamily family, bool hasPrologue,
-                                           bool hasEpilogue) {
+                                           bool hasEpilogue, bool f16Weights) {
   llvm::SmallVector<KernelArg> args(baseArgs(family));
   const mlir::gk::FamilyTraits &traits = mlir::gk::getFamilyTraits(family);
   if (hasPrologue && traits.prologue != mlir::gk::BodyUse::Never)
     args.push_back(kNormArg);
   if (hasEpilogue && traits.epilogueArg)
     args.push_back(kResidualArg);
+  if (f16Weights) {
+    llvm::ArrayRef<KernelArg> f16 = family == KernelFamily::MatmulGateUp
+                                        ? llvm::ArrayRef<KernelArg>(kF16GateUp)
+                                        : llvm::ArrayRef<KernelArg>(kF16Weight);
+    args.append(f16.begin(), f16.end());
+  }
   return args;
 }
 
@@ -117,9 +131,10 @@ bool hasRopeFreqsField(KernelFamily family) {
          family == KernelFamily::MatmulQKV;
 }
 
-std::string getParamFields(KernelFamily family, bool hasPrologue, bool hasEpilogue) {
+std::string getParamFields(KernelFamily family, bool hasPrologue, bool hasEpilogue,
+                           bool f16Weights) {
   std::string fields;
-  for (const KernelArg &arg : getKernelArgs(family, hasPrologue, hasEpilogue))
+  for (const KernelArg &arg : getKernelArgs(family, hasPrologue, hasEpilogue, f16Weights))
     fields += (fields.empty() ? "" : ",") + arg.name.str();
   if (hasRopeFreqsField(family))
     fields += ",freqs";
@@ -137,6 +152,8 @@ std::string getFieldType(const KernelArg &arg) {
     return constness + "i32 *";
   case ArgData::WeightBytes:
     return constness + "u8 *";
+  case ArgData::F16Scratch:
+    return constness + "u16 *";
   case ArgData::AuditRecord:
     return constness + "AuditRecord *";
   }

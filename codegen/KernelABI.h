@@ -49,6 +49,7 @@ enum class ArgData {
   NormWeight,  ///< a vector weight (RMSNorm gamma): float
   KVCache,     ///< a KV cache: float, ctx rows
   AuditRecord, ///< a 64-byte audit record
+  F16Scratch,  ///< a scratch buffer of binary16 values (dequant_f16's weights): uint16_t bits
 };
 
 struct KernelArg {
@@ -58,15 +59,17 @@ struct KernelArg {
 };
 
 /// The arguments a launch of `family` binds, in gk.launch order, given which fused bodies the
-/// kernel has. Agrees with mlir::gk::getExpectedArgs in count and kind.
+/// kernel has and whether it reads binary16 scratch weights. Agrees with
+/// mlir::gk::getExpectedArgs in count and kind.
 llvm::SmallVector<KernelArg> getKernelArgs(mlir::gk::KernelFamily family, bool hasPrologue,
-                                           bool hasEpilogue);
+                                           bool hasEpilogue, bool f16Weights = false);
 
 /// True for the families whose Params carry `freqs` (rope, rope_kv_append).
 bool hasRopeFreqsField(mlir::gk::KernelFamily family);
 
 /// The Params field names in order, comma-separated: the manifest's `param_fields`.
-std::string getParamFields(mlir::gk::KernelFamily family, bool hasPrologue, bool hasEpilogue);
+std::string getParamFields(mlir::gk::KernelFamily family, bool hasPrologue, bool hasEpilogue,
+                           bool f16Weights = false);
 
 /// The C++ type of a pointer field, in the prelude's names ("const float *", "const u8 *", ...).
 std::string getFieldType(const KernelArg &arg);

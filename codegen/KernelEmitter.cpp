@@ -66,6 +66,10 @@ std::string formatDoubleLiteral(double value) {
   return literal;
 }
 
+/// Binary16 weight tiles in flight in matmul_mma_f16 at most: three already hide a stage's
+/// copies behind two stages of products.
+constexpr int64_t kMaxWeightStages = 3;
+
 bool usesWeightMatrix(KernelFamily family) {
   return family == KernelFamily::Matmul || family == KernelFamily::MatmulGateUp ||
          family == KernelFamily::MatmulQKV || family == KernelFamily::LmHead;
@@ -76,7 +80,8 @@ class KernelWriter {
 public:
   KernelWriter(gk::KernelOp kernel, const TargetDesc &target)
       : kernel_(kernel), target_(target), family_(kernel.getFamily()),
-        hasPrologue_(!kernel.getPrologue().empty()), hasEpilogue_(!kernel.getEpilogue().empty()) {}
+        hasPrologue_(!kernel.getPrologue().empty()), hasEpilogue_(!kernel.getEpilogue().empty()),
+        f16Weights_(kernel.hasF16Weights()) {}
 
   /// The target's matrix unit as far as this kernel's template can use it: flash attention
   /// runs on it only when head_dim and the tiles are whole instruction steps (16 on every
@@ -97,11 +102,13 @@ public:
     out.name = kernel_.getSymName().str();
     out.entry = toIdentifier(out.name);
     out.fileName = out.name + ".hip";
-    out.templatePath = getTemplatePath(family_, kernel_.getRoute(), templateMatrixUnit());
-    out.paramFields = getParamFields(family_, hasPrologue_, hasEpilogue_);
+    out.templatePath =
+        getTemplatePath(family_, kernel_.getRoute(), templateMatrixUnit(), f16Weights_);
+    out.paramFields = getParamFields(family_, hasPrologue_, hasEpilogue_, f16Weights_);
     if (usesWeightMatrix(family_) || out.templatePath == "attention_flash_mma") {
-      bool f16Operands =
-          out.templatePath == "matmul_mma" || out.templatePath == "attention_flash_mma";
+      bool f16Operands = out.templatePath == "matmul_mma" ||
+                         out.templatePath == "matmul_mma_f16" ||
+                         out.templatePath == "attention_flash_mma";
       out.dtypeA = out.dtypeB = f16Operands ? "f16" : "f32";
       // The gemv decoders of some formats take the input as int16 (QuantFormat).
       if (out.templatePath == "matmul_gemv")
@@ -261,7 +268,7 @@ private:
   }
 
   LogicalResult familyConstants() {
-    if (kernel_.getQuant())
+    if (kernel_.getQuant() && !f16Weights_) // a gemm on binary16 weights decodes none
       constant("int", "kChunk", std::to_string(kChunkElements),
                "weight values decoded at once (every block is whole chunks)");
     switch (family_) {
@@ -300,6 +307,11 @@ private:
     case KernelFamily::SiluMul:
     case KernelFamily::Add:
       return intConstant("n", "kN", "values per row");
+    case KernelFamily::DequantF16:
+      if (failed(intConstant("k", "kK", "values per weight row")) ||
+          failed(intConstant("n", "kN", "weight rows")))
+        return failure();
+      return rowBytesConstant(ints_["kK"]);
     case KernelFamily::AuditStats: {
       if (failed(intConstant("n", "kN", "values in the audited row")))
         return failure();
@@ -343,8 +355,11 @@ private:
         failed(outputColumnConstants()))
       return failure();
     bool gemv = *kernel_.getRoute() == KernelRoute::Gemv;
-    // A gemv kernel's row stride belongs to each of its parts (gemvParts).
-    if (!gemv && failed(rowBytesConstant(ints_["kK"])))
+    // A gemv kernel's row stride belongs to each of its parts (gemvParts); a gemm on binary16
+    // weights reads none, but its rows must still be whole blocks (dequant_f16 decodes them).
+    if (!gemv && !f16Weights_ && failed(rowBytesConstant(ints_["kK"])))
+      return failure();
+    if (f16Weights_ && failed(rowBytesOf(*kernel_.getQuant(), ints_["kK"])))
       return failure();
     if (hasPrologue_ && failed(floatConstant("eps", "kEps", "epsilon of the fused RMSNorm")))
       return failure();
@@ -368,8 +383,15 @@ private:
                "reduction values per shared-memory stage");
       int64_t weightRows = tiles.getTileN() * (family_ == KernelFamily::MatmulGateUp ? 2 : 1);
       bool matrixUnits = target_.matrixUnit != MatrixUnit::None;
+      if (f16Weights_ && !matrixUnits)
+        return kernel_.emitOpError("reads binary16 scratch weights, which needs a target with "
+                                   "matrix units (")
+                   << target_.name << " has none)",
+               failure();
       if (matrixUnits && failed(checkMatrixTiles(tiles)))
         return failure();
+      if (f16Weights_)
+        return weightStagesConstant(tiles, weightRows);
       // matmul_mma: one stage of binary16 rows padded by 8 and one super-stage of raw weight
       // blocks (matmulMmaRawBytes); matmul_gemm: one stage of f32 rows padded by 1. Both keep
       // 1/rms per row.
@@ -391,6 +413,25 @@ private:
                    << kPortableSharedMemoryBytes,
                failure();
     }
+    return success();
+  }
+
+  /// matmul_mma_f16's weight slots: as many binary16 stages as fit beside the two input tiles
+  /// and 1/rms per row (at most kMaxWeightStages), at least two.
+  LogicalResult weightStagesConstant(gk::TilesAttr tiles, int64_t weightRows) {
+    int64_t stride = tiles.getTileK() + 8;
+    int64_t fixed = 2 * tiles.getTileM() * stride * 2 + tiles.getTileM() * 4;
+    int64_t perStage = weightRows * stride * 2;
+    int64_t stages = std::min(kMaxWeightStages, (kPortableSharedMemoryBytes - fixed) / perStage);
+    if (stages < 2)
+      return kernel_.emitOpError("gemm tiles need ")
+                 << fixed + 2 * perStage
+                 << " bytes of shared memory for two binary16 weight stages; the templates stay "
+                    "within "
+                 << kPortableSharedMemoryBytes,
+             failure();
+    constant("int", "kWeightStages", std::to_string(stages),
+             "binary16 weight tiles in flight (shared slots)");
     return success();
   }
 
@@ -638,6 +679,8 @@ private:
       return "KV cache, ctx rows";
     case ArgData::AuditRecord:
       return "audit record";
+    case ArgData::F16Scratch:
+      return "binary16 scratch, row after row";
     }
     llvm_unreachable("unknown ArgData");
   }
@@ -647,7 +690,7 @@ private:
       std::string type, name, comment;
     };
     std::vector<Field> fields;
-    for (const KernelArg &arg : getKernelArgs(family_, hasPrologue_, hasEpilogue_))
+    for (const KernelArg &arg : getKernelArgs(family_, hasPrologue_, hasEpilogue_, f16Weights_))
       fields.push_back({getFieldType(arg), arg.name.str(), describe(arg).str()});
     if (hasRopeFreqsField(family_))
       fields.push_back(
@@ -658,7 +701,7 @@ private:
     for (const Field &f : fields)
       width = std::max(width, f.type.size() + f.name.size());
     std::string text = "/// The launch arguments, passed by value (manifest param_fields: " +
-                       getParamFields(family_, hasPrologue_, hasEpilogue_) +
+                       getParamFields(family_, hasPrologue_, hasEpilogue_, f16Weights_) +
                        ").\n/// Buffer pointers point at the first row the launch uses.\n"
                        "struct Params {\n";
     for (const Field &f : fields)
@@ -701,6 +744,7 @@ private:
   KernelFamily family_;
   bool hasPrologue_;
   bool hasEpilogue_;
+  bool f16Weights_; ///< reads its weights as binary16 scratch buffers (matmul_mma_f16)
   std::vector<Constant> constants_;
   std::vector<GemvPart> parts_; ///< gemv kernels only
   llvm::StringMap<int64_t> ints_;
@@ -710,10 +754,12 @@ private:
 } // namespace
 
 std::string getTemplatePath(KernelFamily family, std::optional<KernelRoute> route,
-                            MatrixUnit matrixUnit) {
+                            MatrixUnit matrixUnit, bool f16Weights) {
   if (usesWeightMatrix(family)) {
     if (route != KernelRoute::Gemm)
       return "matmul_gemv";
+    if (f16Weights)
+      return "matmul_mma_f16";
     return matrixUnit == MatrixUnit::None ? "matmul_gemm" : "matmul_mma";
   }
   if (family == KernelFamily::Attention) {

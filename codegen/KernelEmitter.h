@@ -47,9 +47,11 @@ inline constexpr const char *kWaitForProducersCall = "wait_for_producers();";
 mlir::FailureOr<EmittedKernel> emitKernel(mlir::gk::KernelOp kernel, const TargetDesc &target);
 
 /// The template a kernel of `family` and `route` is made from. The gemm route runs on the
-/// target's matrix units (matmul_mma) where it has them, else on vector ALUs (matmul_gemm).
+/// target's matrix units (matmul_mma, or matmul_mma_f16 when it reads binary16 scratch weights)
+/// where it has them, else on vector ALUs (matmul_gemm).
 std::string getTemplatePath(mlir::gk::KernelFamily family,
-                            std::optional<mlir::gk::KernelRoute> route, MatrixUnit matrixUnit);
+                            std::optional<mlir::gk::KernelRoute> route, MatrixUnit matrixUnit,
+                            bool f16Weights = false);
 
 /// `name` as a C identifier: characters other than letters, digits and '_' become '_'.
 std::string toIdentifier(llvm::StringRef name);

@@ -114,4 +114,21 @@ std::string targetNames() {
 
 const TargetDesc &defaultTarget() { return kTargets[0]; }
 
+const TargetDesc *kernelTarget(llvm::ArrayRef<std::string> names, std::string &unknown) {
+  const TargetDesc *gpu = nullptr;
+  const TargetDesc *cpu = nullptr;
+  for (const std::string &name : names) {
+    const TargetDesc *target = findTarget(name);
+    if (!target) {
+      unknown = name;
+      return nullptr;
+    }
+    if (target->vendor == Vendor::Cpu)
+      cpu = target;
+    else if (!gpu)
+      gpu = target;
+  }
+  return gpu ? gpu : cpu ? cpu : &defaultTarget();
+}
+
 } // namespace greta::codegen

@@ -121,4 +121,9 @@ std::string targetNames();
 /// The target whose tiles shape kernels when none is named.
 const TargetDesc &defaultTarget();
 
+/// The target a bundle listing `names` gets its kernels lowered and emitted for: the first GPU
+/// target listed; the CPU's row when only `cpu` is (portable kernels, no matrix units); the
+/// default when none is. Null when a name is unknown (`unknown` then holds it).
+const TargetDesc *kernelTarget(llvm::ArrayRef<std::string> names, std::string &unknown);
+
 } // namespace greta::codegen

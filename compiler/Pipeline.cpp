@@ -2,6 +2,7 @@
 
 #include "compiler/Pipeline.h"
 
+#include "codegen/Targets.h"
 #include "compiler/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -48,8 +49,17 @@ std::vector<Stage> buildStages(const PipelineOptions &options) {
                       pm.addPass(gir::createSelectRoutes(routes));
                     }});
 
-  stages.push_back({"05-lower-to-kernels", "greta-lower-to-kernels",
-                    [](mlir::OpPassManager &pm) { pm.addPass(gir::createLowerToKernels()); }});
+  // Kernels are shaped for the target they are emitted for (the bundle writer's rule): a CPU-only
+  // bundle gets portable kernels, without the matrix-unit forms.
+  std::string unknown;
+  const greta::codegen::TargetDesc *target =
+      greta::codegen::kernelTarget(options.targets, unknown);
+  gir::LowerToKernelsOptions lower;
+  lower.target = target ? target->name.str() : unknown; // the pass reports an unknown name
+  stages.push_back({"05-lower-to-kernels", "greta-lower-to-kernels{target=" + lower.target + "}",
+                    [lower](mlir::OpPassManager &pm) {
+                      pm.addPass(gir::createLowerToKernels(lower));
+                    }});
 
   // The bundle writer emits the kernels it packs itself; the pass runs when they are also
   // asked for as files (--dump-ir), since without an output directory it prints them.

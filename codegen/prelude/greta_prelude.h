@@ -193,6 +193,36 @@ __device__ __forceinline__ T block_reduce_max(T value, T *scratch, T lowest) {
   return best;
 }
 
+//===--- Asynchronous copies from global to shared memory ---===//
+// A thread starts 16-byte copies (copy_async_16), closes them into a group (copy_async_commit)
+// and later waits until at most `kPending` of its newest groups are still in flight
+// (copy_async_wait); a __syncthreads after the wait makes every thread's copies visible. On
+// NVIDIA (sm_80+) the copies bypass registers (cp.async.cg: through L2 only, as streamed data);
+// elsewhere a copy is a plain load and store, complete when it returns, and the group calls
+// do nothing.
+__device__ __forceinline__ void copy_async_16(void *shared, const void *global) {
+#if defined(GRETA_TARGET_NVIDIA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;"
+               :
+               : "r"(static_cast<unsigned>(__cvta_generic_to_shared(shared))), "l"(global)
+               : "memory");
+#else
+  *reinterpret_cast<uint4 *>(shared) = *reinterpret_cast<const uint4 *>(global);
+#endif
+}
+
+__device__ __forceinline__ void copy_async_commit() {
+#if defined(GRETA_TARGET_NVIDIA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+
+template <int kPending> __device__ __forceinline__ void copy_async_wait() {
+#if defined(GRETA_TARGET_NVIDIA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;" ::"n"(kPending) : "memory");
+#endif
+}
+
 //===--- Matrix units: one warp multiplies a kMmaM x kMmaK tile by a kMmaK x kMmaN tile ---===//
 // The matrix instruction is the target's, chosen here from the target macros (a bundle's kernel
 // source is shared by every GPU it lists); templates read its shape from these constants and

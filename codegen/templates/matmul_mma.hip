@@ -33,20 +33,10 @@ constexpr int kMatrices = 2; // gate rows [0, kTileN) and up rows [kTileN, 2 kTi
 {{^GATE_UP}}
 constexpr int kMatrices = 1;
 {{/GATE_UP}}
-constexpr int kWeightRows = kMatrices * kTileN;
-// Eight halves (16 bytes) of padding per shared row: rows stay 16-byte aligned (wide stores,
-// ldmatrix) and eight consecutive rows start on different banks.
-constexpr int kStride = kTileK + 8;
-constexpr int kWarps = kBlock / kWarpSize;
-constexpr int kWarpsM = kTileM % (2 * kMmaM) == 0 && kWarps % 2 == 0 ? 2 : 1;
-constexpr int kWarpsN = kWarps / kWarpsM;
-constexpr int kWarpTileM = kTileM / kWarpsM;
-constexpr int kWarpTileN = kTileN / kWarpsN;
-constexpr int kFragsM = kWarpTileM / kMmaM;
-constexpr int kFragsN = kWarpTileN / kMmaN;
+
+{{> common/mma_tile}}
+
 constexpr int kChunksPerStageRow = kTileK / kChunk;
-constexpr int kInputVectorsPerRow = kTileK / 4; // float4 loads of x per row and stage
-constexpr int kStages = kK / kTileK;
 // Super-stages: whole quant blocks (so a row's raw bytes of one are contiguous) and whole stages.
 constexpr int kSuperK = kTileK > kQuantBlockElements ? kTileK : kQuantBlockElements;
 constexpr int kStagesPerSuper = kSuperK / kTileK;
@@ -55,10 +45,7 @@ constexpr int kRawRowBytes = kSuperK / kQuantBlockElements * kQuantBlockBytes;
 // copy starts at the granule, so a shared row holds the rounded-up bytes plus one granule.
 constexpr int kRawVectorsPerRow = (kRawRowBytes + 15) / 16 + 1;
 constexpr int kRawStride = 16 * kRawVectorsPerRow; // bytes
-static_assert(kTileM % (kWarpsM * kMmaM) == 0 && kTileN % (kWarpsN * kMmaN) == 0,
-              "the warps cover the tile in whole matrix-instruction tiles");
-static_assert(kTileK % kMmaK == 0 && kTileK % kChunk == 0 && kTileK % 4 == 0,
-              "a stage is whole instruction steps, weight chunks and float4 loads");
+static_assert(kTileK % kChunk == 0, "a stage is whole weight chunks");
 static_assert(kChunk % 8 == 0, "a chunk is whole 16-byte shared-memory stores");
 static_assert(kSuperK % kTileK == 0 && kSuperK % kQuantBlockElements == 0,
               "a super-stage is whole stages and whole quant blocks");
@@ -66,12 +53,10 @@ static_assert(kK % kSuperK == 0, "K is whole super-stages");
 static_assert(kRowBytes == static_cast<i64>(kK) / kQuantBlockElements * kQuantBlockBytes,
               "row stride agrees with the block layout");
 
-// Each thread stages the same few x vectors, raw vectors and weight chunks every stage: fixed
-// counts, so the loops unroll and all of a thread's global loads of a stage are in flight together.
-constexpr int kInputVectors = kTileM * kInputVectorsPerRow;
+// Each thread stages the same few raw vectors and weight chunks every stage: fixed counts, so
+// the loops unroll and all of a thread's global loads of a stage are in flight together.
 constexpr int kRawVectors = kWeightRows * kRawVectorsPerRow;
 constexpr int kWeightChunks = kWeightRows * kChunksPerStageRow;
-constexpr int kInputsPerThread = (kInputVectors + kBlock - 1) / kBlock;
 constexpr int kRawPerThread = (kRawVectors + kBlock - 1) / kBlock;
 constexpr int kChunksPerThread = (kWeightChunks + kBlock - 1) / kBlock;
 
@@ -125,60 +110,6 @@ __device__ __forceinline__ void commit_raw(const RawRegisters &regs, uint4 *raw)
     const int i = static_cast<int>(threadIdx.x) + t * kBlock;
     if (i < kRawVectors)
       raw[i] = regs.v[t];
-  }
-}
-
-/// One thread's share of a stage's inputs, fetched from global memory while the previous stage
-/// is multiplied and kept as loaded: nothing computes on them before they are stored (after
-/// that stage's products), so a thread does not wait for its loads ahead of the products. The
-/// prologue and the conversion to binary16 happen in commit_inputs.
-static_assert(kBlock % kInputVectorsPerRow == 0,
-              "a thread's input vectors share one K offset (and one gamma vector)");
-struct InputRegisters {
-  float4 x[kInputsPerThread];
-{{#PROLOGUE}}
-  float4 gamma;
-{{/PROLOGUE}}
-};
-
-/// Loads x[row0 .. row0 + kTileM)[k0 .. k0 + kTileK) (rows past `rows` read the last row; they
-/// are zeroed when stored) and the norm weights of the range.
-__device__ __forceinline__ void fetch_inputs(const Params &p, InputRegisters &regs, int row0,
-                                             int rows, int k0) {
-  const int kk = static_cast<int>(threadIdx.x) % kInputVectorsPerRow * 4;
-#pragma unroll
-  for (int t = 0; t < kInputsPerThread; ++t) {
-    const int i = static_cast<int>(threadIdx.x) + t * kBlock;
-    const int row = min(row0 + i / kInputVectorsPerRow, rows - 1);
-    regs.x[t] = *reinterpret_cast<const float4 *>(p.x + static_cast<i64>(row) * kK + k0 + kk);
-  }
-{{#PROLOGUE}}
-  regs.gamma = *reinterpret_cast<const float4 *>(p.norm + k0 + kk);
-{{/PROLOGUE}}
-}
-
-/// Stores fetched inputs into the binary16 x tile, prologue applied; rows past `rows` as zeros.
-__device__ __forceinline__ void commit_inputs(const InputRegisters &regs, u16 *xTile, int row0,
-                                              int rows, const float *invRms) {
-#pragma unroll
-  for (int t = 0; t < kInputsPerThread; ++t) {
-    const int i = static_cast<int>(threadIdx.x) + t * kBlock;
-    const int r = i / kInputVectorsPerRow;
-    const bool valid = row0 + r < rows;
-    float v[4] = {regs.x[t].x, regs.x[t].y, regs.x[t].z, regs.x[t].w};
-{{#PROLOGUE}}
-    const float scale = invRms[min(r, kTileM - 1)];
-    v[0] = prologue(v[0], regs.gamma.x, scale);
-    v[1] = prologue(v[1], regs.gamma.y, scale);
-    v[2] = prologue(v[2], regs.gamma.z, scale);
-    v[3] = prologue(v[3], regs.gamma.w, scale);
-{{/PROLOGUE}}
-#pragma unroll
-    for (int j = 0; j < 4; ++j)
-      v[j] = valid ? v[j] : 0.0f;
-    if (i < kInputVectors)
-      *reinterpret_cast<uint2 *>(xTile + r * kStride + i % kInputVectorsPerRow * 4) =
-          make_uint2(pack_f16x2(v[0], v[1]), pack_f16x2(v[2], v[3]));
   }
 }
 
@@ -241,31 +172,14 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   RawRegisters rawNext;
   fetch_raw(p, rawNext, col0, 0);
 {{#PROLOGUE}}
-  // 1/rms of each row of the tile, one warp per row (squares summed in double).
   __shared__ float invRms[kTileM];
-  for (int r = warp_id(); r < kTileM; r += kWarps) {
-    double sumSquares = 0.0;
-    if (row0 + r < rows) {
-      const float *x = p.x + static_cast<i64>(row0 + r) * kK;
-      for (int k = lane_id(); k < kK; k += kWarpSize)
-        sumSquares += static_cast<double>(x[k]) * x[k];
-    }
-    sumSquares = warp_reduce_sum(sumSquares);
-    if (lane_id() == 0)
-      invRms[r] = 1.0f / sqrtf(static_cast<float>(sumSquares / kK) + kEps);
-  }
-  __syncthreads();
+  tile_inv_rms(p, row0, rows, invRms);
 {{/PROLOGUE}}
 {{^PROLOGUE}}
   const float *invRms = nullptr; // no prologue: commit_inputs stores x as is
 {{/PROLOGUE}}
 
-  const int warpM = warp_id() / kWarpsN;
-  const int warpN = warp_id() % kWarpsN;
-  MmaAcc acc[kFragsM][kFragsN];
-{{#GATE_UP}}
-  MmaAcc accUp[kFragsM][kFragsN];
-{{/GATE_UP}}
+  TileAcc acc;
 
   InputRegisters inputs;
   fetch_inputs(p, inputs, row0, rows, 0);
@@ -284,48 +198,11 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
     if (inSuper == 0)
       fetch_raw(p, rawNext, col0, min(super + 1, kStages / kStagesPerSuper - 1));
     fetch_inputs(p, inputs, row0, rows, min(stage + 1, kStages - 1) * kTileK);
-    const u16 *x = xTile + warpM * kWarpTileM * kStride;
-    const u16 *w = wTile + warpN * kWarpTileN * kStride;
-#pragma unroll
-    for (int kk = 0; kk < kTileK; kk += kMmaK) {
-      MmaA a[kFragsM];
-#pragma unroll
-      for (int i = 0; i < kFragsM; ++i)
-        mma_load_a(a[i], x + i * kMmaM * kStride + kk, kStride);
-#pragma unroll
-      for (int j = 0; j < kFragsN; ++j) {
-        MmaB b;
-        mma_load_b(b, w + j * kMmaN * kStride + kk, kStride);
-#pragma unroll
-        for (int i = 0; i < kFragsM; ++i)
-          mma(acc[i][j], a[i], b);
-{{#GATE_UP}}
-        mma_load_b(b, w + (kTileN + j * kMmaN) * kStride + kk, kStride);
-#pragma unroll
-        for (int i = 0; i < kFragsM; ++i)
-          mma(accUp[i][j], a[i], b);
-{{/GATE_UP}}
-      }
-    }
+    multiply_stage(acc, xTile, wTile);
     if (inSuper == kStagesPerSuper - 1)
       commit_raw(rawNext, raw);
     __syncthreads();
   }
 
-#pragma unroll
-  for (int i = 0; i < kFragsM; ++i)
-#pragma unroll
-    for (int j = 0; j < kFragsN; ++j)
-#pragma unroll
-      for (int e = 0; e < kMmaAccElements; ++e) {
-        const int row = row0 + warpM * kWarpTileM + i * kMmaM + mma_acc_row(e);
-        const int n = col0 + warpN * kWarpTileN + j * kMmaN + mma_acc_col(e);
-        if (row < rows && n < kN)
-{{#GATE_UP}}
-          store_output(p, row, n, acc[i][j].v[e], accUp[i][j].v[e]);
-{{/GATE_UP}}
-{{^GATE_UP}}
-          store_output(p, row, n, acc[i][j].v[e]);
-{{/GATE_UP}}
-      }
+  store_tile(p, acc, row0, col0, rows);
 }

@@ -110,18 +110,13 @@ private:
     o.targets = options_.targets;
     if (o.targets.empty())
       o.targets = {"cpu", cg::defaultTarget().name.str()};
-    for (const std::string &name : o.targets) {
-      const cg::TargetDesc *target = cg::findTarget(name);
-      if (!target)
-        return module_.emitError() << "bundle: unknown target '" << name
-                                   << "' (known: " << cg::targetNames() << ")",
-               failure();
-      if (!emitTarget_ && target->vendor != cg::Vendor::Cpu)
-        emitTarget_ = target;
-    }
     // A bundle for the CPU alone carries the portable kernels (no matrix units assumed).
+    std::string unknown;
+    emitTarget_ = cg::kernelTarget(o.targets, unknown);
     if (!emitTarget_)
-      emitTarget_ = cg::findTarget("cpu");
+      return module_.emitError() << "bundle: unknown target '" << unknown
+                                 << "' (known: " << cg::targetNames() << ")",
+             failure();
     return success();
   }
 
@@ -178,6 +173,9 @@ private:
       case gk::BufferKind::Audit:
         spec.kind = bundle::BufferKind::Audit;
         break;
+      case gk::BufferKind::Scratch:
+        spec.kind = bundle::BufferKind::Scratch;
+        break;
       case gk::BufferKind::Weight:
         llvm_unreachable("handled above");
       }
@@ -196,10 +194,12 @@ private:
           spec.dtype = bundle::BufferDType::F32;
         else if (element.isInteger(32))
           spec.dtype = bundle::BufferDType::I32;
+        else if (element.isF16())
+          spec.dtype = bundle::BufferDType::F16;
         else
           return buffer.emitOpError("bundle: element type ")
                      << element << " is not one bundle format " << bundle::kFormatVersion
-                     << " stores (f32; i32 for inputs; KV caches are f32)",
+                     << " stores (f32; i32 for inputs; f16 for scratch; KV caches are f32)",
                  failure();
         spec.rows = rowsOf(shape->getResult(0));
         spec.cols = 1;
@@ -320,8 +320,9 @@ private:
     auto kernel = symbols_.lookup<gk::KernelOp>(kernelRef.getValue());
     if (!kernel)
       return op->emitOpError("bundle: ") << kernelRef << " is not a gk.kernel", failure();
-    SmallVector<cg::KernelArg> args = cg::getKernelArgs(
-        kernel.getFamily(), !kernel.getPrologue().empty(), !kernel.getEpilogue().empty());
+    SmallVector<cg::KernelArg> args =
+        cg::getKernelArgs(kernel.getFamily(), !kernel.getPrologue().empty(),
+                          !kernel.getEpilogue().empty(), kernel.hasF16Weights());
     if (args.size() != buffers.size())
       return op->emitOpError("bundle: binds ")
                  << buffers.size() << " buffers; " << kernelRef << " takes " << args.size(),

@@ -30,20 +30,12 @@ namespace {
 /// The target the kernels are emitted for (banners, matrix-unit or vector-ALU gemm): the first
 /// GPU target listed; the CPU's row when only `cpu` is; the default when none is.
 FailureOr<const cg::TargetDesc *> bannerTarget(ArrayRef<std::string> names, Location loc) {
-  const cg::TargetDesc *chosen = nullptr;
-  const cg::TargetDesc *cpu = nullptr;
-  for (const std::string &name : names) {
-    const cg::TargetDesc *target = cg::findTarget(name);
-    if (!target)
-      return emitError(loc) << "greta-emit-hip: unknown target '" << name
-                            << "' (known: " << cg::targetNames() << ")",
-             failure();
-    if (!chosen && target->vendor != cg::Vendor::Cpu)
-      chosen = target;
-    if (target->vendor == cg::Vendor::Cpu)
-      cpu = target;
-  }
-  return chosen ? chosen : cpu ? cpu : &cg::defaultTarget();
+  std::string unknown;
+  if (const cg::TargetDesc *target = cg::kernelTarget(names, unknown))
+    return target;
+  return emitError(loc) << "greta-emit-hip: unknown target '" << unknown
+                        << "' (known: " << cg::targetNames() << ")",
+         failure();
 }
 
 /// Writes `text` to `dir`/`fileName`.

@@ -197,6 +197,23 @@ private:
     return buffers_.try_emplace(name, buffer).first->first();
   }
 
+  /// Scratch buffer `index` of binary16 values (w16.0, w16.1: one per weight matrix a gemm
+  /// reads), grown to hold at least `elements`: every dequant_f16 of the plan reuses it.
+  StringRef getScratchBuffer(int64_t index, int64_t elements) {
+    std::string name = llvm::formatv("w16.{0}", index).str();
+    auto found = buffers_.find(name);
+    if (found == buffers_.end())
+      return getOrCreateBuffer(name, BufferKind::Scratch, RowForm{false, 1}, elements,
+                               builder_.getF16Type(), std::nullopt);
+    gk::BufferOp buffer = found->second;
+    int64_t held = cast<AffineConstantExpr>(buffer.getShape()->getResult(1)).getValue();
+    if (elements > held)
+      buffer.setShapeAttr(AffineMapAttr::get(AffineMap::get(
+          1, 0, {getAffineConstantExpr(1, ctx()), getAffineConstantExpr(elements, ctx())},
+          ctx())));
+    return found->first();
+  }
+
   /// The weight buffer of the greta.weight `ref`: its bytes in the layout the kernels read.
   FailureOr<StringRef> getWeightBuffer(Operation *user, FlatSymbolRefAttr ref) {
     auto weight = symbols_.lookup<WeightOp>(ref.getValue());
@@ -302,8 +319,10 @@ static int bufferKindRank(BufferKind kind) {
     return 3;
   case BufferKind::Audit:
     return 4;
-  case BufferKind::Weight:
+  case BufferKind::Scratch:
     return 5;
+  case BufferKind::Weight:
+    return 6;
   }
   llvm_unreachable("unknown BufferKind");
 }
@@ -503,6 +522,8 @@ private:
   LogicalResult lowerRmsNorm(RmsNormOp op);
   LogicalResult lowerAddRmsNorm(AddRmsNormOp op);
   LogicalResult lowerMatmul(MatmulOp op);
+  LogicalResult dequantToScratch(MatmulOp op, ArrayRef<StringRef> weights, QuantType quant,
+                                 int64_t k, int64_t n, SmallVector<StringRef> &buffers);
   LogicalResult addNormPrologue(MatmulOp op, KernelSpec &spec, SmallVector<StringRef> &buffers);
   std::optional<QKVGroup> findQKVGroup(MatmulOp first);
   LogicalResult lowerMatmulQKV(const QKVGroup &group);
@@ -842,6 +863,15 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
   if (failed(tiles))
     return failure();
   spec.tiles = tiles->first;
+  bool f16Weights = route == KernelRoute::Gemm && !oneRow &&
+                    m_.target_.matrixUnit != cg::MatrixUnit::None;
+  if (f16Weights) {
+    SmallVector<StringRef> weights = {buffers[1]};
+    if (gateUp)
+      weights.push_back(buffers[2]);
+    if (failed(dequantToScratch(op, weights, quant, k, n, buffers)))
+      return failure();
+  }
   SmallVector<AffineExpr> grid;
   if (route == KernelRoute::Gemv)
     grid = {getAffineConstantExpr(llvm::divideCeil(n, tiles->first.getTileN()), ctx()),
@@ -850,6 +880,34 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
     grid = {getAffineConstantExpr(llvm::divideCeil(n, tiles->first.getTileN()), ctx()),
             rowsExpr(rows).ceilDiv(tiles->first.getTileM())};
   launch(op, spec, tiles->second, buffers, grid);
+  return success();
+}
+
+/// The gemm route on matrix units for many rows reads its weights as binary16: each weight
+/// matrix is decoded once by a dequant_f16 launch into a scratch buffer (appended to `buffers`,
+/// the kernel's trailing arguments) instead of once per tile of kTileM tokens inside the gemm,
+/// where decoding cost as much as the products (pp512 at ≈ 72 TFLOP/s on an H200). The scratch
+/// buffers are shared by every such product of the plan (the largest matrix sizes them).
+LogicalResult PhaseLowering::dequantToScratch(MatmulOp op, ArrayRef<StringRef> weights,
+                                              QuantType quant, int64_t k, int64_t n,
+                                              SmallVector<StringRef> &buffers) {
+  int64_t block = m_.target_.elementwiseThreads;
+  int64_t chunks = n * k / cg::kChunkElements;
+  for (auto [index, weightBuffer] : llvm::enumerate(weights)) {
+    StringRef scratch = m_.getScratchBuffer(static_cast<int64_t>(index), n * k);
+    KernelSpec spec{KernelFamily::DequantF16,
+                    std::nullopt,
+                    quant,
+                    std::nullopt,
+                    {intParam("k", k), intParam("n", n)},
+                    {},
+                    false,
+                    MatmulEpilogue::None,
+                    {stringifyQuantType(quant).str(), matrixName(k, n)}};
+    launch(op, spec, block, {weightBuffer, scratch},
+           {getAffineConstantExpr(llvm::divideCeil(chunks, block), ctx())});
+    buffers.push_back(scratch);
+  }
   return success();
 }
 

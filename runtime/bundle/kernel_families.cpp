@@ -25,6 +25,16 @@ ArgSpec updateRows(std::string_view name, std::string_view cols) {
 ArgSpec positionsArg() {
   return ArgSpec{.name = "positions", .dtype = BufferDType::I32, .cols = "1"};
 }
+/// A weight matrix as binary16 values in a scratch buffer, row after row: written by
+/// dequant_f16, read (where given) by a gemm kernel in place of the quantised weight.
+ArgSpec f16WeightArg(std::string_view name, Access access, Presence presence) {
+  return ArgSpec{.name = name,
+                 .access = access,
+                 .presence = presence,
+                 .dtype = BufferDType::F16,
+                 .rows = R::Scratch,
+                 .scratchValues = "n*k"};
+}
 ArgSpec cacheArg(std::string_view name, Access access) {
   return ArgSpec{.name = name, .access = access, .rows = R::Context, .cols = "kv_heads*head_dim"};
 }
@@ -72,7 +82,8 @@ const std::vector<FamilySpec> &table() {
                 .name = "weight", .isWeight = true, .dims = {"k", "n"}, .typeIsQuantParam = true},
             ArgSpec{
                 .name = "norm", .isWeight = true, .presence = P::IfRmsNormPrologue, .dims = {"k"}},
-            readRows("residual", "n", P::IfResidualEpilogue), writeRows("out", "n")},
+            readRows("residual", "n", P::IfResidualEpilogue), writeRows("out", "n"),
+            f16WeightArg("weight_f16", Access::Read, P::Optional)},
        .params =
            {{"k"},
             {"n"},
@@ -93,7 +104,8 @@ const std::vector<FamilySpec> &table() {
             ArgSpec{.name = "up", .isWeight = true, .dims = {"k", "n"}, .typeIsQuantParam = true},
             ArgSpec{
                 .name = "norm", .isWeight = true, .presence = P::IfRmsNormPrologue, .dims = {"k"}},
-            writeRows("out", "n")},
+            writeRows("out", "n"), f16WeightArg("gate_f16", Access::Read, P::Optional),
+            f16WeightArg("up_f16", Access::Read, P::Optional)},
        .params = {{"k"}, {"n"}, quantParam(), prologueParam(), prologueEps(), dtypeA(), dtypeB(),
                   accumDtype()},
        .rowsArg = "out",
@@ -202,6 +214,12 @@ const std::vector<FamilySpec> &table() {
                         .rows = R::Record}},
        .params = {{"n"}, {"point", ParamType::Name}, {"is_logits", ParamType::Bool}},
        .rowsArg = "x"},
+      {.name = "dequant_f16",
+       .args = {ArgSpec{
+                    .name = "weight", .isWeight = true, .dims = {"k", "n"}, .typeIsQuantParam = true},
+                f16WeightArg("out", Access::Write, P::Always)},
+       .params = {{"k"}, {"n"}, quantParam()},
+       .rowsArg = "out"},
   };
   return families;
 }

@@ -39,6 +39,7 @@ enum class RowRule {
   AnyRows, ///< whatever the buffer has (its last row is what the family uses)
   Context, ///< a KV cache: the run-time context length
   Record,  ///< an audit record buffer (u8, kAuditRecordBytes)
+  Scratch, ///< a scratch buffer (f16, one row) of at least `scratchValues` values
 };
 
 struct ArgSpec {
@@ -50,6 +51,7 @@ struct ArgSpec {
   BufferDType dtype = BufferDType::F32;
   RowRule rows = RowRule::PerRow;
   std::string_view cols{}; ///< shape expression
+  std::string_view scratchValues{}; ///< RowRule::Scratch: the values it must hold
   // Weights:
   std::vector<std::string_view> dims{}; ///< shape expressions, ggml order
   bool typeIsQuantParam = false;        ///< the weight's type must equal params.quant

@@ -20,18 +20,20 @@ constexpr SpellingTable<WeightMode, 2> kWeightModes = {{
     {WeightMode::External, "external"},
 }};
 
-constexpr SpellingTable<BufferKind, 5> kBufferKinds = {{
+constexpr SpellingTable<BufferKind, 6> kBufferKinds = {{
     {BufferKind::Activation, "activation"},
     {BufferKind::Logits, "logits"},
     {BufferKind::Kv, "kv"},
     {BufferKind::Input, "input"},
     {BufferKind::Audit, "audit"},
+    {BufferKind::Scratch, "scratch"},
 }};
 
-constexpr SpellingTable<BufferDType, 3> kBufferDTypes = {{
+constexpr SpellingTable<BufferDType, 4> kBufferDTypes = {{
     {BufferDType::F32, "f32"},
     {BufferDType::I32, "i32"},
     {BufferDType::U8, "u8"},
+    {BufferDType::F16, "f16"},
 }};
 
 template <typename Enum, size_t N>
@@ -105,6 +107,8 @@ uint64_t bytesOf(BufferDType dtype) {
   case BufferDType::F32:
   case BufferDType::I32:
     return 4;
+  case BufferDType::F16:
+    return 2;
   case BufferDType::U8:
     break;
   }

@@ -99,8 +99,14 @@ struct WeightTable {
   std::vector<WeightEntry> tensors;
 };
 
-enum class BufferKind { Activation, Logits, Kv, Input, Audit };
-enum class BufferDType { F32, I32, U8 };
+/// The most values a scratch buffer may hold (8 GiB of binary16): a bound on what a manifest
+/// can make the runtime allocate.
+inline constexpr uint64_t kMaxScratchValues = uint64_t{1} << 32;
+
+/// Scratch: a fixed-size working buffer (f16, one row) that one launch of a phase writes and a
+/// later one reads (dequant_f16's binary16 weights).
+enum class BufferKind { Activation, Logits, Kv, Input, Audit, Scratch };
+enum class BufferDType { F32, I32, U8, F16 };
 
 /// A row count: an integer, or one resolved at run time.
 struct RowExtent {

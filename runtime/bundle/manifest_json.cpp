@@ -274,8 +274,8 @@ WeightTable parseWeights(const JsonField &f) {
 BufferSpec parseBuffer(const JsonField &f) {
   BufferSpec b;
   b.name = f["name"].name();
-  b.kind = parseEnum(f["kind"], parseBufferKind, "activation, logits, kv, input, audit");
-  b.dtype = parseEnum(f["dtype"], parseBufferDType, "f32, i32, u8");
+  b.kind = parseEnum(f["kind"], parseBufferKind, "activation, logits, kv, input, audit, scratch");
+  b.dtype = parseEnum(f["dtype"], parseBufferDType, "f32, i32, u8, f16");
   b.rows = parseRowExtent(f["rows"]);
   b.cols = f["cols"].unsignedInt(kMaxUInt32);
   if (b.cols == 0)

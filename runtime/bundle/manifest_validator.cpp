@@ -182,6 +182,12 @@ void validateBuffer(const BufferSpec &b, const std::string &where) {
     require(b.dtype == BufferDType::F32 && b.rows.kind != Kind::Context,
             "activations and logits are f32 with rows \"seq\", \"last\" or a count");
     break;
+  case BufferKind::Scratch:
+    require(b.dtype == BufferDType::F16 && b.rows == RowExtent::fixed(1) && b.cols >= 1 &&
+                b.cols <= kMaxScratchValues,
+            fmt::format("scratch buffers are f16 with rows 1 and 1 to {} cols",
+                        kMaxScratchValues));
+    break;
   }
 }
 
@@ -421,7 +427,19 @@ private:
     const RowExtent rows = rowsInPhase(b.rows, phase_.seq);
     const bool isCache = b.kind == BufferKind::Kv;
     const bool isRecord = b.kind == BufferKind::Audit;
+    if ((spec.rows == RowRule::Scratch) != (b.kind == BufferKind::Scratch))
+      fail("{}: {}", at,
+           spec.rows == RowRule::Scratch
+               ? fmt::format("needs a scratch buffer (kind scratch), got kind {}", nameOf(b.kind))
+               : std::string("a scratch buffer cannot be used here"));
     switch (spec.rows) {
+    case RowRule::Scratch: {
+      const std::optional<uint64_t> needed = evaluate(spec.scratchValues, kernel);
+      if (needed && b.cols < *needed)
+        fail("{}: scratch buffer holds {} values, but {} = {}", at, b.cols, spec.scratchValues,
+             *needed);
+      break;
+    }
     case RowRule::Context:
       if (!isCache)
         fail("{}: needs a KV cache buffer (kind kv), got kind {}", at, nameOf(b.kind));

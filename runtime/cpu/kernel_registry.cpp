@@ -9,7 +9,7 @@
 namespace greta::cpu {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, CpuLaunchFactory>, 14> kFactories = {{
+constexpr std::array<std::pair<std::string_view, CpuLaunchFactory>, 15> kFactories = {{
     {"embedding", makeEmbedding},
     {"rms_norm", makeRmsNorm},
     {"add_rms_norm", makeAddRmsNorm},
@@ -24,6 +24,7 @@ constexpr std::array<std::pair<std::string_view, CpuLaunchFactory>, 14> kFactori
     {"add", makeAdd},
     {"lm_head", makeLmHead},
     {"audit_stats", makeAuditStats},
+    {"dequant_f16", makeDequantF16},
 }};
 
 } // namespace

@@ -526,6 +526,7 @@ void HipExecutor::enqueue(const PreparedPhase &phase, uint64_t seq,
         case bundle::RowRule::OneRow:
         case bundle::RowRule::Context:
         case bundle::RowRule::Record:
+        case bundle::RowRule::Scratch:
           first = 0;
           break;
         }

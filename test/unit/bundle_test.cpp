@@ -172,9 +172,9 @@ TEST_F(BundleTest, TruncatedOrMistypedManifestIsRefused) {
               {"field 'model.layers'", "non-negative integer", "\"two\""});
   editManifest(dir, [](Json &m) {
     m["model"]["layers"] = 2;
-    m["buffers"][0]["kind"] = "scratch";
+    m["buffers"][0]["kind"] = "texture";
   });
-  expectError([&] { Bundle::open(dir); }, {"buffers[0].kind", "'scratch'", "activation"});
+  expectError([&] { Bundle::open(dir); }, {"buffers[0].kind", "'texture'", "activation"});
   editManifest(dir, [](Json &m) {
     m["buffers"][0]["kind"] = "input";
     m["weights"]["tensors"][0]["layout"] = "gemv_q4k_t8";

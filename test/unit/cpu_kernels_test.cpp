@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -363,6 +364,28 @@ TEST(CpuKernels, MatmulWithPrologueAndResidualInPlace) {
   for (uint64_t j = 0; j < n; ++j)
     expected[j] += residual[j];
   EXPECT_LT(normalizedError(rowsOf(out, 1), expected), 1e-5);
+}
+
+// Tests dequant_f16: a weight matrix as binary16, row after row, each value the binary16
+// (round to nearest even) of the value the decoder gives; the scratch buffer's tail past the
+// matrix is left as it was.
+TEST(CpuKernels, DequantF16WritesRowsAsBinary16) {
+  const uint64_t k = 512, n = 5, spare = 3;
+  const TestWeight w(TensorType::Q4_K, k, n, 31);
+  LaunchHarness h("dequant_f16");
+  h.param("k", int64_t(k)).param("n", int64_t(n)).param("quant", std::string("Q4_K"));
+  const std::vector<float> poison(n * k + spare, std::bit_cast<float>(0xffffffffu));
+  CpuBuffer &out =
+      h.buffer("out", RowExtent::fixed(1), 1, n * k + spare, poison, bundle::BufferDType::F16);
+  h.weight("weight", w.view);
+  h.run(1, 3);
+  const auto *halves = reinterpret_cast<const uint16_t *>(out.bytes());
+  for (uint64_t i = 0; i < n * k; ++i)
+    ASSERT_EQ(halves[i], floatToHalf(w.values[i])) << "value " << i;
+  for (uint64_t i = n * k; i < n * k + spare; ++i)
+    EXPECT_EQ(halves[i], 0xffffu) << "value " << i << " is past the matrix";
+  // Rounding: the values differ from the decoder's by at most half a binary16 ulp.
+  EXPECT_NEAR(halfToFloat(halves[7]), w.values[7], std::fabs(w.values[7]) * 0x1p-11);
 }
 
 // Tests matmul_gate_up = silu(x·Wg) * (x·Wu) on a ragged output width.

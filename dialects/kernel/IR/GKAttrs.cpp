@@ -50,6 +50,7 @@ constexpr BufferKind kAttentionArgs[] = {kAct, kKV, kKV, kIn, kAct}; // q, k/v c
 constexpr BufferKind kBinaryArgs[] = {kAct, kAct, kAct};             // a, b, out
 constexpr BufferKind kLmHeadArgs[] = {kAct, kW, BufferKind::Logits}; // x, weight, out
 constexpr BufferKind kAuditArgs[] = {kAct, BufferKind::Audit};       // x, stats
+constexpr BufferKind kDequantArgs[] = {kW, BufferKind::Scratch};     // weight, out
 
 using enum BodyUse;
 using enum RouteClass;
@@ -72,6 +73,7 @@ const FamilyTraits kFamilyTraits[] = {
     {kLmHeadArgs,       true,  Matrix,    Never,    Never,    std::nullopt}, // lm_head
     {kAuditArgs,        false, None,      Never,    Never,    std::nullopt}, // audit_stats
     {kQKVArgs,          true,  Gemv,      Optional, Never,    std::nullopt}, // matmul_qkv
+    {kDequantArgs,      true,  None,      Never,    Never,    std::nullopt}, // dequant_f16
 };
 // clang-format on
 static_assert(std::size(kFamilyTraits) == getMaxEnumValForKernelFamily() + 1,
@@ -83,14 +85,27 @@ const FamilyTraits &mlir::gk::getFamilyTraits(KernelFamily family) {
 }
 
 SmallVector<BufferKind> mlir::gk::getExpectedArgs(KernelFamily family, bool hasPrologue,
-                                                  bool hasEpilogue) {
+                                                  bool hasEpilogue, bool f16Weights) {
   const FamilyTraits &traits = getFamilyTraits(family);
   SmallVector<BufferKind> args(traits.args.begin(), traits.args.end());
   if (hasPrologue)
     args.push_back(BufferKind::Weight);
   if (hasEpilogue && traits.epilogueArg)
     args.push_back(*traits.epilogueArg);
+  if (f16Weights)
+    args.append(getF16WeightCount(family), BufferKind::Scratch);
   return args;
+}
+
+int64_t mlir::gk::getF16WeightCount(KernelFamily family) {
+  switch (family) {
+  case KernelFamily::Matmul:
+    return 1;
+  case KernelFamily::MatmulGateUp:
+    return 2;
+  default:
+    return 0;
+  }
 }
 
 bool mlir::gk::isCompatibleKind(BufferKind expected, BufferKind actual) {

@@ -50,8 +50,15 @@ struct FamilyTraits {
 /// The traits of `family`.
 const FamilyTraits &getFamilyTraits(KernelFamily family);
 
-/// The buffer kinds `family` binds, in order, given which bodies the kernel has.
-SmallVector<BufferKind> getExpectedArgs(KernelFamily family, bool hasPrologue, bool hasEpilogue);
+/// The buffer kinds `family` binds, in order, given which bodies the kernel has and whether it
+/// reads its weight matrices as binary16 scratch buffers (the gemm route after dequant_f16
+/// launches): then one trailing scratch per weight matrix (getF16WeightCount).
+SmallVector<BufferKind> getExpectedArgs(KernelFamily family, bool hasPrologue, bool hasEpilogue,
+                                        bool f16Weights = false);
+
+/// The weight matrices a family's gemm route can read as binary16 scratch buffers: matmul's
+/// weight (1), matmul_gate_up's gate and up (2); 0 for the others.
+int64_t getF16WeightCount(KernelFamily family);
 
 /// True when a buffer of kind `actual` can be bound where `expected` is declared: the same kind,
 /// or logits where an activation is expected (logits are the last activation).

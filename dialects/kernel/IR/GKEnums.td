@@ -36,7 +36,11 @@ def GK_KernelFamily : GK_I32Enum<"KernelFamily", "kernel template family", [
   // Attention's q, k and v projections of one input in one pass over it (one launch, one
   // staging of the normalised input per block, rows of all three matrices in one grid), with
   // rope_kv_append fused into the stores: q and k rotated, k and v appended to the caches.
-  I32EnumAttrCase<"MatmulQKV", 13, "matmul_qkv">
+  I32EnumAttrCase<"MatmulQKV", 13, "matmul_qkv">,
+  // A weight matrix dequantised to binary16 into a scratch buffer, which a following gemm
+  // kernel reads (prefill on matrix units: each weight is decoded once per launch of the plan,
+  // not once per tile of tokens).
+  I32EnumAttrCase<"DequantF16", 14, "dequant_f16">
 ]>;
 def GK_KernelFamilyAttr : EnumAttr<GK_Dialect, GK_KernelFamily, "family">;
 
@@ -44,7 +48,8 @@ def GK_KernelRoute : GK_I32Enum<"KernelRoute", "how a kernel runs", [
   // matmul, matmul_gate_up, matmul_qkv, lm_head: one row per step on vector ALUs, split-K
   // (decode).
   I32EnumAttrCase<"Gemv", 0, "gemv">,
-  // matmul, matmul_gate_up, lm_head: matrix units, dequantisation fused (prefill).
+  // matmul, matmul_gate_up, lm_head: matrix units, dequantisation fused, or the weights read as
+  // binary16 from a scratch buffer that dequant_f16 launches wrote (prefill).
   I32EnumAttrCase<"Gemm", 1, "gemm">,
   // attention: one query row per position, the KV range split across blocks (decode).
   I32EnumAttrCase<"SplitKV", 2, "split_kv">,
@@ -60,7 +65,10 @@ def GK_BufferKind : GK_I32Enum<"BufferKind", "what a buffer holds", [
   I32EnumAttrCase<"Weight", 2, "weight">,
   I32EnumAttrCase<"KV", 3, "kv">,
   I32EnumAttrCase<"Logits", 4, "logits">,
-  I32EnumAttrCase<"Audit", 5, "audit">
+  I32EnumAttrCase<"Audit", 5, "audit">,
+  // A fixed-size working buffer one launch writes and a later one of the same phase reads
+  // (dequant_f16's binary16 weights), shared by every such pair of the plan.
+  I32EnumAttrCase<"Scratch", 6, "scratch">
 ]>;
 def GK_BufferKindAttr : EnumAttr<GK_Dialect, GK_BufferKind, "kind">;
 def GK_BufferKindArrayAttr : TypedArrayAttrBase<GK_BufferKindAttr, "buffer kinds">;

@@ -107,6 +107,13 @@ TilesAttr KernelOp::getEffectiveTiles() {
   return TilesAttr::get(getContext(), /*tile_m=*/1, /*tile_n=*/1, /*tile_k=*/1, /*split_k=*/1);
 }
 
+bool KernelOp::hasF16Weights() {
+  // A trailing scratch says so; the signature check then wants one per weight matrix.
+  SmallVector<BufferKind> kinds = getArgKinds();
+  return getF16WeightCount(getFamily()) > 0 && !kinds.empty() &&
+         kinds.back() == BufferKind::Scratch;
+}
+
 /// Smallest block (or sub-block) of every quant type: the reduction tile of a quantized product
 /// is a multiple of it, so a tile never splits one.
 static constexpr int64_t kQuantSubBlockElements = 32;
@@ -123,7 +130,9 @@ static LogicalResult verifySignature(KernelOp kernel, const FamilyTraits &traits
   if (!hasEpilogue && traits.epilogue == BodyUse::Required)
     return kernel.emitOpError() << familyName << " needs an epilogue";
 
-  SmallVector<BufferKind> expected = getExpectedArgs(kernel.getFamily(), hasPrologue, hasEpilogue);
+  bool f16Weights = kernel.hasF16Weights();
+  SmallVector<BufferKind> expected =
+      getExpectedArgs(kernel.getFamily(), hasPrologue, hasEpilogue, f16Weights);
   SmallVector<BufferKind> actual = kernel.getArgKinds();
   bool matches = actual.size() == expected.size() &&
                  llvm::all_of(llvm::zip_equal(expected, actual), [](auto pair) {
@@ -136,6 +145,8 @@ static LogicalResult verifySignature(KernelOp kernel, const FamilyTraits &traits
     diag << " with a prologue";
   if (hasEpilogue && traits.epilogueArg)
     diag << (hasPrologue ? " and an epilogue" : " with an epilogue");
+  if (f16Weights)
+    diag << " reading binary16 weights";
   return diag << " binds " << formatKinds(expected) << ", not " << formatKinds(actual);
 }
 
@@ -171,6 +182,9 @@ static LogicalResult verifySpecialisation(KernelOp kernel, const FamilyTraits &t
   if (route && !isRouteOf(traits.routes, *route))
     return kernel.emitOpError() << "route " << stringifyKernelRoute(*route) << " is not a route of "
                                 << familyName;
+
+  if (kernel.hasF16Weights() && route != KernelRoute::Gemm)
+    return kernel.emitOpError() << "reads binary16 scratch weights, which only route gemm does";
 
   bool tiled = route == KernelRoute::Gemm || route == KernelRoute::Flash;
   if (tiled && !kernel.getTiles())
@@ -248,6 +262,16 @@ LogicalResult BufferOp::verify() {
   if (getShape().has_value() == getBytes().has_value())
     return emitOpError() << "is sized by shape(...) or by bytes(...): exactly one";
   bool isKV = getKind() == BufferKind::KV;
+  if (getKind() == BufferKind::Scratch) {
+    std::optional<AffineMap> shape = getShape();
+    auto rows = shape && shape->getNumResults() == 2
+                    ? dyn_cast<AffineConstantExpr>(shape->getResult(0))
+                    : AffineConstantExpr();
+    if (!rows || rows.getValue() != 1 || !isa<AffineConstantExpr>(shape->getResult(1)) ||
+        !getElementType() || !getElementType()->isF16())
+      return emitOpError() << "a scratch buffer is one row of a constant length of f16, as "
+                              "shape(affine_map<(s) -> (1, N)>, f16)";
+  }
   if (std::optional<AffineMap> shape = getShape()) {
     if (!getElementType())
       return emitOpError() << "shape needs an element type";

@@ -48,6 +48,12 @@ def GK_KernelOp : GK_Op<"kernel", [Symbol, IsolatedFromAbove,
     `rope_kv_append` fused into its stores (positions, the k and v caches): params `k`, `heads`,
     `kv_heads`, `head_dim`, `theta` and optionally `freqs`, as `rope_kv_append` has them.
 
+    `dequant_f16(weight, scratch)` decodes a weight matrix (params `k`, `n`; `quant` its type)
+    into a binary16 scratch buffer of at least `n * k` values, row after row. A `matmul` or
+    `matmul_gate_up` of route `gemm` may then read its weight matrices from such buffers
+    instead of decoding them per tile: its signature ends with one `scratch` per weight matrix
+    (matmul: the weight; gate_up: gate, then up), after the norm weight and the residual.
+
     `matmul`, `matmul_gate_up` and `matmul_qkv` carry element-wise bodies, each one block of `arith`/`math`
     ops over `f32` block arguments ending in `gk.yield` of one `f32`:
 
@@ -97,6 +103,10 @@ def GK_KernelOp : GK_Op<"kernel", [Symbol, IsolatedFromAbove,
     ::llvm::SmallVector<BufferKind> getArgKinds();
     /// Tile sizes, all 1 when absent.
     TilesAttr getEffectiveTiles();
+    /// True when the kernel reads its weight matrices as binary16 scratch buffers: a family
+    /// that can (getF16WeightCount) whose signature ends with a scratch kind (the verifier
+    /// wants one per weight matrix).
+    bool hasF16Weights();
   }];
 }
 
@@ -132,7 +142,9 @@ def GK_BufferOp : GK_SymbolUserOp<"buffer", [Symbol, HasParent<"::mlir::ModuleOp
     gk.buffer @kv0_k kv shape(affine_map<(s)[ctx] -> (ctx, 1024)>, f16)
     gk.buffer @w_blk0_attn_q weight bytes(9437184) source(@blk0_attn_q)
     gk.buffer @audit_final audit bytes(256)
+    gk.buffer @w16.0 scratch shape(affine_map<(s) -> (1, 58720256)>, f16)
     ```
+    A `scratch` buffer has one row of a constant length.
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        GK_BufferKindAttr:$kind,

@@ -2,7 +2,8 @@
 //
 // One factory per family of docs/bundle-format.md, each defined in the file of its family group
 // (embedding.cpp, rms_norm.cpp, matmul.cpp, rope.cpp, kv_append.cpp, attention.cpp,
-// elementwise.cpp, audit_stats.cpp). kernel_registry.cpp maps family names to them.
+// elementwise.cpp, audit_stats.cpp, dequant_f16.cpp). kernel_registry.cpp maps family names
+// to them.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -28,6 +29,7 @@ std::unique_ptr<CpuLaunch> makeAttention(const LaunchBinding &binding);
 std::unique_ptr<CpuLaunch> makeSiluMul(const LaunchBinding &binding);
 std::unique_ptr<CpuLaunch> makeAdd(const LaunchBinding &binding);
 std::unique_ptr<CpuLaunch> makeAuditStats(const LaunchBinding &binding);
+std::unique_ptr<CpuLaunch> makeDequantF16(const LaunchBinding &binding);
 
 /// The audit record of one row (what an audit_stats launch writes); `isLogits` adds the top-2.
 bundle::AuditStatsRecord computeAuditStats(std::span<const float> row, bool isLogits);

@@ -41,9 +41,9 @@ gk.kernel @matmul_gemv matmul(activation, weight, activation) route gemv quant q
 
 // CHECK-LABEL: // ===== gk.kernel @matmul_gemm (matmul_gemm.hip) =====
 // CHECK: Made from codegen/templates/matmul_mma.hip
+// CHECK: mma(out.acc[i][j], a[i], b);
 // CHECK: GRETA_KERNEL(kBlock) matmul_gemm(const Params p) {
 // CHECK: const int rows = p.rows;
-// CHECK: mma(acc[i][j], a[i], b);
 // CPU-LABEL: // ===== gk.kernel @matmul_gemm (matmul_gemm.hip) =====
 // CPU: Made from codegen/templates/matmul_gemm.hip with tiles of cpu
 // CPU: acc[mi][ni] += a[mi] * b[ni];

@@ -99,14 +99,15 @@ gk.kernel @decode_attn_out matmul(activation, weight, activation, weight, activa
 // CHECK-NEXT: return t5;
 // CHECK: p.out[static_cast<i64>(s) * kN + n] = epilogue(gate, up);
 // CHECK: constexpr int kMatrices = 2;
+// CHECK: mma(out.acc[i][j], a[i], b);
+// CHECK: mma_load_b(b, w + (kTileN + j * kMmaN) * kStride + kk, kStride);
+// CHECK: mma(out.up[i][j], a[i], b);
+// CHECK: store_output(p, row, n, out.acc[i][j].v[e], out.up[i][j].v[e]);
 // CHECK: const u8 *matrix = r < kTileN ? p.gate : p.up;
 // CHECK: regs.v[t] = needed ? granules[v] : make_uint4(0, 0, 0, 0);
 // CHECK: dequant_chunk(row, inSuper * kChunksPerStageRow + c, values);
 // CHECK-NOT: g_partials
-// CHECK: mma(acc[i][j], a[i], b);
-// CHECK: mma_load_b(b, w + (kTileN + j * kMmaN) * kStride + kk, kStride);
-// CHECK: mma(accUp[i][j], a[i], b);
-// CHECK: store_output(p, row, n, acc[i][j].v[e], accUp[i][j].v[e]);
+// CHECK: multiply_stage(acc, xTile, wTile);
 gk.kernel @prefill_ffn matmul_gate_up(activation, weight, weight, activation)
     route gemm quant q8_0 tiles<tile_m = 64, tile_n = 64, tile_k = 32>
     params {block = 256 : i64, k = 4096 : i64, n = 14336 : i64}

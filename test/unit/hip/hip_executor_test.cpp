@@ -381,7 +381,8 @@ void checkLaunches(const bundle::Manifest &m, const bundle::PhasePlan &plan,
                                                               {"silu_mul", "out"},
                                                               {"add", "out"},
                                                               {"lm_head", "x"},
-                                                              {"audit_stats", "x"}};
+                                                              {"audit_stats", "x"},
+                                                              {"dequant_f16", "out"}};
   ASSERT_EQ(launches.size(), plan.launches.size());
   for (size_t i = 0; i < launches.size(); ++i) {
     const bundle::Launch &launch = plan.launches[i];
@@ -422,6 +423,7 @@ void checkLaunches(const bundle::Manifest &m, const bundle::PhasePlan &plan,
           const uint64_t rowBytes = buffer.cols * bundle::bytesOf(buffer.dtype);
           uint64_t first = rows - S; // per-row arguments: the last S rows
           if (buffer.kind == bundle::BufferKind::Kv || buffer.kind == bundle::BufferKind::Audit ||
+              buffer.kind == bundle::BufferKind::Scratch ||
               (kernel.family == "lm_head" && field == "out"))
             first = 0;
           else if ((kernel.family == "lm_head" || kernel.family == "audit_stats") && field == "x")

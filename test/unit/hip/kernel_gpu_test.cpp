@@ -12,6 +12,9 @@
 //   2. every buffer it only writes is poisoned (0xFF bytes: NaN), so an element the GPU should
 //      write but does not stays NaN and fails, and an element written out of bounds is caught
 //      too (every byte of every written buffer is compared, not just the rows the launch owns);
+//      A binary16 scratch buffer a gemm reads in place of its weight (weight_f16, gate_f16,
+//      up_f16) holds that weight as dequant_f16 leaves it (binary16 of the CPU's decoding), so
+//      the gemm multiplies the weights the CPU does; its tail past the matrix stays poisoned;
 //   3. the launch runs alone on the GPU (HipExecutor::runLaunch) and on the CPU
 //      (cpu::CpuProgram::runLaunch), and every element of every buffer it writes is compared.
 //
@@ -35,6 +38,9 @@
 //   kF16Tolerance  1e-2  operands rounded to fp16 for the matrix units (unit roundoff 4.9e-4):
 //                        a dot product of random-sign terms then errs by ~u * rms(result); 1e-2
 //                        is the bound for fp16 paths.
+//                        A binary16 buffer (dequant_f16's scratch) is compared as floats with
+//                        this bound: both sides round the same f32 value, but it may differ in
+//                        its last bit (FMA contraction), and a tie then rounds apart by an ulp.
 //   kBf16Tolerance 8e-2  operands rounded to bf16 (unit roundoff 3.9e-3), the same reasoning.
 //   kI16Tolerance  1e-3  input quantised to int16 per 32 values (gemv decoders with integer dot
 //                        products, dtype_a i16): a value errs by up to 2^-16 of its group's
@@ -52,6 +58,7 @@
 #include "runtime/bundle/bundle.h"
 #include "runtime/bundle/kernel_families.h"
 #include "runtime/cpu/cpu_program.h"
+#include "runtime/formats/quant.h"
 #include "runtime/hip/hip_executor.h"
 #include "runtime/hip/hip_platform.h"
 #include "runtime/support/fnv1a.h"
@@ -190,6 +197,40 @@ uint64_t rowsAllocated(const bundle::BufferSpec &spec) {
     return kContext;
   }
   return 0;
+}
+
+/// The bytes of a binary16 buffer as the bytes of the f32 values it holds.
+std::vector<uint8_t> halvesAsFloatBytes(std::span<const uint8_t> bytes) {
+  std::vector<uint8_t> out(bytes.size() / sizeof(uint16_t) * sizeof(float));
+  for (size_t i = 0; i < bytes.size() / sizeof(uint16_t); ++i) {
+    uint16_t half;
+    std::memcpy(&half, bytes.data() + i * sizeof half, sizeof half);
+    const float value = halfToFloat(half);
+    std::memcpy(out.data() + i * sizeof value, &value, sizeof value);
+  }
+  return out;
+}
+
+/// The weight argument whose binary16 copy a gemm's scratch argument holds ("weight_f16" ->
+/// "weight"), or "" for other arguments.
+std::string f16CopyOf(std::string_view arg) {
+  constexpr std::string_view kSuffix = "_f16";
+  if (arg.size() <= kSuffix.size() || arg.substr(arg.size() - kSuffix.size()) != kSuffix)
+    return "";
+  return std::string(arg.substr(0, arg.size() - kSuffix.size()));
+}
+
+/// Writes `weight` as binary16, row after row, at the start of `bytes` (dequant_f16's result).
+void writeHalves(const cpu::WeightView &weight, std::span<uint8_t> bytes) {
+  std::vector<float> row(weight.rowLength);
+  ASSERT_LE(weight.rows * weight.rowLength * sizeof(uint16_t), bytes.size()) << weight.name;
+  for (uint64_t n = 0; n < weight.rows; ++n) {
+    dequantizeRow(weight.type, weight.row(n), row);
+    for (uint64_t k = 0; k < weight.rowLength; ++k) {
+      const uint16_t half = floatToHalf(row[k]);
+      std::memcpy(bytes.data() + (n * weight.rowLength + k) * sizeof half, &half, sizeof half);
+    }
+  }
 }
 
 std::vector<float> asFloats(std::span<const uint8_t> bytes) {
@@ -405,8 +446,15 @@ TEST_F(KernelGpuTest, EveryLaunchMatchesCpuBackend) {
           const std::map<std::string, BufferUse> uses = buffersOf(manifest, launch, family);
           InputMaker inputs(seed, manifest.model, seq);
           for (const auto &[name, use] : uses) {
-            const std::vector<uint8_t> bytes =
+            std::vector<uint8_t> bytes =
                 inputs.make(*use.spec, rowsAllocated(*use.spec), use.read);
+            for (const auto &[arg, value] : launch.args)
+              if (value == name && use.read && !f16CopyOf(arg).empty()) {
+                const std::optional<cpu::WeightView> weight =
+                    cpu.boundWeight(phase, i, f16CopyOf(arg));
+                ASSERT_TRUE(weight) << label << ": no weight bound to " << f16CopyOf(arg);
+                writeHalves(*weight, bytes);
+              }
             gpu.uploadBuffer(name, bytes);
             std::span<uint8_t> host = cpu.bufferBytes(name);
             ASSERT_EQ(host.size(), bytes.size()) << label << ": buffer " << name;
@@ -426,6 +474,9 @@ TEST_F(KernelGpuTest, EveryLaunchMatchesCpuBackend) {
               report = compareAuditRecords(got, want);
             else if (use.spec->dtype == bundle::BufferDType::F32)
               report = compareFloats(got, want, use.spec->cols, tolerance);
+            else if (use.spec->dtype == bundle::BufferDType::F16)
+              report = compareFloats(halvesAsFloatBytes(got), halvesAsFloatBytes(want),
+                                     use.spec->cols, std::max(tolerance, kF16Tolerance));
             else if (got != std::vector<uint8_t>(want.begin(), want.end()))
               report = "\n  bytes differ";
             if (!report.empty())

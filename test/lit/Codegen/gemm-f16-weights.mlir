@@ -1,0 +1,63 @@
+// RUN: greta-opt %s --greta-emit-hip -o /dev/null | FileCheck %s
+// RUN: not greta-opt %s --greta-emit-hip=target=cpu -o /dev/null 2>&1 | FileCheck %s --check-prefix=CPU
+
+// Tests the prefill products on binary16 weights: dequant_f16 decodes a weight matrix into a
+// scratch buffer with its format's chunk decoder, one 16-byte vector of 8 values per thread, and
+// a gemm kernel whose signature ends with scratch buffers (one per weight matrix) is made from
+// matmul_mma_f16, which streams them into shared slots with asynchronous copies (as many
+// stages as fit 48 KiB beside two input tiles, at most 3). A target without matrix units cannot
+// run it.
+
+// CHECK-LABEL: // ===== gk.kernel @dequant (dequant.hip) =====
+// CHECK: family dequant_f16, weights Q4_K
+// CHECK: Made from codegen/templates/dequant_f16.hip
+// CHECK: constexpr int kK = 512;
+// CHECK: constexpr int kN = 64;
+// CHECK: constexpr i64 kRowBytes = 288;
+// CHECK: manifest param_fields: weight,out,rows,ctx
+// CHECK: u16 *out;
+// CHECK: __device__ __forceinline__ void dequant_chunk(
+// CHECK: GRETA_KERNEL(kBlock) dequant(const Params p) {
+// CHECK: wait_for_producers();
+// CHECK: dequant_chunk(p.weight + n * kRowBytes, c, values);
+gk.kernel @dequant dequant_f16(weight, scratch) quant q4_k
+    params {block = 256 : i64, k = 512 : i64, n = 64 : i64}
+
+// CHECK-LABEL: // ===== gk.kernel @matmul_f16 (matmul_f16.hip) =====
+// CHECK: Made from codegen/templates/matmul_mma_f16.hip
+// CHECK: constexpr int kWeightStages = 3;
+// CHECK: manifest param_fields: x,weight,out,norm,residual,weight_f16,rows,ctx
+// CHECK: const u16 *weight_f16;
+// CHECK: const u16 *matrix = p.weight_f16;
+// CHECK: copy_async_16(slot + r * kStride + v * 8, weight_row(p, col0, r) + stage * kTileK + v * 8);
+// CHECK: copy_async_wait<kWeightStages - 2>();
+// CHECK: store_tile(p, acc, row0, col0, rows);
+gk.kernel @matmul_f16 matmul(activation, weight, activation, weight, activation, scratch)
+    route gemm quant q4_k tiles<tile_m = 64, tile_n = 128, tile_k = 32>
+    params {block = 256 : i64, eps = 1.0e-5 : f32, k = 512 : i64, n = 128 : i64}
+    prologue {
+    ^bb0(%x: f32, %gamma: f32, %inv_rms: f32):
+      %0 = arith.mulf %x, %inv_rms : f32
+      %1 = arith.mulf %0, %gamma : f32
+      gk.yield %1 : f32
+    } epilogue {
+    ^bb0(%acc: f32, %residual: f32):
+      %0 = arith.addf %acc, %residual : f32
+      gk.yield %0 : f32
+    }
+
+// Gate and up: 2 x 64 weight rows a stage, both from their own scratch buffer.
+// CHECK-LABEL: // ===== gk.kernel @gate_up_f16 (gate_up_f16.hip) =====
+// CHECK: Made from codegen/templates/matmul_mma_f16.hip
+// CHECK: constexpr int kWeightStages = 3;
+// CHECK: manifest param_fields: x,gate,up,out,gate_f16,up_f16,rows,ctx
+// CHECK: const u16 *matrix = r < kTileN ? p.gate_f16 : p.up_f16;
+// CPU: error: 'gk.kernel' op reads binary16 scratch weights, which needs a target with matrix units (cpu has none)
+gk.kernel @gate_up_f16 matmul_gate_up(activation, weight, weight, activation, scratch, scratch)
+    route gemm quant q6_k tiles<tile_m = 64, tile_n = 64, tile_k = 32>
+    params {block = 256 : i64, k = 256 : i64, n = 128 : i64}
+    epilogue {
+    ^bb0(%gate: f32, %up: f32):
+      %0 = arith.mulf %gate, %up : f32
+      gk.yield %0 : f32
+    }
