@@ -35,6 +35,14 @@ constexpr GemmTiles kGemmTiles{/*tileM=*/64, /*tileN=*/64, /*tileK=*/32, /*threa
 /// blocks fit an SM/CU. Every weight row is dequantised once per 64 tokens.
 constexpr GemmTiles kMatrixGemmTiles{/*tileM=*/64, /*tileN=*/128, /*tileK=*/32, /*threads=*/256};
 
+/// Many tokens on binary16 weights (matmul_mma_f16, after dequant_f16): 64 tokens x 128 weight
+/// rows per block, 256 threads (8 warps of 32 in 2x4, each 32x32; or 4 wavefronts of 64 in 2x2,
+/// each 32x64). Shared memory: two 64x40 binary16 input tiles and three 128x40 weight slots
+/// (40 KiB). 128 x 128 tiles (warps of 64x32, two weight slots) measured slower on an H200
+/// (pp512 7,476 -> 6,457 tok/s): Llama-3-8B's 4096- and 1024-wide products then make fewer
+/// blocks than the GPU holds.
+constexpr GemmTiles kF16GemmTiles{/*tileM=*/64, /*tileN=*/128, /*tileK=*/32, /*threads=*/256};
+
 /// Flash attention: 32 query rows per block; K and V tiles share 32 KiB (the key count per tile
 /// follows from head_dim). Split-KV decode: 256 threads per (KV head, row, split), 16 splits:
 /// Llama-3-8B's 8 KV heads make 128 blocks, one wave over an H100's 132 SMs, so a long
@@ -58,26 +66,27 @@ constexpr int64_t kElementwiseThreads = 256;
 constexpr TargetDesc kTargets[] = {
     // NVIDIA H100 / H200 (Hopper), through HIP-on-CUDA and NVRTC.
     {"sm_90",  Vendor::Nvidia, /*warpSize=*/32, MatrixUnit::TensorCore, {16, 8, 16}, 48 * 1024,
-     /*computeUnits=*/132, gemvTiles(132), kMatrixGemmTiles, kMatrixAttentionTiles, kRowThreads,
+     /*computeUnits=*/132, gemvTiles(132), kMatrixGemmTiles, kF16GemmTiles, kMatrixAttentionTiles, kRowThreads,
      kElementwiseThreads},
     // AMD MI300 (CDNA3), ROCm >= 6.
     {"gfx942", Vendor::Amd,    /*warpSize=*/64, MatrixUnit::Mfma,       {16, 16, 16}, 64 * 1024,
-     /*computeUnits=*/304, gemvTiles(304), kMatrixGemmTiles, kMatrixAttentionTiles, kRowThreads,
+     /*computeUnits=*/304, gemvTiles(304), kMatrixGemmTiles, kF16GemmTiles, kMatrixAttentionTiles, kRowThreads,
      kElementwiseThreads},
     // AMD MI200 (CDNA2): one GCD.
     {"gfx90a", Vendor::Amd,    /*warpSize=*/64, MatrixUnit::Mfma,       {16, 16, 16}, 64 * 1024,
-     /*computeUnits=*/110, gemvTiles(110), kMatrixGemmTiles, kMatrixAttentionTiles, kRowThreads,
+     /*computeUnits=*/110, gemvTiles(110), kMatrixGemmTiles, kF16GemmTiles, kMatrixAttentionTiles, kRowThreads,
      kElementwiseThreads},
     // The CPU backend runs the plan itself; kernels are still emitted (for bundles that list
     // GPU targets too) with the portable tiles.
     {"cpu",    Vendor::Cpu,    /*warpSize=*/1,  MatrixUnit::None,       {0, 0, 0},    kPortableSharedMemoryBytes,
-     /*computeUnits=*/1,   gemvTiles(132), kGemmTiles, kAttentionTiles, kRowThreads,
+     /*computeUnits=*/1,   gemvTiles(132), kGemmTiles, kF16GemmTiles, kAttentionTiles, kRowThreads,
      kElementwiseThreads},
 };
 // clang-format on
 
 constexpr bool isPortable(const TargetDesc &t) {
   return t.gemv.threads % kBlockGranule == 0 && t.gemm.threads % kBlockGranule == 0 &&
+         t.f16Gemm.threads % kBlockGranule == 0 && t.f16Gemm.tileK % 32 == 0 &&
          t.attention.flashThreads % kBlockGranule == 0 &&
          t.attention.splitKVThreads % kBlockGranule == 0 && t.rowThreads % kBlockGranule == 0 &&
          t.elementwiseThreads % kBlockGranule == 0 && t.gemm.tileK % 32 == 0 &&

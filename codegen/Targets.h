@@ -104,6 +104,8 @@ struct TargetDesc {
   int64_t computeUnits;      ///< SMs / CUs: how many blocks fill the device
   GemvTiles gemv;
   GemmTiles gemm;
+  /// The gemm route on binary16 weights from dequant_f16 (matmul_mma_f16; matrix units only).
+  GemmTiles f16Gemm;
   AttentionTiles attention;
   int64_t rowThreads;         ///< threads per block of the one-row-per-block families
   int64_t elementwiseThreads; ///< threads per block of silu_mul / add

@@ -74,8 +74,10 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   alignas(16) __shared__ u16 xTile[2][kTileM * kStride];
   alignas(16) __shared__ u16 wTile[kWeightStages][kWeightRows * kStride];
   const int rows = p.rows;
-  const int row0 = blockIdx.y * kTileM;
-  const int col0 = blockIdx.x * kTileN;
+  // Row tiles vary fastest over the grid: the blocks that read one weight tile run together,
+  // so it comes from DRAM once and from L2 for the others.
+  const int row0 = blockIdx.x * kTileM;
+  const int col0 = blockIdx.y * kTileN;
   if (row0 >= rows)
     return;
 

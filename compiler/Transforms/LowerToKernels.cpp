@@ -537,10 +537,11 @@ private:
   LogicalResult lowerElementwise(Operation *op, KernelFamily family, Value lhs, Value rhs);
   LogicalResult lowerAudit(AuditOp op);
 
-  /// Tiles and block of a matrix product of `k` x `n` in this phase.
+  /// Tiles and block of a matrix product of `k` x `n` in this phase (`f16Weights`: a gemm on
+  /// dequant_f16's binary16 weights).
   FailureOr<std::pair<gk::TilesAttr, int64_t>>
   matrixTiles(Operation *op, KernelRoute route, QuantType quant, int64_t k, int64_t n, bool oneRow,
-              bool gateUp = false);
+              bool gateUp = false, bool f16Weights = false);
 
   ModuleLowering &m_;
   func::FuncOp func_;
@@ -732,7 +733,8 @@ FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operatio
                                                                         KernelRoute route,
                                                                         QuantType quant, int64_t k,
                                                                         int64_t n, bool oneRow,
-                                                                        bool gateUp) {
+                                                                        bool gateUp,
+                                                                        bool f16Weights) {
   const auto &format = cg::getQuantFormat(quant);
   if (route == KernelRoute::Gemv) {
     const auto &gemv = m_.target_.gemv;
@@ -776,7 +778,7 @@ FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operatio
     int64_t tileK = std::max<int64_t>(kMinQuantTileK, format.blockElements);
     return std::make_pair(gk::TilesAttr::get(ctx(), 1, tileN, tileK, splitK), gemv.threads);
   }
-  const auto &gemm = m_.target_.gemm;
+  const auto &gemm = f16Weights ? m_.target_.f16Gemm : m_.target_.gemm;
   if (k % gemm.tileK != 0)
     return op->emitOpError("reduces over K = ")
                << k << ", not a multiple of the gemm route's tile_k = " << gemm.tileK << " ("
@@ -858,13 +860,13 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
     buffers.push_back(bufferOf(op.getResidual()));
     spec.nameParts.push_back("residual");
   }
+  bool f16Weights = route == KernelRoute::Gemm && !oneRow &&
+                    m_.target_.matrixUnit != cg::MatrixUnit::None;
   FailureOr<std::pair<gk::TilesAttr, int64_t>> tiles =
-      matrixTiles(op, route, quant, k, n, oneRow, gateUp);
+      matrixTiles(op, route, quant, k, n, oneRow, gateUp, f16Weights);
   if (failed(tiles))
     return failure();
   spec.tiles = tiles->first;
-  bool f16Weights = route == KernelRoute::Gemm && !oneRow &&
-                    m_.target_.matrixUnit != cg::MatrixUnit::None;
   if (f16Weights) {
     SmallVector<StringRef> weights = {buffers[1]};
     if (gateUp)
@@ -876,6 +878,9 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
   if (route == KernelRoute::Gemv)
     grid = {getAffineConstantExpr(llvm::divideCeil(n, tiles->first.getTileN()), ctx()),
             rowsExpr(rows), getAffineConstantExpr(tiles->first.getSplitK(), ctx())};
+  else if (f16Weights) // row tiles first: the blocks that share a weight tile run together
+    grid = {rowsExpr(rows).ceilDiv(tiles->first.getTileM()),
+            getAffineConstantExpr(llvm::divideCeil(n, tiles->first.getTileN()), ctx())};
   else
     grid = {getAffineConstantExpr(llvm::divideCeil(n, tiles->first.getTileN()), ctx()),
             rowsExpr(rows).ceilDiv(tiles->first.getTileM())};

@@ -82,14 +82,22 @@ __device__ __forceinline__ void commit_inputs(const InputRegisters &regs, u16 *x
 
 {{#PROLOGUE}}
 /// invRms[r] = 1/rms of row row0 + r of x, one warp per row (squares summed in double, as
-/// rms_norm computes them). Ends with a barrier.
+/// rms_norm computes them). Ends with a barrier. A lane reads float4s, kRmsLoadsInFlight of
+/// them before it adds any: a block reduces kTileM whole rows of L2-resident input before its
+/// first product, and one scalar load at a time made that a chain of L2 round trips.
+constexpr int kRmsLoadsInFlight = 8;
 __device__ __forceinline__ void tile_inv_rms(const Params &p, int row0, int rows, float *invRms) {
+  static_assert(kK % 4 == 0, "rows are whole float4s");
   for (int r = warp_id(); r < kTileM; r += kWarps) {
     double sumSquares = 0.0;
     if (row0 + r < rows) {
-      const float *x = p.x + static_cast<i64>(row0 + r) * kK;
-      for (int k = lane_id(); k < kK; k += kWarpSize)
-        sumSquares += static_cast<double>(x[k]) * x[k];
+      const float4 *x = reinterpret_cast<const float4 *>(p.x + static_cast<i64>(row0 + r) * kK);
+#pragma unroll kRmsLoadsInFlight
+      for (int k = lane_id(); k < kK / 4; k += kWarpSize) {
+        const float4 v = x[k];
+        sumSquares += static_cast<double>(v.x) * v.x + static_cast<double>(v.y) * v.y +
+                      static_cast<double>(v.z) * v.z + static_cast<double>(v.w) * v.w;
+      }
     }
     sumSquares = warp_reduce_sum(sumSquares);
     if (lane_id() == 0)

@@ -140,7 +140,8 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   greta.kv_cache @kv0 : !greta.kv<ctx = 128, kv_heads = 2, head_dim = 16, dtype = f32>
 
   // CHECK-DAG: #[[ROWS:map[0-9]*]] = affine_map<(d0) -> (d0)>
-  // CHECK-DAG: #[[GEMM:map[0-9]*]] = affine_map<(d0) -> (1, d0 ceildiv 64)>
+  // Row tiles first on binary16 weights: blocks that share a weight tile run together.
+  // CHECK-DAG: #[[GEMM:map[0-9]*]] = affine_map<(d0) -> (d0 ceildiv 64, 1)>
   // CHECK-DAG: #[[FLASH:map[0-9]*]] = affine_map<(d0) -> (d0 ceildiv 64, 4)>
   // CHECK-DAG: #[[LMHEAD:map[0-9]*]] = affine_map<(d0) -> (2, 1)>
   // CHECK-DAG: #[[DECODE_GEMV:map[0-9]*]] = affine_map<(d0) -> (16, d0, 2)>
