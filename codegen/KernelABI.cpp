@@ -62,13 +62,16 @@ constexpr KernelArg kAuditStats[] = {{"x", A::Read, D::F32Rows},
                                      {"stats", A::Write, D::AuditRecord}};
 constexpr KernelArg kDequantF16[] = {{"weight", A::Read, D::WeightBytes},
                                      {"out", A::Write, D::F16Scratch}};
+constexpr KernelArg kCastF16[] = {{"x", A::Read, D::F32Rows}, {"out", A::Write, D::F16Rows}};
 
 /// What the fused bodies add (mlir::gk::getExpectedArgs appends them in this order).
 constexpr KernelArg kNormArg = {"norm", A::Read, D::NormWeight};
 constexpr KernelArg kResidualArg = {"residual", A::Read, D::F32Rows};
 /// What a gemm kernel reading binary16 weights adds last (dequant_f16 wrote them).
-constexpr KernelArg kF16Weight[] = {{"weight_f16", A::Read, D::F16Scratch}};
-constexpr KernelArg kF16GateUp[] = {{"gate_f16", A::Read, D::F16Scratch},
+constexpr KernelArg kF16Weight[] = {{"x_f16", A::Read, D::F16Rows},
+                                    {"weight_f16", A::Read, D::F16Scratch}};
+constexpr KernelArg kF16GateUp[] = {{"x_f16", A::Read, D::F16Rows},
+                                    {"gate_f16", A::Read, D::F16Scratch},
                                     {"up_f16", A::Read, D::F16Scratch}};
 
 llvm::ArrayRef<KernelArg> baseArgs(KernelFamily family) {
@@ -103,6 +106,8 @@ llvm::ArrayRef<KernelArg> baseArgs(KernelFamily family) {
     return kQKV;
   case KernelFamily::DequantF16:
     return kDequantF16;
+  case KernelFamily::CastF16:
+    return kCastF16;
   }
   llvm_unreachable("unknown KernelFamily");
 }
@@ -153,6 +158,7 @@ std::string getFieldType(const KernelArg &arg) {
   case ArgData::WeightBytes:
     return constness + "u8 *";
   case ArgData::F16Scratch:
+  case ArgData::F16Rows:
     return constness + "u16 *";
   case ArgData::AuditRecord:
     return constness + "AuditRecord *";

@@ -50,6 +50,7 @@ enum class ArgData {
   KVCache,     ///< a KV cache: float, ctx rows
   AuditRecord, ///< a 64-byte audit record
   F16Scratch,  ///< a scratch buffer of binary16 values (dequant_f16's weights): uint16_t bits
+  F16Rows,     ///< activation rows of binary16 values (cast_f16's output): uint16_t bits
 };
 
 struct KernelArg {

@@ -66,9 +66,9 @@ std::string formatDoubleLiteral(double value) {
   return literal;
 }
 
-/// Binary16 weight tiles in flight in matmul_mma_f16 at most: three already hide a stage's
+/// Stages of binary16 tiles in flight in matmul_mma_f16 at most: three already hide a stage's
 /// copies behind two stages of products.
-constexpr int64_t kMaxWeightStages = 3;
+constexpr int64_t kMaxStagesInFlight = 3;
 
 bool usesWeightMatrix(KernelFamily family) {
   return family == KernelFamily::Matmul || family == KernelFamily::MatmulGateUp ||
@@ -307,6 +307,11 @@ private:
     case KernelFamily::SiluMul:
     case KernelFamily::Add:
       return intConstant("n", "kN", "values per row");
+    case KernelFamily::CastF16:
+      if (failed(intConstant("k", "kK", "values per row")))
+        return failure();
+      return hasPrologue_ ? floatConstant("eps", "kEps", "epsilon of the fused RMSNorm")
+                          : success();
     case KernelFamily::DequantF16:
       if (failed(intConstant("k", "kK", "values per weight row")) ||
           failed(intConstant("n", "kN", "weight rows")))
@@ -361,7 +366,9 @@ private:
       return failure();
     if (f16Weights_ && failed(rowBytesOf(*kernel_.getQuant(), ints_["kK"])))
       return failure();
-    if (hasPrologue_ && failed(floatConstant("eps", "kEps", "epsilon of the fused RMSNorm")))
+    // On binary16 weights the prologue is applied by cast_f16, not by the kernel.
+    if (hasPrologue_ && !f16Weights_ &&
+        failed(floatConstant("eps", "kEps", "epsilon of the fused RMSNorm")))
       return failure();
     gk::TilesAttr tiles = kernel_.getEffectiveTiles();
     if (gemv) {
@@ -391,7 +398,7 @@ private:
       if (matrixUnits && failed(checkMatrixTiles(tiles)))
         return failure();
       if (f16Weights_)
-        return weightStagesConstant(tiles, weightRows);
+        return stagesInFlightConstant(tiles, weightRows);
       // matmul_mma: one stage of binary16 rows padded by 8 and one super-stage of raw weight
       // blocks (matmulMmaRawBytes); matmul_gemm: one stage of f32 rows padded by 1. Both keep
       // 1/rms per row.
@@ -416,22 +423,20 @@ private:
     return success();
   }
 
-  /// matmul_mma_f16's weight slots: as many binary16 stages as fit beside the two input tiles
-  /// and 1/rms per row (at most kMaxWeightStages), at least two.
-  LogicalResult weightStagesConstant(gk::TilesAttr tiles, int64_t weightRows) {
-    int64_t stride = tiles.getTileK() + 8;
-    int64_t fixed = 2 * tiles.getTileM() * stride * 2 + tiles.getTileM() * 4;
-    int64_t perStage = weightRows * stride * 2;
-    int64_t stages = std::min(kMaxWeightStages, (kPortableSharedMemoryBytes - fixed) / perStage);
+  /// matmul_mma_f16's shared slots: as many stages of binary16 input and weight tiles (rows
+  /// padded by 8 values) as fit (at most kMaxStagesInFlight), at least two.
+  LogicalResult stagesInFlightConstant(gk::TilesAttr tiles, int64_t weightRows) {
+    int64_t perStage = (tiles.getTileM() + weightRows) * (tiles.getTileK() + 8) * 2;
+    int64_t stages = std::min(kMaxStagesInFlight, kPortableSharedMemoryBytes / perStage);
     if (stages < 2)
       return kernel_.emitOpError("gemm tiles need ")
-                 << fixed + 2 * perStage
-                 << " bytes of shared memory for two binary16 weight stages; the templates stay "
-                    "within "
+                 << 2 * perStage
+                 << " bytes of shared memory for two stages of binary16 tiles; the templates "
+                    "stay within "
                  << kPortableSharedMemoryBytes,
              failure();
-    constant("int", "kWeightStages", std::to_string(stages),
-             "binary16 weight tiles in flight (shared slots)");
+    constant("int", "kStagesInFlight", std::to_string(stages),
+             "stages of binary16 tiles in flight (shared slots)");
     return success();
   }
 
@@ -681,6 +686,8 @@ private:
       return "audit record";
     case ArgData::F16Scratch:
       return "binary16 scratch, row after row";
+    case ArgData::F16Rows:
+      return "binary16 rows";
     }
     llvm_unreachable("unknown ArgData");
   }

@@ -13,17 +13,16 @@ using namespace greta;
 
 {{> common/matmul_io}}
 
-//===--- gemm route on binary16 weights: out[s, n] = epilogue(prologue(x[s]) · W16[n]) ---===//
+//===--- gemm route on binary16 operands: out[s, n] = epilogue(X16[s] · W16[n]) ---===//
 // The weights were decoded once for the whole launch by dequant_f16 into scratch buffers (row n
-// at n · kK binary16 values), so a stage of them is a plain copy: each stage's weight tile is
-// streamed into one of kWeightStages shared slots with asynchronous 16-byte copies issued
-// kWeightStages - 1 stages ahead, while the matrix units work on the current stage (no
-// registers held, no decoding between the copies and the products). The input rows travel as
-// in matmul_mma (fetched into registers a stage ahead, prologue applied and converted to
-// binary16 when stored) into two alternating shared tiles. One barrier per stage: the slot a
-// stage's copies fill and the input tile it stores were last read by the stage before, which
-// every warp has finished by then. Rows past `rows` read the last row and are not written;
-// columns past kN read the last weight row and are not written.
+// at n · kK binary16 values), and the input rows rounded to binary16, prologue applied, once by
+// cast_f16 (x_f16; the kernel's own prologue is that launch's): a stage of either is a plain
+// copy. Each stage's input and weight tiles are streamed into one of kStagesInFlight shared
+// slots with asynchronous 16-byte copies issued kStagesInFlight - 1 stages ahead, while the
+// matrix units work on the current stage (no registers held, no conversion between the copies
+// and the products). One barrier per stage: the slot a stage's copies fill was last read by
+// the stage before, which every warp has finished by then. Rows past `rows` read the last row
+// and are not written; columns past kN read the last weight row and are not written.
 {{#GATE_UP}}
 constexpr int kMatrices = 2; // gate rows [0, kTileN) and up rows [kTileN, 2 kTileN) of a tile
 {{/GATE_UP}}
@@ -33,10 +32,12 @@ constexpr int kMatrices = 1;
 
 {{> common/mma_tile}}
 
-constexpr int kVectorsPerRow = kTileK / 8; // 16-byte vectors of a weight row per stage
+constexpr int kVectorsPerRow = kTileK / 8; // 16-byte vectors of a row per stage
+constexpr int kInputVectors = kTileM * kVectorsPerRow;
 constexpr int kWeightVectors = kWeightRows * kVectorsPerRow;
+constexpr int kInputVectorsPerThread = (kInputVectors + kBlock - 1) / kBlock;
 constexpr int kWeightVectorsPerThread = (kWeightVectors + kBlock - 1) / kBlock;
-static_assert(kWeightStages >= 2, "a stage's copies are in flight while another is multiplied");
+static_assert(kStagesInFlight >= 2, "a stage's copies are in flight while another is multiplied");
 
 /// Row r of the block's weight tile (gate_up: gate rows, then up rows) at columns col0 ..,
 /// clamped to the last row (whose products are not stored).
@@ -52,17 +53,28 @@ __device__ __forceinline__ const u16 *weight_row(const Params &p, int col0, int 
   return matrix + static_cast<i64>(n) * kK;
 }
 
-/// Starts the copies of stage `stage`'s weight rows into `slot` and closes them into one group
-/// (an empty group past the last stage, so every stage waits for the same count).
-__device__ __forceinline__ void fetch_weights(const Params &p, u16 *slot, int col0, int stage) {
+/// Starts the copies of stage `stage`'s input rows (row0 .., clamped to the last row) into
+/// `xSlot` and weight rows into `wSlot`, and closes them into one group (an empty group past
+/// the last stage, so every stage waits for the same count).
+__device__ __forceinline__ void fetch_stage(const Params &p, u16 *xSlot, u16 *wSlot, int row0,
+                                            int rows, int col0, int stage) {
   if (stage < kStages) {
+    const int k0 = stage * kTileK;
+#pragma unroll
+    for (int t = 0; t < kInputVectorsPerThread; ++t) {
+      const int i = static_cast<int>(threadIdx.x) + t * kBlock;
+      if (i < kInputVectors) {
+        const int r = i / kVectorsPerRow, v = i % kVectorsPerRow;
+        const u16 *row = p.x_f16 + static_cast<i64>(min(row0 + r, rows - 1)) * kK;
+        copy_async_16(xSlot + r * kStride + v * 8, row + k0 + v * 8);
+      }
+    }
 #pragma unroll
     for (int t = 0; t < kWeightVectorsPerThread; ++t) {
       const int i = static_cast<int>(threadIdx.x) + t * kBlock;
       if (i < kWeightVectors) {
-        const int r = i / kVectorsPerRow;
-        const int v = i % kVectorsPerRow;
-        copy_async_16(slot + r * kStride + v * 8, weight_row(p, col0, r) + stage * kTileK + v * 8);
+        const int r = i / kVectorsPerRow, v = i % kVectorsPerRow;
+        copy_async_16(wSlot + r * kStride + v * 8, weight_row(p, col0, r) + k0 + v * 8);
       }
     }
   }
@@ -71,8 +83,8 @@ __device__ __forceinline__ void fetch_weights(const Params &p, u16 *slot, int co
 
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   wait_for_producers();
-  alignas(16) __shared__ u16 xTile[2][kTileM * kStride];
-  alignas(16) __shared__ u16 wTile[kWeightStages][kWeightRows * kStride];
+  alignas(16) __shared__ u16 xTile[kStagesInFlight][kTileM * kStride];
+  alignas(16) __shared__ u16 wTile[kStagesInFlight][kWeightRows * kStride];
   const int rows = p.rows;
   // Row tiles vary fastest over the grid: the blocks that read one weight tile run together,
   // so it comes from DRAM once and from L2 for the others.
@@ -81,36 +93,20 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   if (row0 >= rows)
     return;
 
-  // The first stages' weight copies go out before the prologue's reductions.
 #pragma unroll
-  for (int stage = 0; stage < kWeightStages - 1; ++stage)
-    fetch_weights(p, wTile[stage], col0, stage);
-{{#PROLOGUE}}
-  __shared__ float invRms[kTileM];
-  tile_inv_rms(p, row0, rows, invRms);
-{{/PROLOGUE}}
-{{^PROLOGUE}}
-  const float *invRms = nullptr; // no prologue: commit_inputs stores x as is
-{{/PROLOGUE}}
-
-  InputRegisters inputs;
-  fetch_inputs(p, inputs, row0, rows, 0);
-  commit_inputs(inputs, xTile[0], row0, rows, invRms);
-  fetch_inputs(p, inputs, row0, rows, min(1, kStages - 1) * kTileK);
+  for (int stage = 0; stage < kStagesInFlight - 1; ++stage)
+    fetch_stage(p, xTile[stage], wTile[stage], row0, rows, col0, stage);
 
   TileAcc acc;
   for (int stage = 0; stage < kStages; ++stage) {
     // This thread's copies of the stage are done; the barrier makes everyone's visible, and
-    // ends every warp's reads of the previous stage's slot and input tile.
-    copy_async_wait<kWeightStages - 2>();
+    // ends every warp's reads of the previous stage's slot.
+    copy_async_wait<kStagesInFlight - 2>();
     __syncthreads();
-    const int ahead = stage + kWeightStages - 1;
-    fetch_weights(p, wTile[ahead % kWeightStages], col0, ahead);
-    multiply_stage(acc, xTile[stage % 2], wTile[stage % kWeightStages]);
-    if (stage + 1 < kStages) {
-      commit_inputs(inputs, xTile[(stage + 1) % 2], row0, rows, invRms);
-      fetch_inputs(p, inputs, row0, rows, min(stage + 2, kStages - 1) * kTileK);
-    }
+    const int ahead = stage + kStagesInFlight - 1;
+    fetch_stage(p, xTile[ahead % kStagesInFlight], wTile[ahead % kStagesInFlight], row0, rows,
+                col0, ahead);
+    multiply_stage(acc, xTile[stage % kStagesInFlight], wTile[stage % kStagesInFlight]);
   }
 
   store_tile(p, acc, row0, col0, rows);

@@ -270,7 +270,7 @@ private:
         if (std::optional<gr::QuantType> quant = gr::symbolizeQuantType(vQuant.getValue()))
           spec.params["v_quant"] = cg::getQuantFormat(*quant).ggmlName.str();
       if (family == gk::KernelFamily::Matmul || family == gk::KernelFamily::MatmulGateUp ||
-          family == gk::KernelFamily::MatmulQKV)
+          family == gk::KernelFamily::MatmulQKV || family == gk::KernelFamily::CastF16)
         spec.params["prologue"] = std::string(hasPrologue ? "rms_norm" : "none");
       if (family == gk::KernelFamily::Matmul)
         spec.params["epilogue"] = std::string(hasEpilogue ? "residual_add" : "none");

@@ -524,6 +524,7 @@ private:
   LogicalResult lowerMatmul(MatmulOp op);
   LogicalResult dequantToScratch(MatmulOp op, ArrayRef<StringRef> weights, QuantType quant,
                                  int64_t k, int64_t n, SmallVector<StringRef> &buffers);
+  LogicalResult castInputToF16(MatmulOp op, int64_t k, SmallVector<StringRef> &buffers);
   LogicalResult addNormPrologue(MatmulOp op, KernelSpec &spec, SmallVector<StringRef> &buffers);
   std::optional<QKVGroup> findQKVGroup(MatmulOp first);
   LogicalResult lowerMatmulQKV(const QKVGroup &group);
@@ -871,7 +872,8 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
     SmallVector<StringRef> weights = {buffers[1]};
     if (gateUp)
       weights.push_back(buffers[2]);
-    if (failed(dequantToScratch(op, weights, quant, k, n, buffers)))
+    if (failed(castInputToF16(op, k, buffers)) ||
+        failed(dequantToScratch(op, weights, quant, k, n, buffers)))
       return failure();
   }
   SmallVector<AffineExpr> grid;
@@ -885,6 +887,25 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
     grid = {getAffineConstantExpr(llvm::divideCeil(n, tiles->first.getTileN()), ctx()),
             rowsExpr(rows).ceilDiv(tiles->first.getTileM())};
   launch(op, spec, tiles->second, buffers, grid);
+  return success();
+}
+
+/// The input of a gemm on binary16 weights, as binary16 rows with the matmul's prologue applied:
+/// a cast_f16 launch into x16.K (appended to `buffers`), once per row instead of once per tile
+/// of output columns in the gemm.
+LogicalResult PhaseLowering::castInputToF16(MatmulOp op, int64_t k,
+                                            SmallVector<StringRef> &buffers) {
+  RowForm rows = rowsOf(op.getInput());
+  StringRef x16 = m_.getOrCreateBuffer(llvm::formatv("x16.{0}", k).str(), BufferKind::Activation,
+                                       rows, k, b_.getF16Type(), std::nullopt);
+  SmallVector<StringRef> castBuffers = {bufferOf(op.getInput()), x16};
+  KernelSpec spec{KernelFamily::CastF16,  std::nullopt,         std::nullopt,
+                  std::nullopt,           {intParam("k", k)},   {},
+                  op.hasNormPrologue(),   MatmulEpilogue::None, {"k" + std::to_string(k)}};
+  if (failed(addNormPrologue(op, spec, castBuffers)))
+    return failure();
+  launch(op, spec, m_.target_.rowThreads, castBuffers, {rowsExpr(rows)});
+  buffers.push_back(x16);
   return success();
 }
 

@@ -35,6 +35,12 @@ ArgSpec f16WeightArg(std::string_view name, Access access, Presence presence) {
                  .rows = R::Scratch,
                  .scratchValues = "n*k"};
 }
+/// prologue(x) as binary16 rows, written by cast_f16, read (where given) by a gemm kernel on
+/// binary16 weights in place of x and its prologue.
+ArgSpec f16InputArg() {
+  return ArgSpec{
+      .name = "x_f16", .presence = P::Optional, .dtype = BufferDType::F16, .cols = "k"};
+}
 ArgSpec cacheArg(std::string_view name, Access access) {
   return ArgSpec{.name = name, .access = access, .rows = R::Context, .cols = "kv_heads*head_dim"};
 }
@@ -83,7 +89,7 @@ const std::vector<FamilySpec> &table() {
             ArgSpec{
                 .name = "norm", .isWeight = true, .presence = P::IfRmsNormPrologue, .dims = {"k"}},
             readRows("residual", "n", P::IfResidualEpilogue), writeRows("out", "n"),
-            f16WeightArg("weight_f16", Access::Read, P::Optional)},
+            f16InputArg(), f16WeightArg("weight_f16", Access::Read, P::Optional)},
        .params =
            {{"k"},
             {"n"},
@@ -104,7 +110,7 @@ const std::vector<FamilySpec> &table() {
             ArgSpec{.name = "up", .isWeight = true, .dims = {"k", "n"}, .typeIsQuantParam = true},
             ArgSpec{
                 .name = "norm", .isWeight = true, .presence = P::IfRmsNormPrologue, .dims = {"k"}},
-            writeRows("out", "n"), f16WeightArg("gate_f16", Access::Read, P::Optional),
+            writeRows("out", "n"), f16InputArg(), f16WeightArg("gate_f16", Access::Read, P::Optional),
             f16WeightArg("up_f16", Access::Read, P::Optional)},
        .params = {{"k"}, {"n"}, quantParam(), prologueParam(), prologueEps(), dtypeA(), dtypeB(),
                   accumDtype()},
@@ -214,6 +220,13 @@ const std::vector<FamilySpec> &table() {
                         .rows = R::Record}},
        .params = {{"n"}, {"point", ParamType::Name}, {"is_logits", ParamType::Bool}},
        .rowsArg = "x"},
+      {.name = "cast_f16",
+       .args = {readRows("x", "k"),
+                ArgSpec{.name = "out", .access = Access::Write, .dtype = BufferDType::F16, .cols = "k"},
+                ArgSpec{
+                    .name = "norm", .isWeight = true, .presence = P::IfRmsNormPrologue, .dims = {"k"}}},
+       .params = {{"k"}, prologueParam(), prologueEps()},
+       .rowsArg = "out"},
       {.name = "dequant_f16",
        .args = {ArgSpec{
                     .name = "weight", .isWeight = true, .dims = {"k", "n"}, .typeIsQuantParam = true},

@@ -178,9 +178,13 @@ void validateBuffer(const BufferSpec &b, const std::string &where) {
             fmt::format("audit buffers are u8 with rows 1 and cols {}", kAuditRecordBytes));
     break;
   case BufferKind::Activation:
+    require((b.dtype == BufferDType::F32 || b.dtype == BufferDType::F16) &&
+                b.rows.kind != Kind::Context,
+            "activations are f32 (or f16, cast_f16's) with rows \"seq\", \"last\" or a count");
+    break;
   case BufferKind::Logits:
     require(b.dtype == BufferDType::F32 && b.rows.kind != Kind::Context,
-            "activations and logits are f32 with rows \"seq\", \"last\" or a count");
+            "logits are f32 with rows \"seq\", \"last\" or a count");
     break;
   case BufferKind::Scratch:
     require(b.dtype == BufferDType::F16 && b.rows == RowExtent::fixed(1) && b.cols >= 1 &&

@@ -8,12 +8,20 @@ namespace greta::cpu {
 
 uint64_t CpuBuffer::rowsAt(uint64_t seq) const { return spec_->rows.rowsIn(seq, rowsAllocated_); }
 
-float *CpuBuffer::lastRows(uint64_t seq, uint64_t rows) {
+uint64_t CpuBuffer::lastRowsOffset(uint64_t seq, uint64_t rows) const {
   const uint64_t have = rowsAt(seq);
   if (rows > have || have > rowsAllocated_)
     fail("buffer '{}': {} rows requested of the {} it holds at seq {} ({} allocated)", spec_->name,
          rows, have, seq, rowsAllocated_);
-  return f32() + (have - rows) * cols();
+  return (have - rows) * cols();
+}
+
+float *CpuBuffer::lastRows(uint64_t seq, uint64_t rows) {
+  return f32() + lastRowsOffset(seq, rows);
+}
+
+uint16_t *CpuBuffer::lastRowsF16(uint64_t seq, uint64_t rows) {
+  return reinterpret_cast<uint16_t *>(bytes()) + lastRowsOffset(seq, rows);
 }
 
 const int32_t *CpuBuffer::lastRowsI32(uint64_t seq, uint64_t rows) {

@@ -44,8 +44,13 @@ public:
   /// The last `rows` rows of the buffer's `rowsAt(seq)` (f32).
   float *lastRows(uint64_t seq, uint64_t rows);
   const int32_t *lastRowsI32(uint64_t seq, uint64_t rows);
+  /// As lastRows, for a binary16 buffer (cast_f16's).
+  uint16_t *lastRowsF16(uint64_t seq, uint64_t rows);
 
 private:
+  /// The element index of the last `rows` rows at `seq`; throws when the buffer has fewer.
+  uint64_t lastRowsOffset(uint64_t seq, uint64_t rows) const;
+
   const bundle::BufferSpec *spec_;
   uint64_t rowsAllocated_;
   std::vector<float> storage_; // f32 storage also holds i32 and u8 buffers (4-byte aligned)

@@ -9,7 +9,7 @@
 namespace greta::cpu {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, CpuLaunchFactory>, 15> kFactories = {{
+constexpr std::array<std::pair<std::string_view, CpuLaunchFactory>, 16> kFactories = {{
     {"embedding", makeEmbedding},
     {"rms_norm", makeRmsNorm},
     {"add_rms_norm", makeAddRmsNorm},
@@ -25,6 +25,7 @@ constexpr std::array<std::pair<std::string_view, CpuLaunchFactory>, 15> kFactori
     {"lm_head", makeLmHead},
     {"audit_stats", makeAuditStats},
     {"dequant_f16", makeDequantF16},
+    {"cast_f16", makeCastF16},
 }};
 
 } // namespace

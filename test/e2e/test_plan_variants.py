@@ -66,10 +66,12 @@ def lm_head_weight(m):
 
 def plan_checks(default):
     """variant flags -> (description, predicate over the variant's manifest)."""
-    n_default = len(default["phases"]["prefill"]["launches"])
+    def n_default(phase):
+        return len(default["phases"][phase]["launches"])
+
     return {
         "--no-fuse": ("more launches, unfused rms_norm/rope/kv_append/add/silu_mul",
-                      lambda m: all(len(m["phases"][p]["launches"]) > n_default
+                      lambda m: all(len(m["phases"][p]["launches"]) > n_default(p)
                                     and families(m, p)["matmul_gate_up"] == 0
                                     and all(families(m, p)[f] > 0 for f in
                                             ("rope", "kv_append", "add", "silu_mul"))

@@ -51,6 +51,7 @@ constexpr BufferKind kBinaryArgs[] = {kAct, kAct, kAct};             // a, b, ou
 constexpr BufferKind kLmHeadArgs[] = {kAct, kW, BufferKind::Logits}; // x, weight, out
 constexpr BufferKind kAuditArgs[] = {kAct, BufferKind::Audit};       // x, stats
 constexpr BufferKind kDequantArgs[] = {kW, BufferKind::Scratch};     // weight, out
+constexpr BufferKind kCastArgs[] = {kAct, kAct};                      // x, out (binary16)
 
 using enum BodyUse;
 using enum RouteClass;
@@ -74,6 +75,7 @@ const FamilyTraits kFamilyTraits[] = {
     {kAuditArgs,        false, None,      Never,    Never,    std::nullopt}, // audit_stats
     {kQKVArgs,          true,  Gemv,      Optional, Never,    std::nullopt}, // matmul_qkv
     {kDequantArgs,      true,  None,      Never,    Never,    std::nullopt}, // dequant_f16
+    {kCastArgs,         false, None,      Optional, Never,    std::nullopt}, // cast_f16
 };
 // clang-format on
 static_assert(std::size(kFamilyTraits) == getMaxEnumValForKernelFamily() + 1,
@@ -92,8 +94,10 @@ SmallVector<BufferKind> mlir::gk::getExpectedArgs(KernelFamily family, bool hasP
     args.push_back(BufferKind::Weight);
   if (hasEpilogue && traits.epilogueArg)
     args.push_back(*traits.epilogueArg);
-  if (f16Weights)
+  if (f16Weights) {
+    args.push_back(BufferKind::Activation); // x_f16
     args.append(getF16WeightCount(family), BufferKind::Scratch);
+  }
   return args;
 }
 

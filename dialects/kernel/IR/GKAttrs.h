@@ -52,7 +52,8 @@ const FamilyTraits &getFamilyTraits(KernelFamily family);
 
 /// The buffer kinds `family` binds, in order, given which bodies the kernel has and whether it
 /// reads its weight matrices as binary16 scratch buffers (the gemm route after dequant_f16
-/// launches): then one trailing scratch per weight matrix (getF16WeightCount).
+/// launches): then the binary16 input (cast_f16's output) and one scratch per weight matrix
+/// (getF16WeightCount) come last.
 SmallVector<BufferKind> getExpectedArgs(KernelFamily family, bool hasPrologue, bool hasEpilogue,
                                         bool f16Weights = false);
 

@@ -40,7 +40,10 @@ def GK_KernelFamily : GK_I32Enum<"KernelFamily", "kernel template family", [
   // A weight matrix dequantised to binary16 into a scratch buffer, which a following gemm
   // kernel reads (prefill on matrix units: each weight is decoded once per launch of the plan,
   // not once per tile of tokens).
-  I32EnumAttrCase<"DequantF16", 14, "dequant_f16">
+  I32EnumAttrCase<"DequantF16", 14, "dequant_f16">,
+  // An input row as the products on binary16 weights read it: the prologue applied (if any)
+  // and rounded to binary16, once per row rather than once per tile of output columns.
+  I32EnumAttrCase<"CastF16", 15, "cast_f16">
 ]>;
 def GK_KernelFamilyAttr : EnumAttr<GK_Dialect, GK_KernelFamily, "family">;
 

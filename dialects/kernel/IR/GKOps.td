@@ -51,8 +51,13 @@ def GK_KernelOp : GK_Op<"kernel", [Symbol, IsolatedFromAbove,
     `dequant_f16(weight, scratch)` decodes a weight matrix (params `k`, `n`; `quant` its type)
     into a binary16 scratch buffer of at least `n * k` values, row after row. A `matmul` or
     `matmul_gate_up` of route `gemm` may then read its weight matrices from such buffers
-    instead of decoding them per tile: its signature ends with one `scratch` per weight matrix
-    (matmul: the weight; gate_up: gate, then up), after the norm weight and the residual.
+    instead of decoding them per tile: its signature ends with the input as binary16 (an
+    `activation` a `cast_f16` launch wrote) and one `scratch` per weight matrix (matmul: the
+    weight; gate_up: gate, then up), after the norm weight and the residual.
+
+    `cast_f16(activation, activation)` writes x (params `k` values a row) as binary16 rows,
+    with the kernel's prologue applied (then the norm weight is a third argument), as the
+    products on binary16 weights read their input.
 
     `matmul`, `matmul_gate_up` and `matmul_qkv` carry element-wise bodies, each one block of `arith`/`math`
     ops over `f32` block arguments ending in `gk.yield` of one `f32`:

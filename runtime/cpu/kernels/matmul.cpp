@@ -1,4 +1,4 @@
-//===- matmul.cpp - CPU families `matmul`, `matmul_gate_up`, `matmul_qkv`, `lm_head` -===//
+//===- matmul.cpp - CPU families `matmul`, `matmul_gate_up`, `matmul_qkv`, `lm_head`, `cast_f16` -===//
 //
 // All four are y = x · Wᵀ through dotWeightRows (weight_dot.h), split over weight rows (output
 // columns) across threads:
@@ -7,6 +7,8 @@
 //   matmul_qkv      q, k, v = prologue(x) · Wqᵀ, · Wkᵀ, · Wvᵀ (one prologue for the three),
 //                   then rope_kv_append on them (rope.cpp)
 //   lm_head         logits of the last row of x
+//   cast_f16        prologue(x) as binary16 (the GPU's gemm input on binary16 weights; the CPU's
+//                   products above read x and ignore their x_f16 / *_f16 arguments)
 // The rms_norm prologue normalises x through rmsNormRow into a scratch first, so a fused plan
 // computes exactly what rms_norm followed by matmul computes.
 //
@@ -16,6 +18,7 @@
 #include "runtime/bundle/kernel_families.h"
 #include "runtime/cpu/row_ops.h"
 #include "runtime/cpu/weight_dot.h"
+#include "runtime/formats/quant.h"
 
 namespace greta::cpu {
 namespace {
@@ -94,6 +97,29 @@ private:
   WeightView weight_;
   NormPrologue prologue_;
   CpuBuffer *residual_;
+};
+
+/// cast_f16: out = binary16(prologue(x)), the input as the GPU's products on binary16 weights
+/// read it (the CPU's own products read x and apply the prologue themselves).
+class CastF16Launch final : public CpuLaunch {
+public:
+  explicit CastF16Launch(const LaunchBinding &b)
+      : x_(b.buffer("x")), out_(b.buffer("out")), k_(static_cast<uint64_t>(b.dim("k"))),
+        prologue_(b) {}
+
+  void run(const RunContext &context) override {
+    const uint64_t rows = out_.rowsAt(context.seq);
+    const float *x = prologue_.apply(x_.lastRows(context.seq, rows), rows, *context.pool);
+    uint16_t *out = out_.lastRowsF16(context.seq, rows);
+    for (uint64_t i = 0; i < rows * k_; ++i)
+      out[i] = floatToHalf(x[i]);
+  }
+
+private:
+  CpuBuffer &x_;
+  CpuBuffer &out_;
+  uint64_t k_;
+  NormPrologue prologue_;
 };
 
 class MatmulGateUpLaunch final : public CpuLaunch {
@@ -202,6 +228,10 @@ std::unique_ptr<CpuLaunch> makeMatmulQKV(const LaunchBinding &binding) {
 
 std::unique_ptr<CpuLaunch> makeLmHead(const LaunchBinding &binding) {
   return std::make_unique<LmHeadLaunch>(binding);
+}
+
+std::unique_ptr<CpuLaunch> makeCastF16(const LaunchBinding &binding) {
+  return std::make_unique<CastF16Launch>(binding);
 }
 
 } // namespace greta::cpu

@@ -1,12 +1,13 @@
 // RUN: greta-opt %s --greta-emit-hip -o /dev/null | FileCheck %s
 // RUN: not greta-opt %s --greta-emit-hip=target=cpu -o /dev/null 2>&1 | FileCheck %s --check-prefix=CPU
 
-// Tests the prefill products on binary16 weights: dequant_f16 decodes a weight matrix into a
-// scratch buffer with its format's chunk decoder, one 16-byte vector of 8 values per thread, and
-// a gemm kernel whose signature ends with scratch buffers (one per weight matrix) is made from
-// matmul_mma_f16, which streams them into shared slots with asynchronous copies (as many
-// stages as fit 48 KiB beside two input tiles, at most 3). A target without matrix units cannot
-// run it.
+// Tests the prefill products on binary16 operands: dequant_f16 decodes a weight matrix into a
+// scratch buffer with its format's chunk decoder, one 16-byte vector of 8 values per thread;
+// cast_f16 writes the input rows as binary16 with the prologue applied; a gemm kernel whose
+// signature ends with the binary16 input and scratch buffers (one per weight matrix) is made
+// from matmul_mma_f16, which streams both into shared slots with asynchronous copies (as many
+// stages as fit 48 KiB, at most 3) and applies no prologue itself. A target without matrix
+// units cannot run it.
 
 // CHECK-LABEL: // ===== gk.kernel @dequant (dequant.hip) =====
 // CHECK: family dequant_f16, weights Q4_K
@@ -23,16 +24,42 @@
 gk.kernel @dequant dequant_f16(weight, scratch) quant q4_k
     params {block = 256 : i64, k = 512 : i64, n = 64 : i64}
 
+// CHECK-LABEL: // ===== gk.kernel @cast (cast.hip) =====
+// CHECK: Made from codegen/templates/cast_f16.hip
+// CHECK: constexpr float kEps = 1e-05f;
+// CHECK: manifest param_fields: x,out,norm,rows,ctx
+// CHECK: u16 *out;
+// CHECK: sumSquares = block_reduce_sum<kBlock>(sumSquares, scratch);
+// CHECK: v = make_float4(prologue(v.x, g.x, invRms),
+// CHECK: out[i] = make_uint2(pack_f16x2(v.x, v.y), pack_f16x2(v.z, v.w));
+gk.kernel @cast cast_f16(activation, activation, weight)
+    params {block = 256 : i64, eps = 1.0e-5 : f32, k = 512 : i64}
+    prologue {
+    ^bb0(%x: f32, %gamma: f32, %inv_rms: f32):
+      %0 = arith.mulf %x, %inv_rms : f32
+      %1 = arith.mulf %0, %gamma : f32
+      gk.yield %1 : f32
+    }
+
+// Without a prologue the rows are only rounded.
+// CHECK-LABEL: // ===== gk.kernel @cast_plain (cast_plain.hip) =====
+// CHECK-NOT: block_reduce_sum
+// CHECK: out[i] = make_uint2(pack_f16x2(v.x, v.y), pack_f16x2(v.z, v.w));
+gk.kernel @cast_plain cast_f16(activation, activation) params {block = 256 : i64, k = 512 : i64}
+
 // CHECK-LABEL: // ===== gk.kernel @matmul_f16 (matmul_f16.hip) =====
 // CHECK: Made from codegen/templates/matmul_mma_f16.hip
-// CHECK: constexpr int kWeightStages = 3;
-// CHECK: manifest param_fields: x,weight,out,norm,residual,weight_f16,rows,ctx
+// CHECK-NOT: kEps
+// CHECK: constexpr int kStagesInFlight = 3;
+// CHECK: manifest param_fields: x,weight,out,norm,residual,x_f16,weight_f16,rows,ctx
+// CHECK: const u16 *x_f16;
 // CHECK: const u16 *weight_f16;
 // CHECK: const u16 *matrix = p.weight_f16;
-// CHECK: copy_async_16(slot + r * kStride + v * 8, weight_row(p, col0, r) + stage * kTileK + v * 8);
-// CHECK: copy_async_wait<kWeightStages - 2>();
+// CHECK: copy_async_16(xSlot + r * kStride + v * 8, row + k0 + v * 8);
+// CHECK: copy_async_16(wSlot + r * kStride + v * 8, weight_row(p, col0, r) + k0 + v * 8);
+// CHECK: copy_async_wait<kStagesInFlight - 2>();
 // CHECK: store_tile(p, acc, row0, col0, rows);
-gk.kernel @matmul_f16 matmul(activation, weight, activation, weight, activation, scratch)
+gk.kernel @matmul_f16 matmul(activation, weight, activation, weight, activation, activation, scratch)
     route gemm quant q4_k tiles<tile_m = 64, tile_n = 128, tile_k = 32>
     params {block = 256 : i64, eps = 1.0e-5 : f32, k = 512 : i64, n = 128 : i64}
     prologue {
@@ -49,11 +76,11 @@ gk.kernel @matmul_f16 matmul(activation, weight, activation, weight, activation,
 // Gate and up: 2 x 64 weight rows a stage, both from their own scratch buffer.
 // CHECK-LABEL: // ===== gk.kernel @gate_up_f16 (gate_up_f16.hip) =====
 // CHECK: Made from codegen/templates/matmul_mma_f16.hip
-// CHECK: constexpr int kWeightStages = 3;
-// CHECK: manifest param_fields: x,gate,up,out,gate_f16,up_f16,rows,ctx
+// CHECK: constexpr int kStagesInFlight = 3;
+// CHECK: manifest param_fields: x,gate,up,out,x_f16,gate_f16,up_f16,rows,ctx
 // CHECK: const u16 *matrix = r < kTileN ? p.gate_f16 : p.up_f16;
 // CPU: error: 'gk.kernel' op reads binary16 scratch weights, which needs a target with matrix units (cpu has none)
-gk.kernel @gate_up_f16 matmul_gate_up(activation, weight, weight, activation, scratch, scratch)
+gk.kernel @gate_up_f16 matmul_gate_up(activation, weight, weight, activation, activation, scratch, scratch)
     route gemm quant q6_k tiles<tile_m = 64, tile_n = 64, tile_k = 32>
     params {block = 256 : i64, k = 256 : i64, n = 128 : i64}
     epilogue {

@@ -7,8 +7,11 @@
 // kernels, each with the 8B constants baked in and no literal warp size anywhere.
 // NOWARP-NOT: {{warpSize|__shfl_|[%/&<>] *(31|32|63|64)([^0-9.x]|$)|== *(32|64)\b}}
 // CHECK: gk.kernel @prefill_embedding_q4_k_d4096 (
-// Prefill's products read their weights as binary16, decoded once per launch of the plan by a
-// dequant_f16 kernel into a scratch buffer, and stream them through shared memory.
+// Prefill's products read binary16 operands, streamed through shared memory: the input rows
+// normalised and rounded once by a cast_f16 kernel, the weights decoded once per launch of the
+// plan by a dequant_f16 kernel into a scratch buffer.
+// CHECK: gk.kernel @prefill_cast_f16_k4096_norm (
+// CHECK: Made from codegen/templates/cast_f16.hip
 // CHECK: gk.kernel @prefill_dequant_f16_q4_k_4096x4096 (
 // CHECK: family dequant_f16, weights Q4_K
 // CHECK: constexpr int kN = 4096;
@@ -18,9 +21,9 @@
 // CHECK: route gemm, weights Q4_K
 // CHECK: Made from codegen/templates/matmul_mma_f16.hip
 // CHECK: constexpr int kTileN = 128;
-// CHECK: constexpr int kWeightStages = 3;
-// CHECK: manifest param_fields: x,weight,out,norm,weight_f16,rows,ctx
-// CHECK: copy_async_16(slot + r * kStride + v * 8,
+// CHECK: constexpr int kStagesInFlight = 3;
+// CHECK: manifest param_fields: x,weight,out,norm,x_f16,weight_f16,rows,ctx
+// CHECK: copy_async_16(wSlot + r * kStride + v * 8,
 // CHECK: gk.kernel @prefill_dequant_f16_q6_k_4096x1024 (
 // CHECK: gk.kernel @prefill_matmul_q6_k_4096x1024_norm (
 // CHECK: gk.kernel @prefill_rope_kv_append_h32kv8 (
@@ -30,7 +33,8 @@
 // CHECK: gk.kernel @prefill_matmul_gate_up_q4_k_4096x14336_norm (
 // CHECK: Made from codegen/templates/matmul_mma_f16.hip
 // CHECK: constexpr int kTileN = 64; // output columns per block
-// CHECK: manifest param_fields: x,gate,up,out,norm,gate_f16,up_f16,rows,ctx
+// CHECK: manifest param_fields: x,gate,up,out,norm,x_f16,gate_f16,up_f16,rows,ctx
+// CHECK: gk.kernel @prefill_cast_f16_k14336 (
 // CHECK: gk.kernel @prefill_dequant_f16_q6_k_14336x4096 (
 // CHECK: gk.kernel @prefill_matmul_q6_k_14336x4096_residual (
 // CHECK: Made from codegen/templates/matmul_mma_f16.hip

@@ -125,10 +125,11 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
 
 // Tests that prefill lowers to the matrix-unit GEMM route with (tile_m x tile_n) tiles, flash
 // attention over query tiles, and an LM head on the last row only; grids divide the sequence
-// length by the row tiles. Each GEMM reads its weight as binary16 from a scratch buffer that a
-// dequant_f16 launch fills just before it (one chunk of 8 values per thread: 64 x 64 / 8 / 256
-// = 2 blocks); the scratch buffer is sized for the largest matrix (64 x 64). The LM head (one
-// row) decodes its weights itself. The plan precedes the decode plan, whose kernels are
+// length by the row tiles. Each GEMM reads binary16 operands: its input from x16.K, which a
+// cast_f16 launch (a block per row) fills just before, and its weight from a scratch buffer
+// that a dequant_f16 launch fills (one chunk of 8 values per thread: 64 x 64 / 8 / 256 = 2
+// blocks); the scratch buffer is sized for the largest matrix (64 x 64). The LM head (one row)
+// decodes its weights itself. The plan precedes the decode plan, whose kernels are
 // separate.
 module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, kv_heads = 2,
     ffn = 128, vocab = 256, context = 128, rope_theta = 1.0e4, eps = 1.0e-5, tied = true>} {
@@ -147,10 +148,12 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK-DAG: #[[DECODE_GEMV:map[0-9]*]] = affine_map<(d0) -> (16, d0, 2)>
   // CHECK-DAG: #[[SCRATCH:map[0-9]*]] = affine_map<(d0) -> (1, 4096)>
   // CHECK-DAG: #[[DEQUANT:map[0-9]*]] = affine_map<(d0) -> (2)>
+  // CHECK: gk.buffer @x16.64 activation shape(#[[ROWS64:map[0-9]*]], f16)
   // CHECK: gk.buffer @w16.0 scratch shape(#[[SCRATCH]], f16)
+  // CHECK: gk.kernel @prefill_cast_f16_k64 cast_f16(activation, activation) params {block = 256 : i64, k = 64 : i64}
   // CHECK: gk.kernel @prefill_dequant_f16_q8_0_64x64 dequant_f16(weight, scratch) quant q8_0
   // CHECK-SAME: params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
-  // CHECK: gk.kernel @prefill_matmul_q8_0_64x64 matmul(activation, weight, activation, scratch) route gemm quant q8_0
+  // CHECK: gk.kernel @prefill_matmul_q8_0_64x64 matmul(activation, weight, activation, activation, scratch) route gemm quant q8_0
   // CHECK-SAME: tiles<tile_m = 64, tile_n = 128, tile_k = 32>
   // CHECK: gk.kernel @prefill_attention_h4kv2d16 attention(activation, kv, kv, input, activation) route flash
   // CHECK-SAME: tiles<tile_m = 64, tile_n = 32>
@@ -162,12 +165,15 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK: gk.kernel @decode_matmul_qkv_q8_0_64x64_kv32 matmul_qkv(activation, weight, weight, weight, activation, activation, activation, input, kv, kv) route gemv
   // CHECK-LABEL: gk.plan @prefill {
   // CHECK-NEXT: gk.launch @prefill_embedding_q8_0_d64(@tokens, @w.token_embd, @[[X:act.64.0]]) grid = #[[ROWS]]
+  // CHECK-NEXT: gk.launch @prefill_cast_f16_k64(@[[X]], @x16.64) grid = #[[ROWS]]
   // CHECK-NEXT: gk.launch @prefill_dequant_f16_q8_0_64x64(@w.wq, @w16.0) grid = #[[DEQUANT]]
-  // CHECK-NEXT: gk.launch @prefill_matmul_q8_0_64x64(@[[X]], @w.wq, @[[Q:act.64.1]], @w16.0) grid = #[[GEMM]]
+  // CHECK-NEXT: gk.launch @prefill_matmul_q8_0_64x64(@[[X]], @w.wq, @[[Q:act.64.1]], @x16.64, @w16.0) grid = #[[GEMM]]
+  // CHECK-NEXT: gk.launch @prefill_cast_f16_k64(@[[X]], @x16.64)
   // CHECK-NEXT: gk.launch @prefill_dequant_f16_q8_0_64x32(@w.wk, @w16.0)
-  // CHECK-NEXT: gk.launch @prefill_matmul_q8_0_64x32(@[[X]], @w.wk, @[[K:act.32.0]], @w16.0)
+  // CHECK-NEXT: gk.launch @prefill_matmul_q8_0_64x32(@[[X]], @w.wk, @[[K:act.32.0]], @x16.64, @w16.0)
+  // CHECK-NEXT: gk.launch @prefill_cast_f16_k64(@[[X]], @x16.64)
   // CHECK-NEXT: gk.launch @prefill_dequant_f16_q8_0_64x32(@w.wv, @w16.0)
-  // CHECK-NEXT: gk.launch @prefill_matmul_q8_0_64x32(@[[X]], @w.wv, @[[V:act.32.1]], @w16.0)
+  // CHECK-NEXT: gk.launch @prefill_matmul_q8_0_64x32(@[[X]], @w.wv, @[[V:act.32.1]], @x16.64, @w16.0)
   // CHECK-NEXT: gk.launch @prefill_rope_kv_append_h4kv2(@[[Q]], @[[K]], @[[V]], @positions, @kv0.k, @kv0.v)
   // CHECK-NEXT: gk.launch @prefill_attention_h4kv2d16(@[[Q]], @kv0.k, @kv0.v, @positions, @[[A:act.64.[02]]]) grid = #[[FLASH]]
   // CHECK-NEXT: gk.launch @prefill_rms_norm_d64(@[[A]], @w.output_norm, @[[F:act.64.[0-9]]])

@@ -382,7 +382,8 @@ void checkLaunches(const bundle::Manifest &m, const bundle::PhasePlan &plan,
                                                               {"add", "out"},
                                                               {"lm_head", "x"},
                                                               {"audit_stats", "x"},
-                                                              {"dequant_f16", "out"}};
+                                                              {"dequant_f16", "out"},
+                                                              {"cast_f16", "out"}};
   ASSERT_EQ(launches.size(), plan.launches.size());
   for (size_t i = 0; i < launches.size(); ++i) {
     const bundle::Launch &launch = plan.launches[i];

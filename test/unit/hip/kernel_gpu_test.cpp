@@ -13,8 +13,10 @@
 //      write but does not stays NaN and fails, and an element written out of bounds is caught
 //      too (every byte of every written buffer is compared, not just the rows the launch owns);
 //      A binary16 scratch buffer a gemm reads in place of its weight (weight_f16, gate_f16,
-//      up_f16) holds that weight as dequant_f16 leaves it (binary16 of the CPU's decoding), so
-//      the gemm multiplies the weights the CPU does; its tail past the matrix stays poisoned;
+//      up_f16) holds that weight as dequant_f16 leaves it (binary16 of the CPU's decoding), and
+//      its binary16 input (x_f16) holds x as cast_f16 leaves it (the kernel's RMSNorm prologue
+//      applied, then rounded), so the gemm multiplies what the CPU does; a scratch buffer's
+//      tail past the matrix stays poisoned;
 //   3. the launch runs alone on the GPU (HipExecutor::runLaunch) and on the CPU
 //      (cpu::CpuProgram::runLaunch), and every element of every buffer it writes is compared.
 //
@@ -57,6 +59,7 @@
 #include "runtime/bundle/audit_record.h"
 #include "runtime/bundle/bundle.h"
 #include "runtime/bundle/kernel_families.h"
+#include "runtime/bundle/manifest_validator.h"
 #include "runtime/cpu/cpu_program.h"
 #include "runtime/formats/quant.h"
 #include "runtime/hip/hip_executor.h"
@@ -237,6 +240,35 @@ std::vector<float> asFloats(std::span<const uint8_t> bytes) {
   std::vector<float> values(bytes.size() / sizeof(float));
   std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
   return values;
+}
+
+/// Writes the f32 rows of `x` (`cols` values each) as binary16 rows into `out`, with the
+/// RMSNorm prologue (`gamma`, `eps`) applied when `gamma` is given: cast_f16's result, computed
+/// as the CPU's rmsNormRow and the kernels do (squares summed in double).
+void castRowsToHalves(std::span<const uint8_t> x, uint64_t cols,
+                      const std::optional<cpu::WeightView> &gamma, float eps,
+                      std::span<uint8_t> out) {
+  std::vector<float> g;
+  if (gamma) {
+    g.resize(cols);
+    dequantizeRow(gamma->type, gamma->row(0), g);
+  }
+  const std::vector<float> values = asFloats(x);
+  ASSERT_EQ(values.size() * sizeof(uint16_t), out.size());
+  for (uint64_t row = 0; row < values.size() / cols; ++row) {
+    const float *v = values.data() + row * cols;
+    float invRms = 1.0f;
+    if (gamma) {
+      double sumSquares = 0.0;
+      for (uint64_t i = 0; i < cols; ++i)
+        sumSquares += static_cast<double>(v[i]) * v[i];
+      invRms = 1.0f / std::sqrt(static_cast<float>(sumSquares / static_cast<double>(cols)) + eps);
+    }
+    for (uint64_t i = 0; i < cols; ++i) {
+      const uint16_t half = floatToHalf(gamma ? v[i] * invRms * g[i] : v[i]);
+      std::memcpy(out.data() + (row * cols + i) * sizeof half, &half, sizeof half);
+    }
+  }
 }
 
 /// Compares an f32 buffer element by element; returns "" or the mismatches, described.
@@ -445,16 +477,28 @@ TEST_F(KernelGpuTest, EveryLaunchMatchesCpuBackend) {
 
           const std::map<std::string, BufferUse> uses = buffersOf(manifest, launch, family);
           InputMaker inputs(seed, manifest.model, seq);
+          std::map<std::string, std::vector<uint8_t>> made;
+          for (const auto &[name, use] : uses)
+            made[name] = inputs.make(*use.spec, rowsAllocated(*use.spec), use.read);
+          // The binary16 copies a gemm on binary16 weights reads, made from what they copy.
+          for (const auto &[arg, value] : launch.args) {
+            const std::string source = f16CopyOf(arg);
+            if (source.empty() || !uses.at(value).read)
+              continue;
+            if (source == "x") {
+              const bool normed = bundle::stringParam(kernel, "prologue") == "rms_norm";
+              castRowsToHalves(made.at(launch.args.at("x")), uses.at(value).spec->cols,
+                               normed ? cpu.boundWeight(phase, i, "norm") : std::nullopt,
+                               normed ? static_cast<float>(bundle::numberParam(kernel, "eps")) : 0,
+                               made.at(value));
+              continue;
+            }
+            const std::optional<cpu::WeightView> weight = cpu.boundWeight(phase, i, source);
+            ASSERT_TRUE(weight) << label << ": no weight bound to " << source;
+            writeHalves(*weight, made.at(value));
+          }
           for (const auto &[name, use] : uses) {
-            std::vector<uint8_t> bytes =
-                inputs.make(*use.spec, rowsAllocated(*use.spec), use.read);
-            for (const auto &[arg, value] : launch.args)
-              if (value == name && use.read && !f16CopyOf(arg).empty()) {
-                const std::optional<cpu::WeightView> weight =
-                    cpu.boundWeight(phase, i, f16CopyOf(arg));
-                ASSERT_TRUE(weight) << label << ": no weight bound to " << f16CopyOf(arg);
-                writeHalves(*weight, bytes);
-              }
+            const std::vector<uint8_t> &bytes = made.at(name);
             gpu.uploadBuffer(name, bytes);
             std::span<uint8_t> host = cpu.bufferBytes(name);
             ASSERT_EQ(host.size(), bytes.size()) << label << ": buffer " << name;

@@ -353,14 +353,14 @@ gk.buffer @w16 scratch shape(affine_map<(s) -> (1, 64)>, f32)
 
 // Tests that only the gemm route reads binary16 scratch weights.
 // expected-error@+1 {{reads binary16 scratch weights, which only route gemm does}}
-gk.kernel @k matmul(activation, weight, activation, scratch) route gemv quant q4_k
+gk.kernel @k matmul(activation, weight, activation, activation, scratch) route gemv quant q4_k
     tiles<tile_n = 8, tile_k = 256> params {k = 256 : i64, n = 64 : i64}
 
 // -----
 
 // Tests that gate_up reads both its weights as binary16 or neither.
-// expected-error@+1 {{matmul_gate_up reading binary16 weights binds (activation, weight, weight, activation, scratch, scratch), not (activation, weight, weight, activation, scratch)}}
-gk.kernel @k matmul_gate_up(activation, weight, weight, activation, scratch) route gemm quant q4_k
+// expected-error@+1 {{matmul_gate_up reading binary16 weights binds (activation, weight, weight, activation, activation, scratch, scratch), not (activation, weight, weight, activation, activation, scratch)}}
+gk.kernel @k matmul_gate_up(activation, weight, weight, activation, activation, scratch) route gemm quant q4_k
     tiles<tile_m = 64, tile_n = 64, tile_k = 32> params {k = 256 : i64, n = 64 : i64} epilogue {
     ^bb0(%gate: f32, %up: f32):
       %0 = arith.mulf %gate, %up : f32
