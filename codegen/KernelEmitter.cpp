@@ -66,9 +66,8 @@ std::string formatDoubleLiteral(double value) {
   return literal;
 }
 
-/// Stages of binary16 tiles in flight in matmul_mma_f16 at most: three already hide a stage's
-/// copies behind two stages of products.
-constexpr int64_t kMaxStagesInFlight = 3;
+/// Stages of binary16 tiles in flight in matmul_mma_f16 at most.
+constexpr int64_t kMaxStagesInFlight = 4;
 
 bool usesWeightMatrix(KernelFamily family) {
   return family == KernelFamily::Matmul || family == KernelFamily::MatmulGateUp ||
@@ -141,6 +140,7 @@ public:
     // A template that waits for its producers (greta_prelude.h) may be started early; one that
     // does not is launched only after the launch before it has finished.
     out.earlyStart = out.source.find(kWaitForProducersCall) != std::string::npos;
+    out.dynamicSharedBytes = dynamicSharedBytes_;
     return out;
   }
 
@@ -423,20 +423,22 @@ private:
     return success();
   }
 
-  /// matmul_mma_f16's shared slots: as many stages of binary16 input and weight tiles (rows
-  /// padded by 8 values) as fit (at most kMaxStagesInFlight), at least two.
+  /// matmul_mma_f16's shared slots, in dynamic shared memory: as many stages of binary16 input
+  /// and weight tiles (rows padded by 8 values) as fit every GPU's (at most
+  /// kMaxStagesInFlight), at least two.
   LogicalResult stagesInFlightConstant(gk::TilesAttr tiles, int64_t weightRows) {
     int64_t perStage = (tiles.getTileM() + weightRows) * (tiles.getTileK() + 8) * 2;
-    int64_t stages = std::min(kMaxStagesInFlight, kPortableSharedMemoryBytes / perStage);
+    int64_t stages = std::min(kMaxStagesInFlight, kPortableDynamicSharedMemoryBytes / perStage);
     if (stages < 2)
       return kernel_.emitOpError("gemm tiles need ")
                  << 2 * perStage
                  << " bytes of shared memory for two stages of binary16 tiles; the templates "
                     "stay within "
-                 << kPortableSharedMemoryBytes,
+                 << kPortableDynamicSharedMemoryBytes,
              failure();
     constant("int", "kStagesInFlight", std::to_string(stages),
              "stages of binary16 tiles in flight (shared slots)");
+    dynamicSharedBytes_ = stages * perStage;
     return success();
   }
 
@@ -752,6 +754,7 @@ private:
   bool hasPrologue_;
   bool hasEpilogue_;
   bool f16Weights_; ///< reads its weights as binary16 scratch buffers (matmul_mma_f16)
+  int64_t dynamicSharedBytes_ = 0; ///< what the template's extern __shared__ array needs
   std::vector<Constant> constants_;
   std::vector<GemvPart> parts_; ///< gemv kernels only
   llvm::StringMap<int64_t> ints_;

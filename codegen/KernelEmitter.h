@@ -37,6 +37,9 @@ struct EmittedKernel {
   /// The kernel calls wait_for_producers() before touching memory that earlier launches use,
   /// so the runtime may start it before the launch ahead of it finishes (manifest early_start).
   bool earlyStart = false;
+  /// Dynamic shared memory the kernel needs per block (manifest params.shared_bytes; 0: none,
+  /// its shared memory is static).
+  int64_t dynamicSharedBytes = 0;
 };
 
 /// The prelude call that makes a kernel safe to start early (greta_prelude.h).

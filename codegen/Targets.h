@@ -27,6 +27,10 @@ namespace greta::codegen {
 /// Static shared memory every GPU of the table gives a block without opting in (48 KiB on
 /// NVIDIA; AMD's LDS is 64 KiB): the budget of every template.
 inline constexpr int64_t kPortableSharedMemoryBytes = 48 * 1024;
+/// Dynamic shared memory a kernel may ask for (manifest params.shared_bytes) on every GPU of the
+/// table: AMD CDNA's 64 KiB of LDS per workgroup; NVIDIA Hopper allows 227 KiB once a function
+/// opts in, which the runtime does.
+inline constexpr int64_t kPortableDynamicSharedMemoryBytes = 64 * 1024;
 
 /// The smallest block any template uses, and what every block size is a multiple of: two
 /// 32-wide warps or one 64-wide wavefront.

@@ -81,10 +81,16 @@ __device__ __forceinline__ void fetch_stage(const Params &p, u16 *xSlot, u16 *wS
   copy_async_commit();
 }
 
+/// The slots' binary16 values, in dynamic shared memory (manifest params.shared_bytes): past
+/// the 48 KiB a block's static shared memory may hold on NVIDIA, where they would fit two
+/// stages of 128-row tiles only.
+constexpr int kSlotValues = (kTileM + kWeightRows) * kStride;
+
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   wait_for_producers();
-  alignas(16) __shared__ u16 xTile[kStagesInFlight][kTileM * kStride];
-  alignas(16) __shared__ u16 wTile[kStagesInFlight][kWeightRows * kStride];
+  extern __shared__ __align__(16) u16 slots[]; // kStagesInFlight x (input tile, weight tile)
+  auto xTile = [&](int slot) { return slots + slot * kSlotValues; };
+  auto wTile = [&](int slot) { return slots + slot * kSlotValues + kTileM * kStride; };
   const int rows = p.rows;
   // Row tiles vary fastest over the grid: the blocks that read one weight tile run together,
   // so it comes from DRAM once and from L2 for the others.
@@ -95,7 +101,7 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
 
 #pragma unroll
   for (int stage = 0; stage < kStagesInFlight - 1; ++stage)
-    fetch_stage(p, xTile[stage], wTile[stage], row0, rows, col0, stage);
+    fetch_stage(p, xTile(stage), wTile(stage), row0, rows, col0, stage);
 
   TileAcc acc;
   for (int stage = 0; stage < kStages; ++stage) {
@@ -104,9 +110,9 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
     copy_async_wait<kStagesInFlight - 2>();
     __syncthreads();
     const int ahead = stage + kStagesInFlight - 1;
-    fetch_stage(p, xTile[ahead % kStagesInFlight], wTile[ahead % kStagesInFlight], row0, rows,
+    fetch_stage(p, xTile(ahead % kStagesInFlight), wTile(ahead % kStagesInFlight), row0, rows,
                 col0, ahead);
-    multiply_stage(acc, xTile[stage % kStagesInFlight], wTile[stage % kStagesInFlight]);
+    multiply_stage(acc, xTile(stage % kStagesInFlight), wTile(stage % kStagesInFlight));
   }
 
   store_tile(p, acc, row0, col0, rows);

@@ -290,6 +290,8 @@ private:
         spec.params["accum_dtype"] = emitted->accumDtype;
       }
       spec.params["block"] = emitted->blockThreads;
+      if (emitted->dynamicSharedBytes > 0)
+        spec.params["shared_bytes"] = emitted->dynamicSharedBytes;
       spec.params["param_fields"] = emitted->paramFields;
       spec_.kernelSources[spec.name] = std::move(emitted->source);
       spec_.manifest.kernels.push_back(std::move(spec));

@@ -115,6 +115,7 @@ struct HipExecutor::PreparedLaunch {
   std::string label;
   hipFunction_t function = nullptr;
   unsigned block = 0;
+  unsigned sharedBytes = 0; ///< dynamic shared memory (params.shared_bytes)
   std::vector<bundle::GridDim> grid;
   std::vector<Field> fields;
   const bundle::Launch *launch = nullptr;     ///< the plan's, for the profile's work counts
@@ -376,6 +377,22 @@ void HipExecutor::compileKernels() {
   stats_.compileSeconds = secondsSince(start);
 }
 
+unsigned HipExecutor::dynamicSharedBytes(const bundle::KernelSpec &kernel,
+                                         const std::string &label) {
+  if (!kernel.params.count("shared_bytes"))
+    return 0;
+  const std::optional<int64_t> bytes = intParam(kernel, "shared_bytes");
+  const int limit = platform_.device.sharedMemoryPerBlockOptin;
+  if (!bytes || *bytes < 0 || *bytes > limit)
+    fail("{}: params.shared_bytes (dynamic shared memory) must be an integer in [0, {}] on {}",
+         label, limit, platform_.device.name);
+  // Each function opts in once (NVIDIA caps a block at 48 KiB without it).
+  if (*bytes > 0 && allowedShared_.insert(kernel.name).second)
+    GRETA_HIP_CHECK(api_, hipModuleFunctionAllowDynamicShared(functions_.at(kernel.name),
+                                                              static_cast<int>(*bytes)));
+  return static_cast<unsigned>(*bytes);
+}
+
 HipExecutor::PreparedPhase HipExecutor::prepare(bundle::PhaseKind kind) {
   const bundle::Manifest &m = bundle_.manifest();
   const bundle::PhasePlan &plan = this->plan(kind);
@@ -396,6 +413,7 @@ HipExecutor::PreparedPhase HipExecutor::prepare(bundle::PhaseKind kind) {
       fail("{}: params.block must be an integer in [1, {}] for the HIP backend", prepared.label,
            platform_.device.maxThreadsPerBlock);
     prepared.block = static_cast<unsigned>(*block);
+    prepared.sharedBytes = dynamicSharedBytes(kernel, prepared.label);
     prepared.grid = launch.grid;
     if (prepared.grid.size() > 3)
       fail("{}: grid has {} dimensions; at most 3", prepared.label, prepared.grid.size());
@@ -559,12 +577,12 @@ void HipExecutor::enqueue(const PreparedPhase &phase, uint64_t seq,
                        phase.kind == bundle::PhaseKind::Decode && i > 0 && !only && !timed;
     if (early)
       GRETA_HIP_CHECK(api_, hipModuleLaunchKernelEarly(launch.function, grid.x, grid.y, grid.z,
-                                                       launch.block, 1, 1, 0, stream,
-                                                       kernelParams, nullptr));
+                                                       launch.block, 1, 1, launch.sharedBytes,
+                                                       stream, kernelParams, nullptr));
     else
       GRETA_HIP_CHECK(api_, hipModuleLaunchKernel(launch.function, grid.x, grid.y, grid.z,
-                                                  launch.block, 1, 1, 0, stream, kernelParams,
-                                                  nullptr));
+                                                  launch.block, 1, 1, launch.sharedBytes, stream,
+                                                  kernelParams, nullptr));
     if (observer)
       observer(i);
   }

@@ -37,6 +37,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <span>
@@ -132,6 +133,9 @@ private:
   void uploadWeights();
   void compileKernels();
   PreparedPhase prepare(bundle::PhaseKind kind);
+  /// The kernel's params.shared_bytes (0 when absent), checked against the device's limit; the
+  /// kernel's function is allowed that much dynamic shared memory the first time.
+  unsigned dynamicSharedBytes(const bundle::KernelSpec &kernel, const std::string &label);
   Slot &slot(std::string_view name);
   const bundle::PhasePlan &plan(bundle::PhaseKind kind) const;
   /// Enqueues the phase's launches in order (`only`: just that one).
@@ -155,6 +159,7 @@ private:
   std::map<std::string, Slot *, std::less<>> slotIndex_;
   std::map<std::string, void *, std::less<>> weightPointers_;
   std::map<std::string, hipFunction_t, std::less<>> functions_;
+  std::set<std::string> allowedShared_; ///< kernels whose dynamic shared memory is allowed
   std::vector<Module> modules_;
 
   PinnedHostBuffer hostInputs_;  // tokens, then positions (maxBatch i32 each)

@@ -140,6 +140,8 @@ HipApi hipOnAmdAdapters() {
   api.hipDeviceGetAttribute = &hip_amd::deviceGetAttribute;
   api.hipDeviceGetArchName = &hip_amd::deviceGetArchName;
   api.hipModuleLaunchKernelEarly = api.hipModuleLaunchKernel; // no early start on AMD
+  // No opt-in on AMD: a block may use all of a CU's LDS (the executor checks the size).
+  api.hipModuleFunctionAllowDynamicShared = [](hipFunction_t, int) { return hipSuccess; };
   return api;
 }
 

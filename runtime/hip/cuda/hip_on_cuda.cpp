@@ -381,6 +381,11 @@ struct HipOnCuda {
     return fromCu(gDriver->cuLaunchKernel(cu(function), gridX, gridY, gridZ, blockX, blockY,
                                           blockZ, sharedBytes, cu(stream), kernelParams, extra));
   }
+  static hipError_t hipModuleFunctionAllowDynamicShared(hipFunction_t function, int bytes) {
+    GRETA_CU_RETURN_IF_FAILED(bindCurrentDevice());
+    return fromCu(gDriver->cuFuncSetAttribute(
+        cu(function), CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes));
+  }
   /// Whether the current device starts kernels early on request (programmatic stream
   /// serialisation: compute capability 9.0 and later), asked once per device and thread.
   static hipError_t earlyStartSupported(bool &supported) {

@@ -6,8 +6,8 @@
 // cast_f16 writes the input rows as binary16 with the prologue applied; a gemm kernel whose
 // signature ends with the binary16 input and scratch buffers (one per weight matrix) is made
 // from matmul_mma_f16, which streams both into shared slots with asynchronous copies (as many
-// stages as fit 48 KiB, at most 3) and applies no prologue itself. A target without matrix
-// units cannot run it.
+// stages as fit 64 KiB of dynamic shared memory, at most 4) and applies no prologue itself. A
+// target without matrix units cannot run it.
 
 // CHECK-LABEL: // ===== gk.kernel @dequant (dequant.hip) =====
 // CHECK: family dequant_f16, weights Q4_K
@@ -50,7 +50,7 @@ gk.kernel @cast_plain cast_f16(activation, activation) params {block = 256 : i64
 // CHECK-LABEL: // ===== gk.kernel @matmul_f16 (matmul_f16.hip) =====
 // CHECK: Made from codegen/templates/matmul_mma_f16.hip
 // CHECK-NOT: kEps
-// CHECK: constexpr int kStagesInFlight = 3;
+// CHECK: constexpr int kStagesInFlight = 4;
 // CHECK: manifest param_fields: x,weight,out,norm,residual,x_f16,weight_f16,rows,ctx
 // CHECK: const u16 *x_f16;
 // CHECK: const u16 *weight_f16;
@@ -76,7 +76,7 @@ gk.kernel @matmul_f16 matmul(activation, weight, activation, weight, activation,
 // Gate and up: 2 x 64 weight rows a stage, both from their own scratch buffer.
 // CHECK-LABEL: // ===== gk.kernel @gate_up_f16 (gate_up_f16.hip) =====
 // CHECK: Made from codegen/templates/matmul_mma_f16.hip
-// CHECK: constexpr int kStagesInFlight = 3;
+// CHECK: constexpr int kStagesInFlight = 4;
 // CHECK: manifest param_fields: x,gate,up,out,x_f16,gate_f16,up_f16,rows,ctx
 // CHECK: const u16 *matrix = r < kTileN ? p.gate_f16 : p.up_f16;
 // CPU: error: 'gk.kernel' op reads binary16 scratch weights, which needs a target with matrix units (cpu has none)

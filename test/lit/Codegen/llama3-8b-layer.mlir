@@ -21,8 +21,9 @@
 // CHECK: route gemm, weights Q4_K
 // CHECK: Made from codegen/templates/matmul_mma_f16.hip
 // CHECK: constexpr int kTileN = 128;
-// CHECK: constexpr int kStagesInFlight = 3;
+// CHECK: constexpr int kStagesInFlight = 4;
 // CHECK: manifest param_fields: x,weight,out,norm,x_f16,weight_f16,rows,ctx
+// CHECK: extern __shared__ __align__(16) u16 slots[];
 // CHECK: copy_async_16(wSlot + r * kStride + v * 8,
 // CHECK: gk.kernel @prefill_dequant_f16_q6_k_4096x1024 (
 // CHECK: gk.kernel @prefill_matmul_q6_k_4096x1024_norm (
@@ -30,12 +31,12 @@
 // CHECK: gk.kernel @prefill_attention_h32kv8d128 (
 // CHECK: constexpr int kTileN = 32;
 // CHECK: gk.kernel @prefill_dequant_f16_q4_k_4096x14336 (
-// gate_up has a column tile for every SM: 128 rows per block, two stages of tiles in flight.
+// gate_up has a column tile for every SM: 128 rows per block, three stages of tiles in flight.
 // CHECK: gk.kernel @prefill_matmul_gate_up_q4_k_4096x14336_norm (
 // CHECK: Made from codegen/templates/matmul_mma_f16.hip
 // CHECK: constexpr int kTileM = 128;
 // CHECK: constexpr int kTileN = 64; // output columns per block
-// CHECK: constexpr int kStagesInFlight = 2;
+// CHECK: constexpr int kStagesInFlight = 3;
 // CHECK: manifest param_fields: x,gate,up,out,norm,x_f16,gate_f16,up_f16,rows,ctx
 // CHECK: gk.kernel @prefill_cast_f16_k14336 (
 // CHECK: gk.kernel @prefill_dequant_f16_q6_k_14336x4096 (

@@ -50,11 +50,13 @@ static_assert(std::is_same_v<ours::CUdevice, ::CUdevice>);
 static_assert(sizeof(ours::CUresult) == sizeof(::CUresult));
 static_assert(sizeof(ours::CUdevice_attribute) == sizeof(::CUdevice_attribute));
 static_assert(sizeof(ours::CUstreamCaptureMode) == sizeof(::CUstreamCaptureMode));
+static_assert(sizeof(ours::CUfunction_attribute) == sizeof(::CUfunction_attribute));
 static_assert(sizeof(ours::nvrtcResult) == sizeof(::nvrtcResult));
 #define GRETA_SAME_VALUE(constant)                                                                 \
   static_assert(static_cast<long long>(ours::constant) == static_cast<long long>(::constant),      \
                 #constant);
 GRETA_SAME_VALUE(CUDA_SUCCESS)
+GRETA_SAME_VALUE(CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES)
 GRETA_SAME_VALUE(CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK)
 GRETA_SAME_VALUE(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK)
 GRETA_SAME_VALUE(CU_DEVICE_ATTRIBUTE_WARP_SIZE)

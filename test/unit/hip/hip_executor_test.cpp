@@ -40,6 +40,7 @@ struct FakeLaunch {
   std::string entry;
   unsigned grid[3] = {0, 0, 0};
   unsigned block = 0;
+  unsigned shared = 0; ///< dynamic shared memory
   std::vector<uint8_t> params;
   bool early = false; ///< launched with hipModuleLaunchKernelEarly
 };
@@ -49,6 +50,7 @@ struct FakeGpu {
   std::map<std::string, size_t> paramBytes;               // by entry, from the manifest
   std::map<std::string, std::vector<std::string>> fields; // by entry
   std::map<std::string, std::string> families;            // by entry
+  std::set<std::string> sharedAllowed; // entries allowed dynamic shared memory
   std::vector<FakeLaunch> executed; // launches run (eagerly or by a graph replay)
   bool capturing = false;
   std::vector<FakeLaunch> captured;
@@ -94,13 +96,16 @@ void execute(const FakeLaunch &launch) {
 hipError_t fakeLaunch(bool early, hipFunction_t function, unsigned gx, unsigned gy, unsigned gz,
                       unsigned bx, unsigned by, unsigned bz, unsigned shared, hipStream_t,
                       void **kernelParams, void **extra) {
-  if (by != 1 || bz != 1 || shared != 0 || extra != nullptr || !kernelParams)
+  if (by != 1 || bz != 1 || extra != nullptr || !kernelParams)
     return hipErrorInvalidValue;
   FakeLaunch launch;
   launch.entry = *reinterpret_cast<const std::string *>(function);
   launch.early = early;
   launch.grid[0] = gx, launch.grid[1] = gy, launch.grid[2] = gz;
   launch.block = bx;
+  launch.shared = shared;
+  if (shared > 0 && !gGpu->sharedAllowed.count(launch.entry))
+    return hipErrorInvalidValue; // past 48 KiB without the function's opt-in
   const size_t bytes = gGpu->paramBytes.at(launch.entry);
   const auto *params = static_cast<const uint8_t *>(kernelParams[0]);
   launch.params.assign(params, params + bytes);
@@ -222,6 +227,12 @@ HipApi fakeGpuApi() {
         reinterpret_cast<hipFunction_t>(const_cast<std::string *>(&*names.insert(name).first));
     return hipSuccess;
   };
+  api.hipModuleFunctionAllowDynamicShared = [](hipFunction_t function, int bytes) {
+    if (bytes <= 0)
+      return hipErrorInvalidValue;
+    gGpu->sharedAllowed.insert(*reinterpret_cast<const std::string *>(function));
+    return hipSuccess;
+  };
   api.hipModuleLaunchKernel = [](hipFunction_t function, unsigned gx, unsigned gy, unsigned gz,
                                  unsigned bx, unsigned by, unsigned bz, unsigned shared,
                                  hipStream_t stream, void **kernelParams, void **extra) {
@@ -305,6 +316,7 @@ protected:
     platform_.device.arch = "sm_90";
     platform_.device.warpSize = 32;
     platform_.device.maxThreadsPerBlock = 1024;
+    platform_.device.sharedMemoryPerBlockOptin = 227 * 1024; // an H100's
     platform_.compiler = {&api_, Vendor::Nvidia, "fakeRTC", "0.0", "none", {}};
   }
   void TearDown() override { gGpu = nullptr; }
@@ -392,6 +404,10 @@ void checkLaunches(const bundle::Manifest &m, const bundle::PhasePlan &plan,
     SCOPED_TRACE(fmt::format("launch {} ({}), seq {}", i, kernel.name, seq));
     EXPECT_EQ(got.entry, kernel.entry);
     EXPECT_EQ(got.block, static_cast<unsigned>(std::get<int64_t>(kernel.params.at("block"))));
+    const auto shared = kernel.params.find("shared_bytes");
+    EXPECT_EQ(got.shared, shared == kernel.params.end()
+                              ? 0u
+                              : static_cast<unsigned>(std::get<int64_t>(shared->second)));
     for (size_t d = 0; d < 3; ++d) {
       const bundle::GridDim g = d < launch.grid.size() ? launch.grid[d] : bundle::GridDim{};
       const int64_t want = (g.mul * static_cast<int64_t>(seq) + g.add + g.div - 1) / g.div;
