@@ -210,8 +210,8 @@ void chatSeeds(const fs::path &dir, const nlohmann::json &templates) {
 }
 
 /// Manifest seeds: bundles of a one-layer tiny Llama as the test fixture's mock compiler plans
-/// them, fused with embedded weights (Q8_0, and Q4_K_M, whose matmul_qkv reads a Q6_K v) and
-/// unfused with external ones. Printed compactly, with the
+/// them, fused with embedded weights (Q8_0, and Q4_K_M, whose matmul_qkv reads a Q6_K v, also
+/// with prefill's products on binary16 operands) and unfused with external ones. Printed compactly, with the
 /// temporary GGUF path replaced, so regenerating gives the same bytes.
 void bundleManifestSeeds(const fs::path &dir) {
   test::TempDir scratch;
@@ -221,9 +221,11 @@ void bundleManifestSeeds(const fs::path &dir) {
     synth::QuantMix mix;
     test::LlamaPlanOptions options;
   };
-  Variant variants[3] = {{"fused-embed-q8.json", synth::QuantMix::Q8_0, {}},
+  Variant variants[4] = {{"fused-embed-q8.json", synth::QuantMix::Q8_0, {}},
                          {"unfused-external-f16rows.json", synth::QuantMix::Q4_K_M, {}},
-                         {"fused-q4_k_m-qkv.json", synth::QuantMix::Q4_K_M, {}}};
+                         {"fused-q4_k_m-qkv.json", synth::QuantMix::Q4_K_M, {}},
+                         {"fused-q4_k_m-f16gemm.json", synth::QuantMix::Q4_K_M, {}}};
+  variants[3].options.f16Gemm = true; // cast_f16, dequant_f16, scratch and f16 buffers
   variants[1].options.fuse = false;
   variants[1].options.audits = false;
   variants[1].options.weights = bundle::WeightMode::External;

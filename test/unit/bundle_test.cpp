@@ -293,6 +293,56 @@ TEST_F(BundleTest, MatmulQKVWeightTypesAreChecked) {
   expectEditsRefused(dir, original, cases);
 }
 
+// Tests the binary16 operands of prefill's products (cast_f16, dequant_f16, scratch buffers):
+// a scratch buffer is f16 with one row and holds the whole matrix; a gemm's weight_f16 is a
+// scratch buffer and its x_f16 an f16 activation written earlier in the phase; an f16
+// activation cannot hold a KV cache's context rows.
+TEST_F(BundleTest, BinaryF16OperandsAreChecked) {
+  const std::string dir = writeBundle({.fuse = false, .f16Gemm = true});
+  const Json original = Json::parse(readText(fs::path(dir) / "manifest.json"));
+  EXPECT_NO_THROW(Bundle::open(dir));
+  size_t scratch = 0, x16 = 0;
+  for (size_t i = 0; i < original["buffers"].size(); ++i) {
+    if (original["buffers"][i]["name"] == "w16.0")
+      scratch = i;
+    if (original["buffers"][i]["name"] == "x16.256")
+      x16 = i;
+  }
+  ASSERT_EQ(original["buffers"][scratch]["kind"], "scratch");
+  ASSERT_EQ(original["buffers"][x16]["dtype"], "f16");
+  const size_t matmul = findLaunch(original, "prefill", "matmul");
+  const size_t dequant = findLaunch(original, "prefill", "dequant_f16");
+  ASSERT_LT(dequant, matmul);
+  const std::string at = fmt::format("phases.prefill.launches[{}]", matmul);
+  const std::vector<ManifestCase> cases = {
+      {[&](Json &m) { m["buffers"][scratch]["dtype"] = "f32"; },
+       {"buffers[", "'w16.0'", "scratch buffers are f16 with rows 1"}},
+      {[&](Json &m) { m["buffers"][scratch]["rows"] = "seq"; },
+       {"'w16.0'", "scratch buffers are f16 with rows 1"}},
+      {[&](Json &m) { m["buffers"][scratch]["cols"] = 1000; },
+       {"args.out = 'w16.0'", "scratch buffer holds 1000 values, but n*k = 65536"}},
+      {[&](Json &m) { m["buffers"][x16]["rows"] = "context"; },
+       {"'x16.256'", "activations are f32 (or f16, cast_f16's)"}},
+      {[&](Json &m) { m["phases"]["prefill"]["launches"][matmul]["args"]["weight_f16"] = "q"; },
+       {at, "args.weight_f16 = 'q'", "buffer dtype is f32, family matmul needs f16"}},
+      {[&](Json &m) {
+         m["phases"]["prefill"]["launches"][matmul]["args"]["weight_f16"] = "x16.256";
+       },
+       {at, "args.weight_f16 = 'x16.256'",
+        "needs a scratch buffer (kind scratch), got kind activation"}},
+      {[&](Json &m) { m["phases"]["prefill"]["launches"][matmul]["args"]["x_f16"] = "x"; },
+       {at, "args.x_f16 = 'x'", "buffer dtype is f32, family matmul needs f16"}},
+      {[&](Json &m) { m["phases"]["prefill"]["launches"][matmul]["args"]["out"] = "w16.0"; },
+       {at, "args.out = 'w16.0'", "buffer dtype is f16, family matmul needs f32"}},
+      {[&](Json &m) {
+         Json &launches = m["phases"]["prefill"]["launches"];
+         launches.erase(launches.begin() + static_cast<std::ptrdiff_t>(dequant));
+       },
+       {"args.weight_f16 = 'w16.0'", "read before any earlier launch of the phase writes it"}},
+  };
+  expectEditsRefused(dir, original, cases);
+}
+
 // Tests that a weight range past the end of weights.bin, or an offset beyond 63 bits, is refused.
 TEST_F(BundleTest, OutOfRangeWeightOffsetIsRefused) {
   const std::string dir = writeBundle();

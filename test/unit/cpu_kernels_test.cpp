@@ -388,6 +388,34 @@ TEST(CpuKernels, DequantF16WritesRowsAsBinary16) {
   EXPECT_NEAR(halfToFloat(halves[7]), w.values[7], std::fabs(w.values[7]) * 0x1p-11);
 }
 
+// Tests cast_f16: the input rows as binary16 (round to nearest even) of prologue(x), the
+// RMSNorm computed as rms_norm computes it; without a prologue, x rounded.
+TEST(CpuKernels, CastF16RoundsThePrologueOfEachRow) {
+  const uint64_t k = 160, rows = 3;
+  const TestWeight norm(TensorType::F32, k, 1, 41);
+  const std::vector<float> x = randomValues(rows * k, 42, 3.0f);
+  for (bool normed : {true, false}) {
+    LaunchHarness h("cast_f16");
+    h.param("k", int64_t(k))
+        .param("prologue", std::string(normed ? "rms_norm" : "none"))
+        .param("eps", 1e-5);
+    h.buffer("x", RowExtent::seq(), rows, k, x);
+    CpuBuffer &out = h.buffer("out", RowExtent::seq(), rows, k, {}, bundle::BufferDType::F16);
+    if (normed)
+      h.weight("norm", norm.view);
+    h.run(rows);
+    const auto *halves = reinterpret_cast<const uint16_t *>(out.bytes());
+    for (uint64_t s = 0; s < rows; ++s) {
+      std::vector<double> want(x.begin() + s * k, x.begin() + (s + 1) * k);
+      if (normed)
+        want = rmsNormReference(x.data() + s * k, norm.values, 1e-5);
+      for (uint64_t i = 0; i < k; ++i)
+        ASSERT_NEAR(halfToFloat(halves[s * k + i]), want[i], std::fabs(want[i]) * 0x1p-11 + 1e-7)
+            << "row " << s << " value " << i << (normed ? " (rms_norm)" : "");
+    }
+  }
+}
+
 // Tests matmul_gate_up = silu(x·Wg) * (x·Wu) on a ragged output width.
 TEST(CpuKernels, MatmulGateUpMatchesReference) {
   const uint64_t k = 256, n = 37, rows = 3;

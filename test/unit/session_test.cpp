@@ -134,7 +134,9 @@ protected:
 };
 
 // Tests that the plan variants the compiler offers — fused or not, audits on or off, weights
-// embedded or external — give the same logits at every step (the runtime only follows plans).
+// embedded or external, prefill's products on binary16 operands (cast_f16 and dequant_f16
+// launches the CPU runs but whose buffers its products do not read) — give the same logits at
+// every step (the runtime only follows plans).
 TEST_F(SessionTest, PlanVariantsGiveTheSameLogits) {
   const auto reference = open({.fuse = true, .audits = true});
   const std::vector<int32_t> prompt = promptTokens(9, reference->manifest().model.vocab, 5);
@@ -145,13 +147,16 @@ TEST_F(SessionTest, PlanVariantsGiveTheSameLogits) {
       {.fuse = true, .audits = false},
       {.fuse = false, .audits = false},
       {.fuse = true, .audits = true, .weights = bundle::WeightMode::External},
+      {.fuse = true, .audits = true, .f16Gemm = true},
+      {.fuse = false, .audits = true, .f16Gemm = true},
   };
   for (const test::LlamaPlanOptions &variant : variants) {
     const auto bundle = open(variant);
     const auto steps = runSteps(*bundle, prompt, decoded);
     for (size_t i = 0; i < steps.size(); ++i)
       EXPECT_LT(relativeError(steps[i], expected[i]), 1e-6)
-          << "fuse " << variant.fuse << " audits " << variant.audits << " step " << i;
+          << "fuse " << variant.fuse << " audits " << variant.audits << " f16Gemm "
+          << variant.f16Gemm << " step " << i;
   }
 }
 

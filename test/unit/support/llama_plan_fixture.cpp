@@ -58,11 +58,14 @@ std::string signature(const std::string &family, const std::string &route, const
 class PhaseBuilder {
 public:
   PhaseBuilder(bundle::BundleSpec &spec, PhaseKind phase, const bundle::ModelParams &model,
-               const std::map<std::string, std::string> &weightTypes)
-      : spec_(spec), phase_(phase), model_(model), weightTypes_(weightTypes) {}
+               const std::map<std::string, std::string> &weightTypes, bool f16Gemm)
+      : spec_(spec), phase_(phase), model_(model), weightTypes_(weightTypes),
+        f16Gemm_(f16Gemm && phase == PhaseKind::Prefill) {}
 
   /// Appends a launch and returns its index.
   size_t launch(const std::string &family, Params params, Args args) {
+    if (f16Gemm_ && (family == "matmul" || family == "matmul_gate_up"))
+      addF16Operands(params, args);
     const std::string route = routeOf(family);
     const std::string key = signature(family, route, params);
     auto it = kernelsBySignature_.find(key);
@@ -85,6 +88,31 @@ public:
     launch.grid = {{prefill ? 1 : 0, prefill ? 0 : 1, 1}, {0, 1, 1}, {0, 1, 1}};
     plan().launches.push_back(std::move(launch));
     return plan().launches.size() - 1;
+  }
+
+  /// Launches the cast_f16 of a prefill matmul's input and the dequant_f16 of its weights, and
+  /// gives it their buffers.
+  void addF16Operands(const Params &matmul, Args &args) {
+    const int64_t k = std::get<int64_t>(matmul.at("k")), n = std::get<int64_t>(matmul.at("n"));
+    Params cast = {{"k", k}, {"prologue", matmul.at("prologue")}};
+    Args castArgs = {{"x", args.at("x")}, {"out", fmt::format("x16.{}", k)}};
+    if (args.count("norm")) {
+      cast["eps"] = matmul.at("eps");
+      castArgs["norm"] = args.at("norm");
+    }
+    launch("cast_f16", std::move(cast), std::move(castArgs));
+    args["x_f16"] = fmt::format("x16.{}", k);
+    const bool gateUp = args.count("gate") != 0;
+    const std::vector<std::pair<std::string, std::string>> weights =
+        gateUp ? std::vector<std::pair<std::string, std::string>>{{"gate", "gate_f16"},
+                                                                 {"up", "up_f16"}}
+               : std::vector<std::pair<std::string, std::string>>{{"weight", "weight_f16"}};
+    for (size_t i = 0; i < weights.size(); ++i) {
+      const std::string scratch = fmt::format("w16.{}", i);
+      launch("dequant_f16", {{"k", k}, {"n", n}, {"quant", matmul.at("quant")}},
+             {{"weight", args.at(weights[i].first)}, {"out", scratch}});
+      args[weights[i].second] = scratch;
+    }
   }
 
   Params matmulParams(const std::string &weight, int64_t k, int64_t n) const {
@@ -123,6 +151,7 @@ private:
   PhaseKind phase_;
   const bundle::ModelParams &model_;
   const std::map<std::string, std::string> &weightTypes_;
+  bool f16Gemm_;
   std::map<std::string, std::string> kernelsBySignature_;
 };
 
@@ -362,6 +391,14 @@ void addBuffers(bundle::Manifest &m, const LlamaPlanOptions &options) {
     for (std::string_view point : {kFinalNormPoint, kLmHeadPoint})
       add(fmt::format("audit.{}", point), BufferKind::Audit, BufferDType::U8, RowExtent::fixed(1),
           bundle::kAuditRecordBytes);
+  if (options.f16Gemm) {
+    for (uint64_t k : {uint64_t{p.dim}, uint64_t{p.ffn}})
+      add(fmt::format("x16.{}", k), BufferKind::Activation, BufferDType::F16, RowExtent::seq(), k);
+    const uint64_t largest = uint64_t{p.dim} * std::max<uint64_t>({p.ffn, p.dim, qCols});
+    for (std::string_view scratch : {"w16.0", "w16.1"})
+      add(std::string(scratch), BufferKind::Scratch, BufferDType::F16, RowExtent::fixed(1),
+          largest);
+  }
 }
 
 /// The phase's plan with its LM head launch on the other route, as "lm_head=<route>".
@@ -416,7 +453,7 @@ bundle::BundleSpec buildLlamaPlan(const std::string &ggufPath, const LlamaPlanOp
     bundle::PhasePlan &plan = m.phase(phase);
     plan.seq = phase == PhaseKind::Prefill ? bundle::PhaseSeq{true, 1} : bundle::PhaseSeq{false, 1};
     plan.logits = "logits";
-    PhaseBuilder builder(spec, phase, m.model, weightTypes);
+    PhaseBuilder builder(spec, phase, m.model, weightTypes, options.f16Gemm);
     LlamaPhase(builder, m.model, options).build();
     if (options.lmHeadAlternatives)
       addLmHeadAlternative(spec, plan);

@@ -32,6 +32,10 @@ struct LlamaPlanOptions {
   /// Each phase also carries "lm_head=<other route>": the same plan with the LM head on the
   /// route the phase does not use (gemv in prefill, gemm in decode), for --force-route.
   bool lmHeadAlternatives = false;
+  /// Prefill's matmuls read binary16 operands, as greta-compile lowers them for matrix units:
+  /// each after a cast_f16 of its input into x16.K and a dequant_f16 of each weight into the
+  /// scratch buffers w16.0 / w16.1 (x_f16, weight_f16 / gate_f16 and up_f16 arguments).
+  bool f16Gemm = false;
 };
 
 /// The BundleSpec of the Llama model in `ggufPath`, as the compiler would build it.
