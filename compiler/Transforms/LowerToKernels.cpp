@@ -456,6 +456,12 @@ private:
   /// Appends a launch (or audit launch) of the kernel `spec` on `buffers`.
   void launch(Operation *op, KernelSpec spec, int64_t block, ArrayRef<StringRef> buffers,
               ArrayRef<AffineExpr> grid) {
+    bool keepsCast = spec.family == KernelFamily::Matmul ||
+                     spec.family == KernelFamily::MatmulGateUp ||
+                     spec.family == KernelFamily::DequantF16 ||
+                     spec.family == KernelFamily::CastF16;
+    if (!keepsCast)
+      castSource_.reset();
     spec.params.push_back(intParam("block", block));
     llvm::sort(spec.params, [](NamedAttribute a, NamedAttribute b) {
       return a.getName().strref() < b.getName().strref();
@@ -557,6 +563,16 @@ private:
   /// Ops already lowered as part of an earlier op's launch (a matmul_qkv's k, v and
   /// rope_kv_append).
   llvm::SmallPtrSet<Operation *, 8> lowered_;
+  /// What x16.K holds since the last cast_f16 launch: the binary16 prologue(input) of that
+  /// cast. The q, k and v products of one input then share one cast; any launch but a matmul's
+  /// own (which writes only its output, checked) or a dequant_f16 forgets it.
+  struct CastF16Source {
+    std::string input;
+    Attribute norm;
+    int64_t k;
+    bool operator==(const CastF16Source &) const = default;
+  };
+  std::optional<CastF16Source> castSource_;
 };
 
 LogicalResult PhaseLowering::run() {
@@ -894,6 +910,8 @@ LogicalResult PhaseLowering::lowerMatmul(MatmulOp op) {
     grid = {getAffineConstantExpr(llvm::divideCeil(n, tiles->first.getTileN()), ctx()),
             rowsExpr(rows).ceilDiv(tiles->first.getTileM())};
   launch(op, spec, tiles->second, buffers, grid);
+  if (castSource_ && castSource_->input == out) // the product wrote over its input
+    castSource_.reset();
   return success();
 }
 
@@ -905,6 +923,11 @@ LogicalResult PhaseLowering::castInputToF16(MatmulOp op, int64_t k,
   RowForm rows = rowsOf(op.getInput());
   StringRef x16 = m_.getOrCreateBuffer(llvm::formatv("x16.{0}", k).str(), BufferKind::Activation,
                                        rows, k, b_.getF16Type(), std::nullopt);
+  CastF16Source source{bufferOf(op.getInput()).str(), op.getNormWeightAttr(), k};
+  if (castSource_ == source) { // the previous product's cast of the same input
+    buffers.push_back(x16);
+    return success();
+  }
   SmallVector<StringRef> castBuffers = {bufferOf(op.getInput()), x16};
   KernelSpec spec{KernelFamily::CastF16,  std::nullopt,         std::nullopt,
                   std::nullopt,           {intParam("k", k)},   {},
@@ -912,6 +935,7 @@ LogicalResult PhaseLowering::castInputToF16(MatmulOp op, int64_t k,
   if (failed(addNormPrologue(op, spec, castBuffers)))
     return failure();
   launch(op, spec, m_.target_.rowThreads, castBuffers, {rowsExpr(rows)});
+  castSource_ = source;
   buffers.push_back(x16);
   return success();
 }
