@@ -72,6 +72,55 @@ CpuBuffer &CpuProgram::buffer(std::string_view name) {
   return *it->second;
 }
 
+namespace {
+
+/// True when `arg` is a binary16 copy that a GPU gemm reads in place of another argument
+/// (x_f16, weight_f16, gate_f16, up_f16): the CPU's products read the original instead.
+bool isBinary16Copy(std::string_view arg) { return arg.ends_with("_f16"); }
+
+/// Per launch of `plan`: true when everything it writes is read later in the phase only
+/// through binary16 copies (cast_f16's and dequant_f16's launches, the GPU's gemm operands).
+/// Nothing the CPU computes depends on them, so run() skips them: on an 8B model decoding every
+/// weight to binary16 would cost a CPU prefill as much as its products. runLaunch() still runs
+/// them (the kernel tests compare them with the GPU's).
+std::vector<bool> unreadByCpu(const bundle::Manifest &m, const bundle::PhasePlan &plan) {
+  std::vector<bool> skipped(plan.launches.size(), false);
+  for (size_t i = 0; i < plan.launches.size(); ++i) {
+    const bundle::FamilySpec *family =
+        bundle::findFamily(m.findKernel(plan.launches[i].kernel)->family);
+    bool writesAny = false, readByCpu = false;
+    for (const bundle::ArgSpec &spec : family->args) {
+      auto written = plan.launches[i].args.find(std::string(spec.name));
+      if (spec.isWeight || spec.access == bundle::Access::Read ||
+          written == plan.launches[i].args.end())
+        continue;
+      writesAny = true;
+      const std::string &buffer = written->second;
+      // KV caches outlive the run, audit records and logits are read by the runtime.
+      const bundle::BufferKind kind = m.findBuffer(buffer)->kind;
+      readByCpu |= (kind != bundle::BufferKind::Activation && kind != bundle::BufferKind::Scratch) ||
+                   buffer == plan.logits ||
+                   std::any_of(plan.audits.begin(), plan.audits.end(),
+                               [&](const bundle::AuditPoint &a) {
+                                 return a.buffer == buffer || a.input == buffer;
+                               });
+      for (size_t j = i + 1; j < plan.launches.size() && !readByCpu; ++j) {
+        const bundle::FamilySpec *reader =
+            bundle::findFamily(m.findKernel(plan.launches[j].kernel)->family);
+        for (const bundle::ArgSpec &use : reader->args) {
+          auto read = plan.launches[j].args.find(std::string(use.name));
+          readByCpu |= read != plan.launches[j].args.end() && read->second == buffer &&
+                       use.access != bundle::Access::Write && !isBinary16Copy(use.name);
+        }
+      }
+    }
+    skipped[i] = writesAny && !readByCpu;
+  }
+  return skipped;
+}
+
+} // namespace
+
 CpuProgram::PreparedPhase CpuProgram::prepare(bundle::PhaseKind kind) {
   const bundle::Manifest &m = bundle_.manifest();
   const bundle::PhasePlan &plan = this->plan(kind);
@@ -104,6 +153,7 @@ CpuProgram::PreparedPhase CpuProgram::prepare(bundle::PhaseKind kind) {
       phase.auditLaunches.emplace_back(i, &binding.buffer("stats"));
   }
   phase.logits = &buffer(plan.logits);
+  phase.skipped = unreadByCpu(m, plan);
   return phase;
 }
 
@@ -128,9 +178,10 @@ void CpuProgram::run(bundle::PhaseKind kind, uint64_t seq, const LaunchObserver 
   checkRunSize(kind, seq);
   const bool prefill = kind == bundle::PhaseKind::Prefill;
   const RunContext context{seq, &pool_};
-  const std::vector<std::unique_ptr<CpuLaunch>> &launches = (prefill ? prefill_ : decode_).launches;
-  for (size_t i = 0; i < launches.size(); ++i) {
-    launches[i]->run(context);
+  const PreparedPhase &phase = prefill ? prefill_ : decode_;
+  for (size_t i = 0; i < phase.launches.size(); ++i) {
+    if (!phase.skipped[i])
+      phase.launches[i]->run(context);
     if (observer)
       observer(i);
   }

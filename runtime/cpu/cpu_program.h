@@ -104,6 +104,8 @@ public:
 private:
   struct PreparedPhase {
     std::vector<std::unique_ptr<CpuLaunch>> launches;
+    /// Per launch: run() skips it (see unreadByCpu in cpu_program.cpp).
+    std::vector<bool> skipped;
     std::vector<std::pair<size_t, CpuBuffer *>> auditLaunches; // launch index, stats buffer
     LaunchWeights weights;                                      // per launch, by argument
     CpuBuffer *logits = nullptr;

@@ -5,6 +5,7 @@
 // prefill, any thread count) must give the same logits, and the context is enforced.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/cpu/cpu_program.h"
 #include "runtime/engine/session.h"
 #include "runtime/sampling/sampler.h"
 #include "runtime/support/memory_budget.h"
@@ -16,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -158,6 +160,29 @@ TEST_F(SessionTest, PlanVariantsGiveTheSameLogits) {
           << "fuse " << variant.fuse << " audits " << variant.audits << " f16Gemm "
           << variant.f16Gemm << " step " << i;
   }
+}
+
+// Tests that a run skips the launches whose results only the GPU's binary16 operands read
+// (cast_f16, dequant_f16: the CPU's products read x and the quantised weights), while
+// runLaunch (the kernel tests) still runs them.
+TEST_F(SessionTest, CpuRunSkipsLaunchesOnlyBinary16OperandsRead) {
+  const auto bundle = open({.fuse = true, .audits = true, .f16Gemm = true});
+  cpu::CpuProgram program(*bundle, {.context = 32, .maxBatch = 8, .threads = 2});
+  const std::span<uint8_t> x16 = program.bufferBytes("x16.256");
+  std::fill(x16.begin(), x16.end(), uint8_t{0xff});
+  std::fill_n(program.tokens().begin(), 4, 5);
+  for (int32_t i = 0; i < 4; ++i)
+    program.positions()[i] = i;
+  program.run(bundle::PhaseKind::Prefill, 4);
+  EXPECT_TRUE(std::all_of(x16.begin(), x16.end(), [](uint8_t b) { return b == 0xff; }))
+      << "cast_f16 ran in a CPU run";
+  const bundle::PhasePlan &plan = bundle->manifest().prefill;
+  size_t cast = 0;
+  while (bundle->manifest().findKernel(plan.launches[cast].kernel)->family != "cast_f16")
+    ++cast;
+  program.runLaunch(bundle::PhaseKind::Prefill, cast, 4);
+  EXPECT_FALSE(std::all_of(x16.begin(), x16.end(), [](uint8_t b) { return b == 0xff; }))
+      << "runLaunch did not run cast_f16";
 }
 
 // Tests that an LM head stored as f16_rows (--fp16-weights) stays within f16 rounding of the
