@@ -35,12 +35,13 @@ constexpr GemmTiles kGemmTiles{/*tileM=*/64, /*tileN=*/64, /*tileK=*/32, /*threa
 /// blocks fit an SM/CU. Every weight row is dequantised once per 64 tokens.
 constexpr GemmTiles kMatrixGemmTiles{/*tileM=*/64, /*tileN=*/128, /*tileK=*/32, /*threads=*/256};
 
-/// Many tokens on binary16 weights (matmul_mma_f16, after dequant_f16): 64 tokens x 128 weight
-/// rows per block, 256 threads (8 warps of 32 in 2x4, each 32x32; or 4 wavefronts of 64 in 2x2,
-/// each 32x64). Shared memory: two 64x40 binary16 input tiles and three 128x40 weight slots
-/// (40 KiB). 128 x 128 tiles (warps of 64x32, two weight slots) measured slower on an H200
-/// (pp512 7,476 -> 6,457 tok/s): Llama-3-8B's 4096- and 1024-wide products then make fewer
-/// blocks than the GPU holds.
+/// Many tokens on binary16 operands (matmul_mma_f16, after cast_f16 and dequant_f16): 64 tokens
+/// x 128 weight rows per block, 256 threads (8 warps of 32 in 2x4, each 32x32; or 4 wavefronts
+/// of 64 in 2x2, each 32x64), stages of a 64x40 input and a 128x40 weight tile (binary16) in
+/// dynamic shared memory, as many as fit 64 KiB (4). Products with a column tile for every
+/// compute unit take 128 tokens a block (greta-lower-to-kernels); 128 x 128 tiles for every
+/// product measured slower on an H200 (pp512 7,476 -> 6,457 tok/s): Llama-3-8B's 4096- and
+/// 1024-wide products then make fewer blocks than the GPU holds.
 constexpr GemmTiles kF16GemmTiles{/*tileM=*/64, /*tileN=*/128, /*tileK=*/32, /*threads=*/256};
 
 /// Flash attention: 32 query rows per block; K and V tiles share 32 KiB (the key count per tile
