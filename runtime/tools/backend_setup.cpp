@@ -21,7 +21,7 @@ Backend openBackend(const std::string &device) {
     backend.gpu = std::move(choice.hip);
 #else
   if (device.starts_with("hip"))
-    fail("--device {}: this tool was built without the HIP backend (GRETA_BUILD_HIP=OFF)", device);
+    fail("--device={}: this tool was built without the HIP backend (GRETA_BUILD_HIP=OFF)", device);
 #endif
   return backend;
 }

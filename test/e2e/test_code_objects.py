@@ -9,7 +9,7 @@
     missing from the bundle is refused at load, naming the file.
   * A target whose compiler library is missing fails clearly (naming the target and the paths
     tried), exit status 1, and leaves no bundle.
-Exits 77 (skipped) where NVRTC is not installed.
+Exits 77 (skipped) where NVRTC is not installed, or greta-compile was built without HIP.
 """
 import json
 import os
@@ -42,6 +42,9 @@ def main():
                 check_rc=False)
     if p.returncode != 0 and "compiler is not available" in p.stderr:
         print(f"skipped: NVRTC is not installed here ({p.stderr.strip()})")
+        sys.exit(SKIPPED)
+    if p.returncode != 0 and "built without (GRETA_BUILD_HIP=OFF)" in p.stderr:
+        print(f"skipped: greta-compile was built without the HIP backend ({p.stderr.strip()})")
         sys.exit(SKIPPED)
     if not e2e.check(p.returncode == 0, f"--target cpu,sm_90 compiles ({p.stderr.strip()[-500:]})"):
         e2e.finish()
