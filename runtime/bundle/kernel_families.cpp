@@ -248,6 +248,14 @@ const FamilySpec *findFamily(std::string_view name) {
   return nullptr;
 }
 
+std::string_view binary16SourceOf(std::string_view arg) {
+  // The family table names every such argument "<source>_f16" (f16InputArg, f16WeightArg).
+  constexpr std::string_view kSuffix = "_f16";
+  if (arg.size() <= kSuffix.size() || !arg.ends_with(kSuffix))
+    return {};
+  return arg.substr(0, arg.size() - kSuffix.size());
+}
+
 std::string familyNames() {
   std::string names;
   for (const FamilySpec &family : table())

@@ -104,6 +104,10 @@ const FamilySpec *findFamily(std::string_view name);
 /// "embedding, rms_norm, …" for messages.
 std::string familyNames();
 
+/// The argument a binary16 copy argument stands in for on a GPU gemm ("x_f16" -> "x",
+/// "weight_f16" -> "weight", "gate_f16", "up_f16"), or empty for any other argument.
+std::string_view binary16SourceOf(std::string_view arg);
+
 inline constexpr std::string_view kPrologueNone = "none";
 inline constexpr std::string_view kPrologueRmsNorm = "rms_norm";
 inline constexpr std::string_view kEpilogueNone = "none";

@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <new>
+#include <set>
 
 namespace greta::cpu {
 
@@ -74,47 +75,39 @@ CpuBuffer &CpuProgram::buffer(std::string_view name) {
 
 namespace {
 
-/// True when `arg` is a binary16 copy that a GPU gemm reads in place of another argument
-/// (x_f16, weight_f16, gate_f16, up_f16): the CPU's products read the original instead.
-bool isBinary16Copy(std::string_view arg) { return arg.ends_with("_f16"); }
-
 /// Per launch of `plan`: true when everything it writes is read later in the phase only
-/// through binary16 copies (cast_f16's and dequant_f16's launches, the GPU's gemm operands).
-/// Nothing the CPU computes depends on them, so run() skips them: on an 8B model decoding every
-/// weight to binary16 would cost a CPU prefill as much as its products. runLaunch() still runs
-/// them (the kernel tests compare them with the GPU's).
+/// through binary16 copies (x_f16, weight_f16, ...: bundle::binary16SourceOf), as cast_f16's
+/// and dequant_f16's results are. The CPU's products read the originals, so nothing it computes
+/// depends on these launches and run() skips them: on an 8B model decoding every weight to
+/// binary16 would cost a CPU prefill as much as its products. runLaunch() still runs them (the
+/// kernel tests compare them with the GPU's). KV caches outlive the run, and audit records,
+/// audited buffers and logits are read by the runtime: a launch writing one always runs.
 std::vector<bool> unreadByCpu(const bundle::Manifest &m, const bundle::PhasePlan &plan) {
+  std::set<std::string, std::less<>> readLater; // by the launches after the current one
+  for (const bundle::AuditPoint &audit : plan.audits)
+    readLater.insert({audit.buffer, audit.input});
+  readLater.insert(plan.logits);
   std::vector<bool> skipped(plan.launches.size(), false);
-  for (size_t i = 0; i < plan.launches.size(); ++i) {
-    const bundle::FamilySpec *family =
-        bundle::findFamily(m.findKernel(plan.launches[i].kernel)->family);
+  for (size_t i = plan.launches.size(); i-- > 0;) {
+    const bundle::Launch &launch = plan.launches[i];
+    const bundle::FamilySpec &family = *bundle::findFamily(m.findKernel(launch.kernel)->family);
     bool writesAny = false, readByCpu = false;
-    for (const bundle::ArgSpec &spec : family->args) {
-      auto written = plan.launches[i].args.find(std::string(spec.name));
-      if (spec.isWeight || spec.access == bundle::Access::Read ||
-          written == plan.launches[i].args.end())
+    for (const bundle::ArgSpec &spec : family.args) {
+      auto written = launch.args.find(std::string(spec.name));
+      if (spec.isWeight || spec.access == bundle::Access::Read || written == launch.args.end())
         continue;
+      const bundle::BufferKind kind = m.findBuffer(written->second)->kind;
       writesAny = true;
-      const std::string &buffer = written->second;
-      // KV caches outlive the run, audit records and logits are read by the runtime.
-      const bundle::BufferKind kind = m.findBuffer(buffer)->kind;
       readByCpu |= (kind != bundle::BufferKind::Activation && kind != bundle::BufferKind::Scratch) ||
-                   buffer == plan.logits ||
-                   std::any_of(plan.audits.begin(), plan.audits.end(),
-                               [&](const bundle::AuditPoint &a) {
-                                 return a.buffer == buffer || a.input == buffer;
-                               });
-      for (size_t j = i + 1; j < plan.launches.size() && !readByCpu; ++j) {
-        const bundle::FamilySpec *reader =
-            bundle::findFamily(m.findKernel(plan.launches[j].kernel)->family);
-        for (const bundle::ArgSpec &use : reader->args) {
-          auto read = plan.launches[j].args.find(std::string(use.name));
-          readByCpu |= read != plan.launches[j].args.end() && read->second == buffer &&
-                       use.access != bundle::Access::Write && !isBinary16Copy(use.name);
-        }
-      }
+                   readLater.count(written->second);
     }
     skipped[i] = writesAny && !readByCpu;
+    for (const bundle::ArgSpec &spec : family.args) {
+      auto read = launch.args.find(std::string(spec.name));
+      if (!spec.isWeight && spec.access != bundle::Access::Write && read != launch.args.end() &&
+          bundle::binary16SourceOf(spec.name).empty())
+        readLater.insert(read->second);
+    }
   }
   return skipped;
 }

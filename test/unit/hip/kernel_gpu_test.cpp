@@ -61,6 +61,7 @@
 #include "runtime/bundle/kernel_families.h"
 #include "runtime/bundle/manifest_validator.h"
 #include "runtime/cpu/cpu_program.h"
+#include "runtime/cpu/row_ops.h"
 #include "runtime/formats/quant.h"
 #include "runtime/hip/hip_executor.h"
 #include "runtime/hip/hip_platform.h"
@@ -214,15 +215,6 @@ std::vector<uint8_t> halvesAsFloatBytes(std::span<const uint8_t> bytes) {
   return out;
 }
 
-/// The weight argument whose binary16 copy a gemm's scratch argument holds ("weight_f16" ->
-/// "weight"), or "" for other arguments.
-std::string f16CopyOf(std::string_view arg) {
-  constexpr std::string_view kSuffix = "_f16";
-  if (arg.size() <= kSuffix.size() || arg.substr(arg.size() - kSuffix.size()) != kSuffix)
-    return "";
-  return std::string(arg.substr(0, arg.size() - kSuffix.size()));
-}
-
 /// Writes `weight` as binary16, row after row, at the start of `bytes` (dequant_f16's result).
 void writeHalves(const cpu::WeightView &weight, std::span<uint8_t> bytes) {
   std::vector<float> row(weight.rowLength);
@@ -243,8 +235,8 @@ std::vector<float> asFloats(std::span<const uint8_t> bytes) {
 }
 
 /// Writes the f32 rows of `x` (`cols` values each) as binary16 rows into `out`, with the
-/// RMSNorm prologue (`gamma`, `eps`) applied when `gamma` is given: cast_f16's result, computed
-/// as the CPU's rmsNormRow and the kernels do (squares summed in double).
+/// RMSNorm prologue (`gamma`, `eps`) applied when `gamma` is given: cast_f16's result, the norm
+/// computed by the CPU backend's own rmsNormRow.
 void castRowsToHalves(std::span<const uint8_t> x, uint64_t cols,
                       const std::optional<cpu::WeightView> &gamma, float eps,
                       std::span<uint8_t> out) {
@@ -253,19 +245,14 @@ void castRowsToHalves(std::span<const uint8_t> x, uint64_t cols,
     g.resize(cols);
     dequantizeRow(gamma->type, gamma->row(0), g);
   }
-  const std::vector<float> values = asFloats(x);
+  std::vector<float> values = asFloats(x);
   ASSERT_EQ(values.size() * sizeof(uint16_t), out.size());
   for (uint64_t row = 0; row < values.size() / cols; ++row) {
-    const float *v = values.data() + row * cols;
-    float invRms = 1.0f;
-    if (gamma) {
-      double sumSquares = 0.0;
-      for (uint64_t i = 0; i < cols; ++i)
-        sumSquares += static_cast<double>(v[i]) * v[i];
-      invRms = 1.0f / std::sqrt(static_cast<float>(sumSquares / static_cast<double>(cols)) + eps);
-    }
+    float *v = values.data() + row * cols;
+    if (gamma)
+      cpu::rmsNormRow(v, g.data(), eps, cols, v);
     for (uint64_t i = 0; i < cols; ++i) {
-      const uint16_t half = floatToHalf(gamma ? v[i] * invRms * g[i] : v[i]);
+      const uint16_t half = floatToHalf(v[i]);
       std::memcpy(out.data() + (row * cols + i) * sizeof half, &half, sizeof half);
     }
   }
@@ -482,7 +469,7 @@ TEST_F(KernelGpuTest, EveryLaunchMatchesCpuBackend) {
             made[name] = inputs.make(*use.spec, rowsAllocated(*use.spec), use.read);
           // The binary16 copies a gemm on binary16 weights reads, made from what they copy.
           for (const auto &[arg, value] : launch.args) {
-            const std::string source = f16CopyOf(arg);
+            const std::string source(bundle::binary16SourceOf(arg));
             if (source.empty() || !uses.at(value).read)
               continue;
             if (source == "x") {
