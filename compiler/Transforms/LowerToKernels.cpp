@@ -810,7 +810,7 @@ FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operatio
   // or its grid would hold fewer blocks than the GPU does. Measured at pp512 on an H200:
   // Llama-3-8B's gate_up (224 column tiles) 18.8 -> 16.4 ms, the 4096-wide products (32 column
   // tiles) 20.1 -> 27.3 ms.
-  if (f16Weights && llvm::divideCeil(n, tileN) >= m_.target_.computeUnits)
+  if (f16Weights && static_cast<int64_t>(llvm::divideCeil(n, tileN)) >= m_.target_.computeUnits)
     tileM *= 2;
   return std::make_pair(gk::TilesAttr::get(ctx(), tileM, tileN, gemm.tileK, 1), gemm.threads);
 }
@@ -1011,7 +1011,8 @@ std::optional<QKVGroup> PhaseLowering::findQKVGroup(MatmulOp first) {
     return std::nullopt;
   auto cache = m_.symbols_.lookup<KVCacheOp>(append.getCache());
   if (!cache ||
-      colsOf(group[0].getResult()) != append.getHeads() * cache.getType().getHeadDim() ||
+      colsOf(group[0].getResult()) !=
+          static_cast<int64_t>(append.getHeads() * cache.getType().getHeadDim()) ||
       colsOf(group[1].getResult()) != cache.getType().getRowLength())
     return std::nullopt; // rope_kv_append's verifier reports it
   return QKVGroup{group, append};
@@ -1121,8 +1122,7 @@ LogicalResult PhaseLowering::lowerLmHead(LmHeadOp op) {
   return success();
 }
 
-/// RoPE params shared by rope and rope_kv_append.
-
+/// RoPE params shared by rope and rope_kv_append (and the matmul_qkv that carries one).
 static void addRopeParams(OpBuilder &b, KernelSpec &spec, int64_t headDim, float theta,
                           std::optional<FlatSymbolRefAttr> freqs) {
   spec.params.push_back(b.getNamedAttr("head_dim", b.getI64IntegerAttr(headDim)));

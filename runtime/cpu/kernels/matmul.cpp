@@ -1,7 +1,7 @@
-//===- matmul.cpp - CPU families `matmul`, `matmul_gate_up`, `matmul_qkv`, `lm_head`, `cast_f16` -===//
+//===- matmul.cpp - CPU matrix products and their binary16 input (`cast_f16`) -===//
 //
-// All four are y = x · Wᵀ through dotWeightRows (weight_dot.h), split over weight rows (output
-// columns) across threads:
+// The four products are y = x · Wᵀ through dotWeightRows (weight_dot.h), split over weight rows
+// (output columns) across threads:
 //   matmul          out = prologue(x) · Wᵀ (+ residual; out may alias residual)
 //   matmul_gate_up  out = silu(x · Wgᵀ) * (x · Wuᵀ)
 //   matmul_qkv      q, k, v = prologue(x) · Wqᵀ, · Wkᵀ, · Wvᵀ (one prologue for the three),
