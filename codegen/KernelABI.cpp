@@ -151,8 +151,9 @@ std::string getFieldType(const KernelArg &arg) {
   switch (arg.data) {
   case ArgData::F32Rows:
   case ArgData::NormWeight:
-  case ArgData::KVCache:
     return constness + "float *";
+  case ArgData::KVCache: // float or binary16 bits: the kernel's `KVValue` (kv_dtype)
+    return constness + "KVValue *";
   case ArgData::I32Rows:
     return constness + "i32 *";
   case ArgData::WeightBytes:

@@ -47,7 +47,7 @@ enum class ArgData {
   I32Rows,     ///< tokens / positions: int32_t
   WeightBytes, ///< a weight matrix in its storage layout: uint8_t
   NormWeight,  ///< a vector weight (RMSNorm gamma): float
-  KVCache,     ///< a KV cache: float, ctx rows
+  KVCache,     ///< a KV cache, ctx rows: f32, or binary16 bits (kernel param kv_dtype)
   AuditRecord, ///< a 64-byte audit record
   F16Scratch,  ///< a scratch buffer of binary16 values (dequant_f16's weights): uint16_t bits
   F16Rows,     ///< activation rows of binary16 values (cast_f16's output): uint16_t bits

@@ -121,7 +121,7 @@ public:
     out.blockThreads = *block;
     constant("int", "kBlock", std::to_string(*block), "threads per block (1-D)");
     ints_["kBlock"] = *block;
-    if (failed(familyConstants()))
+    if (failed(familyConstants()) || failed(kvCacheConstants()))
       return failure();
     if (failed(bodies()))
       return failure();
@@ -130,7 +130,7 @@ public:
 
     values_.values["ENTRY"] = out.entry;
     values_.values["BANNER"] = banner(out);
-    values_.values["CONSTANTS"] = formatConstants();
+    values_.values["CONSTANTS"] = formatConstants() + kvValueAlias_;
     values_.values["PARAMS"] = paramsStruct();
     std::string error;
     std::optional<std::string> source = expandTemplate(out.templatePath, values_, error);
@@ -327,6 +327,29 @@ private:
     }
     }
     llvm_unreachable("unknown KernelFamily");
+  }
+
+  /// For the families that read or write KV caches: their element type, `KVValue` in the Params
+  /// (float, or binary16 bits as u16 when params.kv_dtype is f16; absent: f32), and kKVHalf for
+  /// the templates' choices (common/kv_cache.hip reads and writes either type).
+  LogicalResult kvCacheConstants() {
+    bool usesCache = llvm::any_of(
+        getKernelArgs(family_, hasPrologue_, hasEpilogue_, f16Weights_),
+        [](const KernelArg &arg) { return arg.data == ArgData::KVCache; });
+    if (!usesCache)
+      return success();
+    auto dtype = dyn_cast_or_null<StringAttr>(param("kv_dtype"));
+    if (param("kv_dtype") && (!dtype || (dtype.getValue() != "f32" && dtype.getValue() != "f16")))
+      return kernel_.emitOpError("params.kv_dtype must be \"f32\" or \"f16\" (the KV caches' "
+                                 "element type), got ")
+                 << param("kv_dtype"),
+             failure();
+    bool half = dtype && dtype.getValue() == "f16";
+    constant("bool", "kKVHalf", half ? "true" : "false",
+             "the KV caches hold binary16 values (KVValue is their bits)");
+    kvValueAlias_ = half ? "\nusing KVValue = u16; ///< a KV cache element: binary16 bits"
+                         : "\nusing KVValue = float; ///< a KV cache element";
+    return success();
   }
 
   LogicalResult thetaConstant() {
@@ -756,6 +779,7 @@ private:
   bool f16Weights_; ///< reads its weights as binary16 scratch buffers (matmul_mma_f16)
   int64_t dynamicSharedBytes_ = 0; ///< what the template's extern __shared__ array needs
   std::vector<Constant> constants_;
+  std::string kvValueAlias_; ///< `using KVValue = ...;` after the constants (KV cache families)
   std::vector<GemvPart> parts_; ///< gemv kernels only
   llvm::StringMap<int64_t> ints_;
   TemplateValues values_;

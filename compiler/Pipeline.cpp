@@ -39,21 +39,28 @@ std::vector<Stage> buildStages(const PipelineOptions &options) {
   else
     stages.push_back({"03-fuse", "none (--no-fuse)", [](mlir::OpPassManager &) {}});
 
-  gir::SelectRoutesOptions routes;
-  routes.forceRoutes = options.forceRoutes;
-  routes.fp16Weights = options.fp16Weights;
-  stages.push_back({"04-select-routes",
-                    "greta-select-routes{force-route=" + joinList(options.forceRoutes) +
-                        " fp16-weights=" + joinList(options.fp16Weights) + "}",
-                    [routes](mlir::OpPassManager &pm) {
-                      pm.addPass(gir::createSelectRoutes(routes));
-                    }});
-
   // Kernels are shaped for the target they are emitted for (the bundle writer's rule): a CPU-only
   // bundle gets portable kernels, without the matrix-unit forms.
   std::string unknown;
   const greta::codegen::TargetDesc *target =
       greta::codegen::kernelTarget(options.targets, unknown);
+
+  gir::SelectRoutesOptions routes;
+  routes.forceRoutes = options.forceRoutes;
+  routes.fp16Weights = options.fp16Weights;
+  routes.kvCacheDtype = options.kvCacheDtype;
+  // auto: binary16 keys and values on a GPU (what decode attention reads every step, and what
+  // the matrix units take), f32 on the CPU (no bandwidth to save, exact reference arithmetic).
+  if (options.kvCacheDtype == "auto")
+    routes.kvCacheDtype =
+        target && target->vendor == greta::codegen::Vendor::Cpu ? "f32" : "f16";
+  stages.push_back({"04-select-routes",
+                    "greta-select-routes{force-route=" + joinList(options.forceRoutes) +
+                        " fp16-weights=" + joinList(options.fp16Weights) +
+                        " kv-cache-dtype=" + routes.kvCacheDtype + "}",
+                    [routes](mlir::OpPassManager &pm) {
+                      pm.addPass(gir::createSelectRoutes(routes));
+                    }});
   gir::LowerToKernelsOptions lower;
   lower.target = target ? target->name.str() : unknown; // the pass reports an unknown name
   stages.push_back({"05-lower-to-kernels", "greta-lower-to-kernels{target=" + lower.target + "}",

@@ -9,7 +9,7 @@
 //   01-specialize-phases   greta-specialize-phases
 //   02-insert-audit        greta-insert-audit{audit=...}
 //   03-fuse                greta-fuse (no passes with --no-fuse; the stage keeps its number)
-//   04-select-routes       greta-select-routes{force-route=... fp16-weights=...}
+//   04-select-routes       greta-select-routes{force-route=... fp16-weights=... kv-cache-dtype=...}
 //   05-lower-to-kernels    greta-lower-to-kernels
 //   06-emit-hip            greta-emit-hip{target=... output-dir=...} when kernelDir is set
 //
@@ -36,6 +36,9 @@ struct PipelineOptions {
   std::vector<std::string> forceRoutes; ///< OP=ROUTE or OP.PHASE=ROUTE
   std::vector<std::string> fp16Weights; ///< lm_head | embeddings | all
   std::vector<std::string> targets;     ///< cpu, sm_90, gfx942, ...; empty: the default target
+  /// How the KV caches store keys and values: f32, f16, or auto (f16 when the kernels are
+  /// lowered for a GPU target, f32 for a bundle for the CPU alone).
+  std::string kvCacheDtype = "auto";
   /// Where greta-emit-hip writes the kernel sources; empty: 06-emit-hip runs no passes (the
   /// bundle writer emits the kernels it packs).
   std::string kernelDir;

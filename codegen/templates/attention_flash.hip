@@ -7,6 +7,8 @@ using namespace greta;
 
 {{PARAMS}}
 
+{{> common/kv_cache}}
+
 //===--- attention, flash route: a tile of query rows against the KV cache (prefill) ---===//
 // Causal, grouped-query: query row s attends to cache rows 0..positions[s]; head h reads KV
 // head h / (kHeads / kKVHeads); scores are scaled by kScale. Grid (ceil(rows / kTileM),
@@ -69,8 +71,8 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
       const int j = i / kHeadDim;
       const int d = i % kHeadDim;
       const i64 at = static_cast<i64>(t0 + j) * kKVCols + kvOffset + d;
-      keys[j][d] = p.k_cache[at];
-      values[j][d] = p.v_cache[at];
+      keys[j][d] = kv_load(p.k_cache + at);
+      values[j][d] = kv_load(p.v_cache + at);
     }
     __syncthreads();
 #pragma unroll

@@ -7,6 +7,8 @@ using namespace greta;
 
 {{PARAMS}}
 
+{{> common/kv_cache}}
+
 //===--- kv_append: k_cache[positions[s]] = k[s], v_cache[positions[s]] = v[s] ---===//
 // One block per row. A position outside [0, ctx) writes nothing (the CPU backend refuses it
 // before running; the attention that reads the row then sees what was there).
@@ -23,7 +25,7 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   const i64 from = static_cast<i64>(s) * kKVCols;
   const i64 to = static_cast<i64>(position) * kKVCols;
   for (int i = threadIdx.x; i < kKVCols; i += kBlock) {
-    p.k_cache[to + i] = p.k[from + i];
-    p.v_cache[to + i] = p.v[from + i];
+    kv_store(p.k_cache + to + i, p.k[from + i]);
+    kv_store(p.v_cache + to + i, p.v[from + i]);
   }
 }

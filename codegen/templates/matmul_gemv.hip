@@ -14,6 +14,8 @@ using namespace greta;
 {{> common/matmul_io}}
 {{#QKV}}
 
+{{> common/kv_cache}}
+
 {{> common/rope}}
 
 static_assert(kHeadDim % 2 == 0 && kTileN % 2 == 0, "RoPE pairs lie within a tile");
@@ -63,8 +65,7 @@ __device__ __forceinline__ void store_qkv_tile(const Params &p, int s, int first
   const int c = n - kNQ - (isKey ? 0 : kNKV); // the column within a k or v row
   *reinterpret_cast<float2 *>((isKey ? p.k : p.v) + static_cast<i64>(s) * kNKV + c) = pair;
   if (stores)
-    *reinterpret_cast<float2 *>((isKey ? p.k_cache : p.v_cache) +
-                                static_cast<i64>(position) * kNKV + c) = pair;
+    kv_store2((isKey ? p.k_cache : p.v_cache) + static_cast<i64>(position) * kNKV + c, pair);
 }
 {{/QKV}}
 

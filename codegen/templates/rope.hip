@@ -7,6 +7,8 @@ using namespace greta;
 
 {{PARAMS}}
 
+{{> common/kv_cache}}
+
 {{> common/rope}}
 
 //===--- rope: rotates x in place, pair i of every head by positions[s] · frequency i ---===//

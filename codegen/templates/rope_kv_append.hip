@@ -7,6 +7,8 @@ using namespace greta;
 
 {{PARAMS}}
 
+{{> common/kv_cache}}
+
 {{> common/rope}}
 
 //===--- rope_kv_append: rope(q), rope(k) in place, then k and v into the caches ---===//
@@ -34,15 +36,14 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   rope_fill_rotations(p.freqs, position, rotation);
   const i64 kvAt = static_cast<i64>(g) * kHeadDim; // head g within a K or V row
   rope_rotate_heads(p.q + (static_cast<i64>(s) * kHeads + g * kQueriesPerKVHead) * kHeadDim,
-                    kQueriesPerKVHead, rotation, nullptr);
+                    kQueriesPerKVHead, rotation, static_cast<float *>(nullptr));
   rope_rotate_heads(p.k + static_cast<i64>(s) * kKVCols + kvAt, 1, rotation,
                     stores ? p.k_cache + static_cast<i64>(position) * kKVCols + kvAt : nullptr);
   if (!stores)
     return;
   const float4 *v = reinterpret_cast<const float4 *>(p.v + static_cast<i64>(s) * kKVCols + kvAt);
-  float4 *vCache =
-      reinterpret_cast<float4 *>(p.v_cache + static_cast<i64>(position) * kKVCols + kvAt);
+  KVValue *vCache = p.v_cache + static_cast<i64>(position) * kKVCols + kvAt;
   static_assert(kHeadDim % 4 == 0, "a value head copies as float4s");
   for (int i = threadIdx.x; i < kHeadDim / 4; i += kBlock)
-    vCache[i] = v[i];
+    kv_store4(vCache + 4 * i, v[i]);
 }

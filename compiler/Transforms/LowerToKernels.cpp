@@ -500,11 +500,24 @@ private:
     return weight(op, ref);
   }
 
-  FailureOr<std::pair<StringRef, StringRef>> cacheBuffers(Operation *op, FlatSymbolRefAttr ref) {
+  /// The k and v buffers of the cache `ref` names, for a kernel `spec` that reads or writes them:
+  /// a binary16 cache adds params.kv_dtype = "f16" and the name part "kv16" (f32, the
+  /// original form, adds nothing).
+  FailureOr<std::pair<StringRef, StringRef>> cacheBuffers(Operation *op, FlatSymbolRefAttr ref,
+                                                          KernelSpec &spec) {
     auto cache = m_.symbols_.lookup<KVCacheOp>(ref.getValue());
     if (!cache)
       return op->emitOpError("names ") << ref << ", which is not a greta.kv_cache", failure();
     KVCacheType type = cache.getType();
+    Type dtype = type.getDtype();
+    if (!dtype.isF32() && !dtype.isF16())
+      return op->emitOpError("uses the KV cache ")
+                 << ref << " of " << dtype << "; the kernels store KV caches as f32 or f16",
+             failure();
+    if (dtype.isF16()) {
+      spec.params.push_back(b_.getNamedAttr("kv_dtype", b_.getStringAttr("f16")));
+      spec.nameParts.push_back("kv16");
+    }
     StringRef k = m_.getOrCreateCacheBuffer((ref.getValue() + ".k").str(), type.getRowLength(),
                                             type.getDtype());
     StringRef v = m_.getOrCreateCacheBuffer((ref.getValue() + ".v").str(), type.getRowLength(),
@@ -1155,10 +1168,11 @@ LogicalResult PhaseLowering::lowerRope(RopeOp op) {
 }
 
 LogicalResult PhaseLowering::lowerKVAppend(KVAppendOp op) {
-  FailureOr<std::pair<StringRef, StringRef>> caches = cacheBuffers(op, op.getCacheAttr());
-  if (failed(caches))
-    return failure();
-  auto type = m_.symbols_.lookup<KVCacheOp>(op.getCache()).getType();
+  auto cache = m_.symbols_.lookup<KVCacheOp>(op.getCache());
+  if (!cache)
+    return op.emitOpError("names ") << op.getCacheAttr() << ", which is not a greta.kv_cache",
+           failure();
+  auto type = cache.getType();
   KernelSpec spec{
       KernelFamily::KVAppend,
       std::nullopt,
@@ -1169,6 +1183,9 @@ LogicalResult PhaseLowering::lowerKVAppend(KVAppendOp op) {
       false,
       MatmulEpilogue::None,
       {"kv" + std::to_string(type.getRowLength())}};
+  FailureOr<std::pair<StringRef, StringRef>> caches = cacheBuffers(op, op.getCacheAttr(), spec);
+  if (failed(caches))
+    return failure();
   launch(op, spec, m_.target_.rowThreads,
          {bufferOf(op.getKey()), bufferOf(op.getValue()), bufferOf(op.getPositions()),
           caches->first, caches->second},
@@ -1183,7 +1200,7 @@ FailureOr<std::pair<StringRef, StringRef>>
 PhaseLowering::ropeKVAppendPart(RopeKVAppendOp op, StringRef q, KernelSpec &spec) {
   if (op.getFreqs() && failed(vectorWeight(op, op.getFreqsAttr())))
     return failure();
-  FailureOr<std::pair<StringRef, StringRef>> caches = cacheBuffers(op, op.getCacheAttr());
+  FailureOr<std::pair<StringRef, StringRef>> caches = cacheBuffers(op, op.getCacheAttr(), spec);
   if (failed(caches))
     return failure();
   auto type = m_.symbols_.lookup<KVCacheOp>(op.getCache()).getType();
@@ -1224,10 +1241,11 @@ LogicalResult PhaseLowering::lowerRopeKVAppend(RopeKVAppendOp op) {
 LogicalResult PhaseLowering::lowerAttention(AttentionOp op) {
   if (!op.getCausal())
     return op.emitOpError("is not causal; the bundle's attention family is causal"), failure();
-  FailureOr<std::pair<StringRef, StringRef>> caches = cacheBuffers(op, op.getCacheAttr());
-  if (failed(caches))
-    return failure();
-  auto type = m_.symbols_.lookup<KVCacheOp>(op.getCache()).getType();
+  auto cache = m_.symbols_.lookup<KVCacheOp>(op.getCache());
+  if (!cache)
+    return op.emitOpError("names ") << op.getCacheAttr() << ", which is not a greta.kv_cache",
+           failure();
+  auto type = cache.getType();
   int64_t headDim = type.getHeadDim();
   float defaultScale = 1.0f / std::sqrt(static_cast<float>(headDim));
   if (op.getScale() && op.getScale()->convertToFloat() != defaultScale)
@@ -1250,6 +1268,9 @@ LogicalResult PhaseLowering::lowerAttention(AttentionOp op) {
                   MatmulEpilogue::None,
                   {"h" + std::to_string(op.getHeads()) + "kv" + std::to_string(op.getKvHeads()) +
                    "d" + std::to_string(headDim)}};
+  FailureOr<std::pair<StringRef, StringRef>> caches = cacheBuffers(op, op.getCacheAttr(), spec);
+  if (failed(caches))
+    return failure();
   SmallVector<AffineExpr> grid;
   int64_t block;
   if (route == KernelRoute::Flash) {

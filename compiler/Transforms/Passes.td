@@ -92,6 +92,11 @@ def SelectRoutes : Pass<"greta-select-routes", "::mlir::ModuleOp"> {
     `fp16-weights` lists weight classes (`lm_head`, `embeddings`, `all` matrices) whose
     `greta.weight` gets `policy = #greta<policy fp16>`: dequantized to fp16 for the device.
 
+    `kv-cache-dtype` (`f32` | `f16`; empty keeps each cache's type) sets the element type of
+    every `greta.kv_cache`: how keys and values are stored, another device-precision choice
+    (f16 halves the cache's memory and what decode attention reads, as llama.cpp's default
+    `-ctk f16`; each stored value is rounded once to binary16).
+
     ```mlir
     // --greta-select-routes="force-route=lm_head.prefill=gemv fp16-weights=lm_head"
     greta.weight @output : !greta.weight<64x256, q6_k>
@@ -104,6 +109,8 @@ def SelectRoutes : Pass<"greta-select-routes", "::mlir::ModuleOp"> {
                "OP=ROUTE or OP.PHASE=ROUTE overrides (OP: matmul|lm_head, ROUTE: gemv|gemm)">,
     ListOption<"fp16Weights", "fp16-weights", "std::string",
                "weight classes dequantized to fp16 for the device: lm_head|embeddings|all">,
+    Option<"kvCacheDtype", "kv-cache-dtype", "std::string", /*default=*/"\"\"",
+           "element type of every KV cache: f32|f16 (empty: as imported)">,
   ];
   let dependentDialects = ["::mlir::greta::GretaDialect"];
 }

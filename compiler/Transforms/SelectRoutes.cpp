@@ -125,6 +125,33 @@ static void setFp16(Operation *user, FlatSymbolRefAttr ref, SymbolTableCollectio
     weight.setPolicy(WeightPolicy::Fp16);
 }
 
+/// The `kv-cache-dtype` option as a type: f32 or f16, or a null type when empty (the caches keep
+/// theirs).
+static FailureOr<Type> parseKVCacheDtype(StringRef name, ModuleOp module) {
+  if (name.empty())
+    return Type();
+  Builder b(module.getContext());
+  Type dtype = llvm::StringSwitch<Type>(name)
+                   .Case("f32", b.getF32Type())
+                   .Case("f16", b.getF16Type())
+                   .Default(Type());
+  if (!dtype)
+    return emitError(module.getLoc())
+               << "greta-select-routes: kv-cache-dtype '" << name << "' is not one of f32, f16",
+           failure();
+  return dtype;
+}
+
+/// Stores every KV cache of `module` as `dtype`. The ops that use a cache name its symbol, so
+/// only the symbol's type changes.
+static void setKVCacheDtype(ModuleOp module, Type dtype) {
+  for (auto cache : module.getOps<KVCacheOp>()) {
+    KVCacheType type = cache.getType();
+    cache.setTypeAttr(TypeAttr::get(KVCacheType::get(
+        module.getContext(), type.getCtx(), type.getKvHeads(), type.getHeadDim(), dtype)));
+  }
+}
+
 namespace {
 
 struct SelectRoutesPass final : mlir::greta::impl::SelectRoutesBase<SelectRoutesPass> {
@@ -134,7 +161,8 @@ struct SelectRoutesPass final : mlir::greta::impl::SelectRoutesBase<SelectRoutes
     ModuleOp module = getOperation();
     FailureOr<ForcedRoutes> forced = ForcedRoutes::parse(forceRoutes, module.getLoc());
     FailureOr<Fp16Classes> fp16 = parseFp16Classes(fp16Weights, module.getLoc());
-    if (failed(forced) || failed(fp16))
+    FailureOr<Type> kvDtype = parseKVCacheDtype(kvCacheDtype, module);
+    if (failed(forced) || failed(fp16) || failed(kvDtype))
       return signalPassFailure();
 
     for (auto func : module.getOps<func::FuncOp>()) {
@@ -171,6 +199,8 @@ struct SelectRoutesPass final : mlir::greta::impl::SelectRoutesBase<SelectRoutes
       for (auto weight : module.getOps<WeightOp>())
         if (weight.getType().getRank() == 2)
           weight.setPolicy(WeightPolicy::Fp16);
+    if (*kvDtype)
+      setKVCacheDtype(module, *kvDtype);
   }
 };
 

@@ -79,6 +79,11 @@ cl::list<std::string> fp16Weights("fp16-weights", cl::CommaSeparated,
                                   cl::desc("dequantize these weights to fp16 for the device: "
                                            "lm_head, embeddings, all"),
                                   cl::value_desc("class,..."), cl::cat(category));
+cl::opt<std::string> kvCacheDtype(
+    "kv-cache-dtype",
+    cl::desc("how the KV caches store keys and values: f32, f16, or auto (f16 unless the only "
+             "--target is cpu)"),
+    cl::value_desc("auto|f32|f16"), cl::init("auto"), cl::cat(category));
 cl::opt<WeightsMode> weights(
     "weights", cl::desc("where the bundle's weights live"), cl::init(WeightsMode::Embed),
     cl::values(clEnumValN(WeightsMode::Embed, "embed", "weights.bin in the bundle"),
@@ -165,6 +170,9 @@ int run() {
   options.forceRoutes.assign(forceRoutes.begin(), forceRoutes.end());
   options.fp16Weights.assign(fp16Weights.begin(), fp16Weights.end());
   options.targets = targetList;
+  if (kvCacheDtype != "auto" && kvCacheDtype != "f32" && kvCacheDtype != "f16")
+    return fail("--kv-cache-dtype: '" + kvCacheDtype + "' is not one of auto, f32, f16");
+  options.kvCacheDtype = kvCacheDtype;
   if (!dumpDir.empty()) {
     llvm::SmallString<256> kernels(dumpDir.getValue());
     llvm::sys::path::append(kernels, "06-emit-hip");

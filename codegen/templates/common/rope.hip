@@ -26,9 +26,10 @@ __device__ __forceinline__ void rope_fill_rotations(const float *freqs, int posi
 
 /// Rotates every pair of the `heads` heads at `row` in place (GGUF Llama order: adjacent
 /// values), one pair per thread at a time over the whole block; `copy`, when not null, receives
-/// the rotated heads too (in a KV cache row).
+/// the rotated heads too (a KV cache row of either element type: common/kv_cache.hip).
+template <typename CopyValue>
 __device__ __forceinline__ void rope_rotate_heads(float *row, int heads, const float2 *rotation,
-                                                  float *copy) {
+                                                  CopyValue *copy) {
   float2 *pairs = reinterpret_cast<float2 *>(row);
   for (int e = threadIdx.x; e < heads * kHeadDim / 2; e += kBlock) {
     const float2 rot = rotation[e % (kHeadDim / 2)];
@@ -36,6 +37,6 @@ __device__ __forceinline__ void rope_rotate_heads(float *row, int heads, const f
     const float2 y = make_float2(x.x * rot.x - x.y * rot.y, x.x * rot.y + x.y * rot.x);
     pairs[e] = y;
     if (copy != nullptr)
-      reinterpret_cast<float2 *>(copy)[e] = y;
+      kv_store2(copy + 2 * e, y);
   }
 }

@@ -29,14 +29,14 @@
 // CHECK-NEXT: float *k;
 // CHECK-NEXT: float *v;
 // CHECK-NEXT: const i32 *positions;
-// CHECK-NEXT: float *k_cache;
-// CHECK-NEXT: float *v_cache;
+// CHECK-NEXT: KVValue *k_cache;
+// CHECK-NEXT: KVValue *v_cache;
 // CHECK-NEXT: const float *norm;
 // CHECK-NEXT: const float *freqs;
 // The rotations are computed while the first weights are in flight; the stores rotate q's and
 // k's pairs and append k and v to the caches.
 // CHECK: rope_rotation(p.freqs, n % kHeadDim / 2, p.positions[s], cosine, sine);
-// CHECK: *reinterpret_cast<float2 *>((isKey ? p.k_cache : p.v_cache) +
+// CHECK: kv_store2((isKey ? p.k_cache : p.v_cache) + static_cast<i64>(position) * kNKV + c, pair);
 // CHECK: return p.v_weight + (n - kNQ - kNKV) * kRowBytes;
 // CHECK: rows[r] = qkv_weight_row(p, n);
 // CHECK: qkv_tile_rotations(p, s, kPartFirst + tile * kTileN, rotation);

@@ -63,8 +63,10 @@
 // FUSE: greta.rms_norm %{{.*}}, @output_norm
 // FUSE-NEXT: greta.audit final_rmsnorm
 
-// 04: routes differ between the phases, for the matmuls and for the LM head.
-// ROUTES: // GRETA stage 04-select-routes: greta-select-routes{force-route= fp16-weights=}
+// 04: routes differ between the phases, for the matmuls and for the LM head; the KV caches
+// are binary16 (--kv-cache-dtype=auto with the default GPU target).
+// ROUTES: // GRETA stage 04-select-routes: greta-select-routes{force-route= fp16-weights= kv-cache-dtype=f16}
+// ROUTES: greta.kv_cache @kv0 : !greta.kv<ctx = {{[0-9]+}}, kv_heads = {{[0-9]+}}, head_dim = {{[0-9]+}}, dtype = f16>
 // ROUTES-LABEL: func.func @prefill
 // ROUTES: greta.matmul %{{.*}}, @blk0_attn_q {{.*}} route gemm
 // ROUTES: greta.matmul %{{.*}}, @blk1_ffn_down {{.*}} route gemm

@@ -53,6 +53,21 @@ func.func @decode(%t: tensor<1xi32>, %p: tensor<1xi32>) -> tensor<1x256xf32>
 
 // -----
 
+// Tests that a KV cache of an element type the kernels do not store (bf16) is refused, naming
+// the cache and the types they do.
+greta.weight @e : !greta.weight<64x256, f32> {gguf_name = "token_embd.weight"}
+greta.kv_cache @kv0 : !greta.kv<ctx = 128, kv_heads = 2, head_dim = 16, dtype = bf16>
+func.func @decode(%t: tensor<1xi32>, %p: tensor<1xi32>) -> tensor<1x256xf32>
+    attributes {greta.phase = #greta<phase decode>} {
+  %x = greta.embedding %t, @e : tensor<1xi32> -> tensor<1x64xf32>
+  // expected-error@+1 {{uses the KV cache @kv0 of 'bf16'; the kernels store KV caches as f32 or f16}}
+  %a = greta.attention %x, %p from @kv0 heads = 4 kv_heads = 2 causal : tensor<1x64xf32>, tensor<1xi32>
+  %l = greta.lm_head %a, @e route gemv : tensor<1x64xf32> -> tensor<1x256xf32>
+  return %l : tensor<1x256xf32>
+}
+
+// -----
+
 // Tests that a prefill LM head over every row is refused: the bundle's logits are one row.
 greta.weight @e : !greta.weight<64x256, f32> {gguf_name = "token_embd.weight"}
 func.func @prefill(%t: tensor<?xi32>, %p: tensor<?xi32>) -> tensor<?x256xf32>

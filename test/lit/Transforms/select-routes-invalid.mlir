@@ -4,6 +4,7 @@
 // RUN: not greta-opt %s --greta-select-routes=force-route=lm_head.verify=gemv 2>&1 | FileCheck %s --check-prefix=BAD-PHASE
 // RUN: not greta-opt %s --greta-select-routes=force-route=lm_head 2>&1 | FileCheck %s --check-prefix=NO-ROUTE
 // RUN: not greta-opt %s --greta-select-routes=fp16-weights=norms 2>&1 | FileCheck %s --check-prefix=BAD-CLASS
+// RUN: not greta-opt %s --greta-select-routes=kv-cache-dtype=bf16 2>&1 | FileCheck %s --check-prefix=BAD-KV
 
 // Tests that force-route entries with an unknown route, op or phase, or without a route, are
 // refused with the entry named and the valid spellings listed.
@@ -14,6 +15,9 @@
 
 // Tests that an unknown fp16-weights class is refused.
 // BAD-CLASS: error: greta-select-routes: fp16-weights class 'norms' is not one of lm_head, embeddings, all
+
+// Tests that a KV cache element type the kernels do not store is refused.
+// BAD-KV: error: greta-select-routes: kv-cache-dtype 'bf16' is not one of f32, f16
 
 greta.weight @w : !greta.weight<64x64, q8_0> {gguf_name = "w.weight"}
 // Tests that matrix products in a function without a phase are refused: routes are per phase.
