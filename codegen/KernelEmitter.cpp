@@ -101,13 +101,13 @@ public:
     out.name = kernel_.getSymName().str();
     out.entry = toIdentifier(out.name);
     out.fileName = out.name + ".hip";
-    out.templatePath =
-        getTemplatePath(family_, kernel_.getRoute(), templateMatrixUnit(), f16Weights_);
+    out.templatePath = getTemplatePath(family_, kernel_.getRoute(), templateMatrixUnit(),
+                                       f16Weights_, f16Cache());
     out.paramFields = getParamFields(family_, hasPrologue_, hasEpilogue_, f16Weights_);
-    if (usesWeightMatrix(family_) || out.templatePath == "attention_flash_mma") {
+    bool flashOnMatrixUnits = StringRef(out.templatePath).starts_with("attention_flash_mma");
+    if (usesWeightMatrix(family_) || flashOnMatrixUnits) {
       bool f16Operands = out.templatePath == "matmul_mma" ||
-                         out.templatePath == "matmul_mma_f16" ||
-                         out.templatePath == "attention_flash_mma";
+                         out.templatePath == "matmul_mma_f16" || flashOnMatrixUnits;
       out.dtypeA = out.dtypeB = f16Operands ? "f16" : "f32";
       // The gemv decoders of some formats take the input as int16 (QuantFormat).
       if (out.templatePath == "matmul_gemv")
@@ -150,6 +150,12 @@ private:
   Attribute param(StringRef name) {
     DictionaryAttr params = kernel_.getParamsAttr();
     return params ? params.get(name) : Attribute();
+  }
+
+  /// The kernel's KV caches hold binary16 values (params.kv_dtype; kvCacheConstants checks it).
+  bool f16Cache() {
+    auto dtype = dyn_cast_or_null<StringAttr>(param("kv_dtype"));
+    return dtype && dtype.getValue() == "f16";
   }
 
   FailureOr<int64_t> intParam(StringRef name) {
@@ -557,9 +563,18 @@ private:
       int64_t headDim = ints_["kHeadDim"], tileM = tiles.getTileM(), tileN = tiles.getTileN();
       // attention_flash: K and V tiles in f32. attention_flash_mma: binary16 K (hi and lo) and
       // Vᵀ tiles (or the query tile, whichever is larger), binary16 probabilities, f32 scores,
-      // and four words per query row; rows padded by 8 halves.
+      // and four words per query row; rows padded by 8 halves. attention_flash_mma_f16: two
+      // buffers of binary16 K and V tiles (which hold the query tile first) and binary16
+      // probabilities.
       int64_t shared = 2 * tileN * headDim * 4;
-      if (templateMatrixUnit() != MatrixUnit::None) {
+      if (templateMatrixUnit() != MatrixUnit::None && f16Cache()) {
+        if (2 * tileM > 4 * tileN)
+          return kernel_.emitOpError("flash tiles of ")
+                     << tileM << " query rows stage in room for " << 2 * tileN
+                     << " (tile_m must be at most twice tile_n)",
+                 failure();
+        shared = 4 * tileN * (headDim + 8) * 2 + tileM * (tileN + 8) * 2;
+      } else if (templateMatrixUnit() != MatrixUnit::None) {
         int64_t staging =
             std::max(2 * tileN * (headDim + 8) + headDim * (tileN + 8), tileM * (headDim + 8));
         shared = staging * 2 + tileM * (tileN + 8) * 2 + tileM * tileN * 4 + tileM * 4 * 4;
@@ -788,7 +803,7 @@ private:
 } // namespace
 
 std::string getTemplatePath(KernelFamily family, std::optional<KernelRoute> route,
-                            MatrixUnit matrixUnit, bool f16Weights) {
+                            MatrixUnit matrixUnit, bool f16Weights, bool f16Cache) {
   if (usesWeightMatrix(family)) {
     if (route != KernelRoute::Gemm)
       return "matmul_gemv";
@@ -799,7 +814,9 @@ std::string getTemplatePath(KernelFamily family, std::optional<KernelRoute> rout
   if (family == KernelFamily::Attention) {
     if (route != KernelRoute::Flash)
       return "attention_split_kv";
-    return matrixUnit == MatrixUnit::None ? "attention_flash" : "attention_flash_mma";
+    if (matrixUnit == MatrixUnit::None)
+      return "attention_flash";
+    return f16Cache ? "attention_flash_mma_f16" : "attention_flash_mma";
   }
   return gk::stringifyKernelFamily(family).str();
 }

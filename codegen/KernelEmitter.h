@@ -51,10 +51,11 @@ mlir::FailureOr<EmittedKernel> emitKernel(mlir::gk::KernelOp kernel, const Targe
 
 /// The template a kernel of `family` and `route` is made from. The gemm route runs on the
 /// target's matrix units (matmul_mma, or matmul_mma_f16 when it reads binary16 scratch weights)
-/// where it has them, else on vector ALUs (matmul_gemm).
+/// where it has them, else on vector ALUs (matmul_gemm); flash attention likewise
+/// (attention_flash_mma, or attention_flash_mma_f16 over binary16 KV caches; attention_flash).
 std::string getTemplatePath(mlir::gk::KernelFamily family,
                             std::optional<mlir::gk::KernelRoute> route, MatrixUnit matrixUnit,
-                            bool f16Weights = false);
+                            bool f16Weights = false, bool f16Cache = false);
 
 /// `name` as a C identifier: characters other than letters, digits and '_' become '_'.
 std::string toIdentifier(llvm::StringRef name);

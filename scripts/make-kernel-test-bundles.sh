@@ -8,7 +8,9 @@
 # writes, on both routes of each matmul in both phases, at shapes that are not multiples of the
 # kernels' tiles (GEMM tiles are 64 wide; the GEMV splits K in 256s):
 #   f32-d192          F32, dim 192, 3 heads / 1 kv head (GQA 3:1), ffn 352, vocab 601
-#   f32-d192-unfused  the same, --no-fuse: rope, kv_append, silu_mul, add, plain matmuls
+#   f32-d192-unfused  the same, --no-fuse: rope, kv_append, silu_mul, add, plain matmuls, with
+#                     f32 KV caches (every other bundle has greta-compile's default for a GPU,
+#                     binary16 caches)
 #   f16-d192-scaled   F16, MHA, Llama-3.1 RoPE scaling (rope_freqs)
 #   f16-d192-swapped  the same with the routes swapped: GEMV in prefill (many rows), GEMM in
 #                     decode (one row), for matmuls and the LM head
@@ -16,6 +18,7 @@
 #   q8_0-d160-swapped routes swapped
 #   q4_k_m-d256       Q4_K + Q6_K (llama.cpp's q4_k_m mix), head_dim 128, ffn 768
 #   q4_k_m-d256-swapped
+#   q4_k_m-d256-kv32  f32 KV caches: the f32 forms of matmul_qkv's appends and both attentions
 #   q4_k_m-fp16-unfused  LM head and embeddings dequantised to fp16 rows, unfused Q4_K/Q6_K
 # K-quant rows must be multiples of 256 and Q8_0's of 32 (greta-synth refuses others), so the
 # ragged dims are on the F32/F16 models and on N (vocab 601, ffn 352) elsewhere. The token
@@ -52,13 +55,14 @@ bundle() { # name model [greta-compile options...]
 }
 
 bundle f32-d192 f32
-bundle f32-d192-unfused f32 --no-fuse
+bundle f32-d192-unfused f32 --no-fuse --kv-cache-dtype=f32
 bundle f16-d192-scaled f16
 bundle f16-d192-swapped f16 "$swapped"
 bundle q8_0-d160-tied q8_0
 bundle q8_0-d160-swapped q8_0 "$swapped"
 bundle q4_k_m-d256 q4_k_m
 bundle q4_k_m-d256-swapped q4_k_m "$swapped"
+bundle q4_k_m-d256-kv32 q4_k_m --kv-cache-dtype=f32
 bundle q4_k_m-fp16-unfused q4_k_m --fp16-weights=lm_head,embeddings --no-fuse
 # The bundles hold their weights; the GGUFs need not travel.
 rm -rf "$out/gguf"

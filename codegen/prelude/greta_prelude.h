@@ -273,6 +273,15 @@ __device__ __forceinline__ void mma_load_b(MmaB &b, const u16 *tile, int stride)
                : "r"(shared_address(row)));
 }
 
+/// B from `tile` stored the other way round, k-major (its row k 0, column n 0: a row holds
+/// consecutive n): lanes 0-15 address rows k 0-15, and .trans hands each lane its column.
+__device__ __forceinline__ void mma_load_b_trans(MmaB &b, const u16 *tile, int stride) {
+  const u16 *row = tile + (lane_id() % 16) * stride;
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0, %1}, [%2];"
+               : "=r"(b.r[0]), "=r"(b.r[1])
+               : "r"(shared_address(row)));
+}
+
 __device__ __forceinline__ void mma(MmaAcc &c, const MmaA &a, const MmaB &b) {
   asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
       "{%8, %9}, {%0, %1, %2, %3};"
@@ -283,6 +292,12 @@ __device__ __forceinline__ void mma(MmaAcc &c, const MmaA &a, const MmaB &b) {
 /// Lane l holds rows l / 4 and l / 4 + 8, columns 2 (l % 4) and 2 (l % 4) + 1.
 __device__ __forceinline__ int mma_acc_row(int e) { return lane_id() / 4 + e / 2 * 8; }
 __device__ __forceinline__ int mma_acc_col(int e) { return lane_id() % 4 * 2 + e % 2; }
+/// The rows of a lane's accumulator: kMmaAccRows of them, element e in row slot
+/// mma_acc_slot(e); the kMmaRowLanes neighbouring lanes (an aligned group) hold the same rows'
+/// other columns, so a row reduces over shuffles with masks below kMmaRowLanes.
+constexpr int kMmaAccRows = 2;
+constexpr int kMmaRowLanes = 4;
+__device__ __forceinline__ int mma_acc_slot(int e) { return e / 2; }
 
 /// Two floats as binary16 (round to nearest even), `low` in the low half.
 __device__ __forceinline__ u32 pack_f16x2(float low, float high) {
@@ -317,6 +332,15 @@ __device__ __forceinline__ void mma_load_b(MmaB &b, const u16 *tile, int stride)
   b.v = *reinterpret_cast<const MmaHalf4 *>(tile + (lane % 16) * stride + lane / 16 * 4);
 }
 
+/// B from a k-major tile (row k, column n): lane l gathers column l % 16 at k 4 (l / 16) ..
+/// 4 (l / 16) + 3.
+__device__ __forceinline__ void mma_load_b_trans(MmaB &b, const u16 *tile, int stride) {
+  const int lane = lane_id();
+  const u16 *column = tile + lane / 16 * 4 * stride + lane % 16;
+  const u16 bits[4] = {column[0], column[stride], column[2 * stride], column[3 * stride]};
+  __builtin_memcpy(&b.v, bits, sizeof bits);
+}
+
 __device__ __forceinline__ void mma(MmaAcc &c, const MmaA &a, const MmaB &b) {
   c.v = __builtin_amdgcn_mfma_f32_16x16x16f16(a.v, b.v, c.v, 0, 0, 0);
 }
@@ -324,6 +348,9 @@ __device__ __forceinline__ void mma(MmaAcc &c, const MmaA &a, const MmaB &b) {
 /// Lane l holds column l % 16 of rows 4 (l / 16) .. 4 (l / 16) + 3.
 __device__ __forceinline__ int mma_acc_row(int e) { return lane_id() / 16 * 4 + e; }
 __device__ __forceinline__ int mma_acc_col(int e) { return lane_id() % 16; }
+constexpr int kMmaAccRows = 4;
+constexpr int kMmaRowLanes = 16;
+__device__ __forceinline__ int mma_acc_slot(int e) { return e; }
 
 __device__ __forceinline__ u32 pack_f16x2(float low, float high) {
   const _Float16 pair[2] = {static_cast<_Float16>(low), static_cast<_Float16>(high)};

@@ -145,9 +145,10 @@ def greta_logits(bundle, prompt, decode_steps=16, generate=None, feed=None, repr
     return doc
 
 
-def reference(gguf_path, prompt, decode_steps=16, generate=None, feed=None):
-    """test/reference/llama_ref.py's result (float64) for the GGUF."""
-    model = llama_ref.LlamaRef.load(gguf_path)
+def reference(gguf_path, prompt, decode_steps=16, generate=None, feed=None, kv_dtype=None):
+    """test/reference/llama_ref.py's result (float64) for the GGUF; kv_dtype (np.float16) rounds
+    what its KV cache stores."""
+    model = llama_ref.LlamaRef.load(gguf_path, kv_dtype=kv_dtype)
     return llama_ref.run(model, prompt, decode_steps=decode_steps, generate=generate, feed=feed)
 
 

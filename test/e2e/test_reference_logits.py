@@ -17,6 +17,14 @@ band or KV head: 1e-2..1). A check that the quantized bundle is ~quantization-no
 f32 reference (>= 30x the tolerance) shows the comparison does see the weights.
 A 70-token prompt on the Llama-3.1 shape attends across positions beyond its original context.
 
+These bundles keep f32 KV caches (--kv-cache-dtype=f32). The binary16 cache (the default for GPU
+targets) is checked the same way for each shape in q4_k_m against the reference run with
+kv_dtype float16: both round each stored key and value once to binary16 (round to nearest even),
+GRETA from its f32 value and the reference from its float64 one, so they store the same binary16
+value except where the two lie across a rounding midpoint (about 4e-4 of the values, one binary16
+step each): the same 1e-5 holds, and a check that the result differs from the f32-cache
+bundle's by more than that (>= 10x the tolerance) shows the cache rounding is really there.
+
 Greedy: the bundle's own greedy 17-token continuation equals the reference's whenever every
 reference top-1 gap exceeds twice the largest logit difference (then no argmax can flip); where
 that margin is not there, the decode steps are re-run feeding the reference's tokens and only the
@@ -38,13 +46,15 @@ LONG_PROMPT = [(29 * i + 11) % 530 + 1 for i in range(70)]
 # Tests that each shape x quant bundle's prefill-last and 16 decode-step logits match llama_ref.py
 # (1e-4 relative for f32, 1e-5 for quantized mixes), and that greedy continuations agree wherever
 # the margins allow.
-def test_shape_quant(work, shape, quant, table, f32_refs):
+def test_shape_quant(work, shape, quant, table, f32_refs, kv="f32", f32_cache=None):
     gguf_path = e2e.synth_model(work, shape, quant)
-    bundle = e2e.compile_bundle(gguf_path, os.path.join(work, f"{shape}-{quant}.greta"))
+    bundle = e2e.compile_bundle(gguf_path, os.path.join(work, f"{shape}-{quant}-kv{kv}.greta"),
+                                f"--kv-cache-dtype={kv}")
     prompt = LONG_PROMPT if shape == "llama31" else e2e.PROMPT
-    ref = e2e.reference(gguf_path, prompt, DECODE_STEPS, generate=DECODE_STEPS + 1)
+    ref = e2e.reference(gguf_path, prompt, DECODE_STEPS, generate=DECODE_STEPS + 1,
+                        kv_dtype=np.float16 if kv == "f16" else None)
     got = e2e.greta_logits(bundle, prompt, DECODE_STEPS, generate=DECODE_STEPS + 1)
-    label = f"{shape}/{quant}"
+    label = f"{shape}/{quant}" + ("/kv-f16" if kv == "f16" else "")
     tol = TOLERANCE[quant]
     same_path = got["continuation"] == ref["continuation"].tolist()
     if not same_path:
@@ -55,7 +65,11 @@ def test_shape_quant(work, shape, quant, table, f32_refs):
               f"{label}: prefill-last logits rel err {prefill_err:.2e} <= {tol:g}")
     e2e.check(decode_err <= tol,
               f"{label}: {DECODE_STEPS} decode steps, max rel err {decode_err:.2e} <= {tol:g}")
-    if quant == "f32":
+    if kv == "f16":
+        rounding = e2e.rel_l2(got["prefill_logits_last"], f32_cache["prefill_logits_last"])
+        e2e.check(rounding >= 10 * tol, f"{label}: differs from the f32-cache bundle by "
+                                         f"{rounding:.2e} (binary16 cache, >= 10 x {tol:g})")
+    elif quant == "f32":
         f32_refs[shape] = ref
     else:
         noise = e2e.rel_l2(got["prefill_logits_last"], f32_refs[shape]["prefill_logits_last"])
@@ -74,7 +88,9 @@ def test_shape_quant(work, shape, quant, table, f32_refs):
         agree, compared, skipped = e2e.greedy_agreement(rows_got, rows_ref, 2 * max_abs)
         e2e.check(agree, f"{label}: argmax identical on {compared} rows with margin "
                          f"(skipped {skipped} near-ties)")
-    table.append((shape, quant, prefill_err, decode_err, max_abs, same_path))
+    table.append((shape, quant + ("/kv16" if kv == "f16" else ""), prefill_err, decode_err,
+                  max_abs, same_path))
+    return got
 
 
 def main():
@@ -82,11 +98,14 @@ def main():
     table = []
     f32_refs = {}
     for shape in e2e.SHAPES:
+        got = {}
         for quant in e2e.QUANTS:  # f32 first: the quantized checks use its reference
-            test_shape_quant(work, shape, quant, table, f32_refs)
-    print("\nshape    quant   prefill-rel  decode-rel(max)  max|diff|  greedy-identical")
+            got[quant] = test_shape_quant(work, shape, quant, table, f32_refs)
+        test_shape_quant(work, shape, "q4_k_m", table, f32_refs, kv="f16",
+                         f32_cache=got["q4_k_m"])
+    print("\nshape    quant        prefill-rel  decode-rel(max)  max|diff|  greedy-identical")
     for shape, quant, p, d, a, same in table:
-        print(f"{shape:8} {quant:7} {p:11.2e}  {d:15.2e}  {a:9.2e}  {same}")
+        print(f"{shape:8} {quant:12} {p:11.2e}  {d:15.2e}  {a:9.2e}  {same}")
     e2e.finish()
 
 

@@ -17,6 +17,9 @@ Conventions are llama.cpp's for a GGUF "llama" model:
   * Attention is causal with a KV cache; query head h reads KV head h // (heads / kv_heads);
     scores are scaled by 1/sqrt(head_dim); softmax in the compute dtype (float64 by default).
   * RMSNorm: x / sqrt(mean(x^2) + eps) * w.
+  * The KV cache holds keys and values in the compute dtype, or with --kv-dtype float16 each
+    stored value rounded once to binary16 (llama.cpp's default cache type; GRETA's GPU bundles'):
+    the rest of the forward pass still computes in the compute dtype.
 
 API
     model = LlamaRef.load("tiny.gguf")                   # dtype=np.float64 by default
@@ -27,7 +30,8 @@ API
 
 CLI
     llama_ref.py MODEL.gguf --tokens 1,2,3 [--decode-steps 16] [--generate 32]
-                 [--feed 5,6,7] [--all-positions] [--dtype float64|float32] --out logits.npz|.json
+                 [--feed 5,6,7] [--all-positions] [--dtype float64|float32]
+                 [--kv-dtype float16] --out logits.npz|.json
 
 Output (same keys in .npz and .json; logits in the compute dtype in the .npz, 9 significant
 digits in the .json, which also carries "format", "producer" and "model"):
@@ -240,10 +244,11 @@ class KVCache:
 
 
 class LlamaRef:
-    def __init__(self, hp, weights, dtype=np.float64, source=None):
+    def __init__(self, hp, weights, dtype=np.float64, source=None, kv_dtype=None):
         self.hp = hp
         self.w = weights
         self.dtype = dtype
+        self.kv_dtype = kv_dtype  # None: the cache stores the compute dtype
         self.source = source or {}
         self.freq_factors = weights.get("rope_freqs.weight")
         if self.freq_factors is not None and self.freq_factors.shape != (hp.n_rot // 2,):
@@ -253,14 +258,14 @@ class LlamaRef:
             raise ValueError(f"heads {hp.heads} is not a multiple of kv_heads {hp.kv_heads}")
 
     @classmethod
-    def load(cls, path, dtype=np.float64):
+    def load(cls, path, dtype=np.float64, kv_dtype=None):
         reader = gguf.GGUFReader(path)
         shapes = {t.name: tuple(int(d) for d in reversed(t.shape.tolist())) for t in reader.tensors}
         hp = read_hparams(reader, shapes)
         weights = load_weights(reader, dtype)
         source = {"path": os.path.basename(path), "sha256": file_sha256(path),
                   "tensor_types": sorted({t.tensor_type.name for t in reader.tensors})}
-        return cls(hp, weights, dtype, source)
+        return cls(hp, weights, dtype, source, kv_dtype)
 
     def lm_head_weight(self):
         return self.w.get("output.weight", self.w["token_embd.weight"])
@@ -275,13 +280,17 @@ class LlamaRef:
         q = rope(linear(xn, w[p + "attn_q.weight"]), angles, hp.heads, hp.head_dim, hp.n_rot)
         k = rope(linear(xn, w[p + "attn_k.weight"]), angles, hp.kv_heads, hp.head_dim, hp.n_rot)
         v = linear(xn, w[p + "attn_v.weight"])
-        cache.k[i][positions] = k.reshape(-1, hp.kv_heads, hp.head_dim)
-        cache.v[i][positions] = v.reshape(-1, hp.kv_heads, hp.head_dim)
+        cache.k[i][positions] = self.stored(k).reshape(-1, hp.kv_heads, hp.head_dim)
+        cache.v[i][positions] = self.stored(v).reshape(-1, hp.kv_heads, hp.head_dim)
         a = attention(q, cache.k[i], cache.v[i], positions, hp.heads, hp.kv_heads, hp.head_dim)
         h = x + linear(a, w[p + "attn_output.weight"])
         hn = rms_norm(h, w[p + "ffn_norm.weight"], hp.rms_eps)
         return h + swiglu_ffn(hn, w[p + "ffn_gate.weight"], w[p + "ffn_up.weight"],
                               w[p + "ffn_down.weight"])
+
+    def stored(self, x):
+        """x as the KV cache holds it: rounded to kv_dtype (round to nearest even), if any."""
+        return x if self.kv_dtype is None else x.astype(self.kv_dtype).astype(self.dtype)
 
     def hidden(self, tokens, cache):
         """Runs tokens at positions cache.length.. and appends them to the cache.
@@ -415,11 +424,13 @@ def main(argv=None):
     ap.add_argument("--all-positions", action="store_true",
                     help="also write the prefill logits of every prompt position")
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    ap.add_argument("--kv-dtype", choices=["float16"], default=None,
+                    help="store the KV cache rounded to this type (default: the compute dtype)")
     ap.add_argument("--out", required=True, help="output .npz or .json")
     args = ap.parse_args(argv)
 
     dtype = np.float64 if args.dtype == "float64" else np.float32
-    model = LlamaRef.load(args.model, dtype)
+    model = LlamaRef.load(args.model, dtype, np.float16 if args.kv_dtype else None)
     feed = parse_tokens(args.feed) if args.feed is not None else None
     result = run(model, parse_tokens(args.tokens), args.decode_steps, args.generate, feed,
                  args.all_positions)

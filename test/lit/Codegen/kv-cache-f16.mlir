@@ -20,11 +20,17 @@
 // CHECK: KVValue *k_cache;
 // CHECK: __device__ __forceinline__ void kv_store2(u16 *at, float2 v) {
 // CHECK: kv_store4(vCache + 4 * i, v[i]);
-// The flash kernel multiplies queries (hi and lo) by the exact binary16 keys: no Klo.
+// The flash kernel is attention_flash_mma_f16: cache rows stream into shared memory as they
+// are (asynchronous copies, two buffers), queries (hi and lo) multiply the exact binary16 keys,
+// and P V reads V k-major.
 // CHECK-LABEL: family attention, route flash
 // CHECK: using KVValue = u16;
 // CHECK: const KVValue *k_cache;
-// CHECK: if constexpr (!kKVHalf)
+// CHECK: static_assert(kKVHalf, "this template reads binary16 caches
+// CHECK: copy_async_16(key, p.k_cache + at);
+// CHECK: mma(score[j], queryHi[gi][kk], b);
+// CHECK-NEXT: mma(score[j], queryLo[gi][kk], b);
+// CHECK: mma_load_b_trans(b, valueTile + kk * kMmaK * kRowStride + j * kMmaN, kRowStride);
 // CHECK-LABEL: family matmul_qkv, route gemv
 // CHECK: using KVValue = u16;
 // CHECK: kv_store2((isKey ? p.k_cache : p.v_cache)
