@@ -336,8 +336,8 @@ private:
   }
 
   /// For the families that read or write KV caches: their element type, `KVValue` in the Params
-  /// (float, or binary16 bits as u16 when params.kv_dtype is f16; absent: f32), and kKVHalf for
-  /// the templates' choices (common/kv_cache.hip reads and writes either type).
+  /// (float, or binary16 bits as u16 when params.kv_dtype is f16; absent: f32). Templates read
+  /// and write either through common/kv_cache.hip, and tell them apart by sizeof(KVValue).
   LogicalResult kvCacheConstants() {
     bool usesCache = llvm::any_of(
         getKernelArgs(family_, hasPrologue_, hasEpilogue_, f16Weights_),
@@ -351,8 +351,6 @@ private:
                  << param("kv_dtype"),
              failure();
     bool half = dtype && dtype.getValue() == "f16";
-    constant("bool", "kKVHalf", half ? "true" : "false",
-             "the KV caches hold binary16 values (KVValue is their bits)");
     kvValueAlias_ = half ? "\nusing KVValue = u16; ///< a KV cache element: binary16 bits"
                          : "\nusing KVValue = float; ///< a KV cache element";
     return success();

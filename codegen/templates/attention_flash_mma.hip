@@ -9,8 +9,6 @@ using namespace greta;
 
 {{> common/half}}
 
-{{> common/kv_cache}}
-
 //===--- attention, flash route on the matrix units: a tile of query rows (prefill) ---===//
 // Causal, grouped-query: query row s attends to cache rows 0..positions[s]; head h reads KV
 // head h / (kHeads / kKVHeads); scores are scaled by kScale. Grid (ceil(rows / kTileM),
@@ -23,8 +21,7 @@ using namespace greta;
 //   and keys travel as binary16 pairs hi + lo (lo the rounding rest of hi) and S sums
 //   Qhi Khi + Qhi Klo + Qlo Khi: a score's error grows with |q| |k|, and one binary16 rounding
 //   of each (2^-11) can move a softmax weight by a percent when scores are large; the split
-//   leaves about 2^-21, for three instructions instead of one on half of the FLOPs. A binary16
-//   cache (kKVHalf) holds keys exactly as binary16: Klo is zero, so S = Qhi K + Qlo K (two);
+//   leaves about 2^-21, for three instructions instead of one on half of the FLOPs;
 //   a running softmax per row over S (f32): the new maximum, P = exp(S - max) as binary16,
 //   the row sum, and the factor that rescales the row's earlier output;
 //   O = O · factor + P V on the matrix units (f32 accumulators in registers).
@@ -34,6 +31,8 @@ using namespace greta;
 // binary16 rounding per operand in the output, as in the gemm route.
 // A position outside [0, ctx) writes a row of NaN (the CPU backend refuses it).
 constexpr int kWarps = kBlock / kWarpSize;
+static_assert(sizeof(KVValue) == sizeof(float),
+              "f32 caches (attention_flash_mma_f16 reads binary16 ones as they are)");
 constexpr int kKVCols = kKVHeads * kHeadDim;
 constexpr int kQueriesPerKVHead = kHeads / kKVHeads;
 constexpr int kRowGroups = kTileM / kMmaM;
@@ -84,15 +83,14 @@ __device__ __forceinline__ void stage_kv(const Params &p, int kvOffset, int t0, 
     float4 k = make_float4(0.0f, 0.0f, 0.0f, 0.0f), v = k;
     if (t0 + j <= last) {
       const i64 at = static_cast<i64>(t0 + j) * kKVCols + kvOffset + d;
-      k = kv_load4(p.k_cache + at);
-      v = kv_load4(p.v_cache + at);
+      k = *reinterpret_cast<const float4 *>(p.k_cache + at);
+      v = *reinterpret_cast<const float4 *>(p.v_cache + at);
     }
     u32 hi0, lo0, hi1, lo1;
     split_f16x2(k.x, k.y, hi0, lo0);
     split_f16x2(k.z, k.w, hi1, lo1);
     *reinterpret_cast<uint2 *>(keyHi + j * kKeyStride + d) = make_uint2(hi0, hi1);
-    if constexpr (!kKVHalf) // a binary16 key's lo is zero; S leaves out Qhi Klo
-      *reinterpret_cast<uint2 *>(keyLo + j * kKeyStride + d) = make_uint2(lo0, lo1);
+    *reinterpret_cast<uint2 *>(keyLo + j * kKeyStride + d) = make_uint2(lo0, lo1);
     const u32 lo = pack_f16x2(v.x, v.y), hi = pack_f16x2(v.z, v.w);
     valueTile[(d + 0) * kTileStride + j] = static_cast<u16>(lo & 0xffffu);
     valueTile[(d + 1) * kTileStride + j] = static_cast<u16>(lo >> 16);
@@ -183,14 +181,11 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
         MmaAcc s;
 #pragma unroll
         for (int kk = 0; kk < kDimSteps; ++kk) {
-          MmaB bHi;
+          MmaB bHi, bLo;
           mma_load_b(bHi, keyHi + j * kMmaN * kKeyStride + kk * kMmaK, kKeyStride);
+          mma_load_b(bLo, keyLo + j * kMmaN * kKeyStride + kk * kMmaK, kKeyStride);
           mma(s, queryHi[gi][kk], bHi);
-          if constexpr (!kKVHalf) {
-            MmaB bLo;
-            mma_load_b(bLo, keyLo + j * kMmaN * kKeyStride + kk * kMmaK, kKeyStride);
-            mma(s, queryHi[gi][kk], bLo);
-          }
+          mma(s, queryHi[gi][kk], bLo);
           mma(s, queryLo[gi][kk], bHi);
         }
 #pragma unroll

@@ -44,7 +44,8 @@ constexpr int kRowStride = kHeadDim + 8;
 constexpr int kTileStride = kTileN + 8;
 constexpr int kCopiesPerRow = kHeadDim / 8; // 16-byte copies of eight binary16 values
 __device__ __forceinline__ float negative_infinity() { return -__int_as_float(0x7f800000); }
-static_assert(kKVHalf, "this template reads binary16 caches (attention_flash_mma: f32 ones)");
+static_assert(sizeof(KVValue) == sizeof(u16),
+              "binary16 caches (attention_flash_mma reads f32 ones)");
 static_assert(kHeads % kKVHeads == 0, "grouped-query attention");
 static_assert(kTileM % kMmaM == 0, "query rows are whole instruction row tiles");
 static_assert(kHeadDim % kMmaK == 0 && kHeadDim % kMmaN == 0 && kHeadDim % 8 == 0,

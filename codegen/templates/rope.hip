@@ -23,5 +23,6 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   if (s >= p.rows)
     return;
   rope_fill_rotations(p.freqs, p.positions[s], rotation);
-  rope_rotate_heads(p.x + static_cast<i64>(s) * kHeads * kHeadDim, kHeads, rotation, nullptr);
+  rope_rotate_heads(p.x + static_cast<i64>(s) * kHeads * kHeadDim, kHeads, rotation,
+                    static_cast<float *>(nullptr));
 }

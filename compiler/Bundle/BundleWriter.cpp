@@ -199,7 +199,7 @@ private:
         else
           return buffer.emitOpError("bundle: element type ")
                      << element << " is not one bundle format " << bundle::kFormatVersion
-                     << " stores (f32; i32 for inputs; f16 for scratch; KV caches are f32)",
+                     << " stores (f32; i32 for inputs; f16 for scratch, binary16 activations and KV caches)",
                  failure();
         spec.rows = rowsOf(shape->getResult(0));
         spec.cols = 1;

@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/bundle/kernel_families.h"
 
+#include "runtime/support/error.h"
+
 namespace greta::bundle {
 namespace {
 
@@ -41,8 +43,13 @@ ArgSpec f16InputArg() {
   return ArgSpec{
       .name = "x_f16", .presence = P::Optional, .dtype = BufferDType::F16, .cols = "k"};
 }
+/// A KV cache, stored in the kernel's kv_dtype (f32 where it gives none).
 ArgSpec cacheArg(std::string_view name, Access access) {
-  return ArgSpec{.name = name, .access = access, .rows = R::Context, .cols = "kv_heads*head_dim"};
+  return ArgSpec{.name = name,
+                 .access = access,
+                 .dtypeParam = kKvDtypeParam,
+                 .rows = R::Context,
+                 .cols = "kv_heads*head_dim"};
 }
 
 ParamSpec quantParam() { return {"quant", ParamType::TensorTypeName}; }
@@ -59,6 +66,10 @@ ParamSpec dtypeA() {
 }
 ParamSpec dtypeB() { return {"dtype_b", ParamType::Choice, P::Optional, {"f32", "f16", "bf16"}}; }
 ParamSpec accumDtype() { return {"accum_dtype", ParamType::Choice, P::Optional, {"f32"}}; }
+// The KV caches' storage (optional: absent is f32). binary16 halves their memory and the
+// attention's reads; values are rounded to nearest even as they are stored, widened exactly as
+// they are read, and the arithmetic is unchanged.
+ParamSpec kvDtype() { return {kKvDtypeParam, ParamType::Choice, P::Optional, {"f32", "f16"}}; }
 
 const std::vector<FamilySpec> &table() {
   static const std::vector<FamilySpec> families = {
@@ -150,7 +161,8 @@ const std::vector<FamilySpec> &table() {
                   prologueEps(),
                   dtypeA(),
                   dtypeB(),
-                  accumDtype()},
+                  accumDtype(),
+                  kvDtype()},
        .rowsArg = "q",
        .routes = {"gemv"},
        .rules = {{ParamRule::Kind::Even, "head_dim", ""},
@@ -164,7 +176,7 @@ const std::vector<FamilySpec> &table() {
        .args = {readRows("k", "kv_heads*head_dim"), readRows("v", "kv_heads*head_dim"),
                 positionsArg(), cacheArg("k_cache", Access::Write),
                 cacheArg("v_cache", Access::Write)},
-       .params = {{"kv_heads"}, {"head_dim"}},
+       .params = {{"kv_heads"}, {"head_dim"}, kvDtype()},
        .rowsArg = "k"},
       {.name = "rope_kv_append",
        .args = {updateRows("q", "heads*head_dim"), updateRows("k", "kv_heads*head_dim"),
@@ -174,7 +186,8 @@ const std::vector<FamilySpec> &table() {
                   {"kv_heads"},
                   {"head_dim"},
                   {"theta", ParamType::PositiveNumber},
-                  freqsParam()},
+                  freqsParam(),
+                  kvDtype()},
        .rowsArg = "q",
        .rules = {{ParamRule::Kind::Even, "head_dim", ""},
                  {ParamRule::Kind::MultipleOf, "heads", "kv_heads"}}},
@@ -188,7 +201,8 @@ const std::vector<FamilySpec> &table() {
                   {"split", ParamType::Dim, P::Optional},
                   dtypeA(),
                   dtypeB(),
-                  accumDtype()},
+                  accumDtype(),
+                  kvDtype()},
        .rowsArg = "out",
        .routes = {"split_kv", "flash"},
        .rules = {{ParamRule::Kind::MultipleOf, "heads", "kv_heads"}}},
@@ -254,6 +268,20 @@ std::string_view binary16SourceOf(std::string_view arg) {
   if (arg.size() <= kSuffix.size() || !arg.ends_with(kSuffix))
     return {};
   return arg.substr(0, arg.size() - kSuffix.size());
+}
+
+BufferDType argDType(const ArgSpec &arg, const KernelSpec &kernel) {
+  if (arg.dtypeParam.empty())
+    return arg.dtype;
+  auto it = kernel.params.find(std::string(arg.dtypeParam));
+  if (it == kernel.params.end())
+    return arg.dtype;
+  const auto *text = std::get_if<std::string>(&it->second);
+  const std::optional<BufferDType> dtype = text ? parseBufferDType(*text) : std::nullopt;
+  if (!dtype)
+    fail("kernel '{}': params.{} is not a buffer dtype (argument {})", kernel.name,
+         arg.dtypeParam, arg.name);
+  return *dtype;
 }
 
 std::string familyNames() {

@@ -49,6 +49,9 @@ struct ArgSpec {
   Presence presence = Presence::Always;
   // Buffers:
   BufferDType dtype = BufferDType::F32;
+  /// A Choice param that names the buffer's dtype where the kernel gives it (`dtype` otherwise):
+  /// the KV caches' kv_dtype. Read it through argDType().
+  std::string_view dtypeParam{};
   RowRule rows = RowRule::PerRow;
   std::string_view cols{}; ///< shape expression
   std::string_view scratchValues{}; ///< RowRule::Scratch: the values it must hold
@@ -104,6 +107,11 @@ const FamilySpec *findFamily(std::string_view name);
 /// "embedding, rms_norm, …" for messages.
 std::string familyNames();
 
+/// The dtype a launch of `kernel` needs in the buffer bound to `arg`: the value of
+/// arg.dtypeParam where the kernel gives it, else arg.dtype. Throws greta::Error naming the
+/// kernel when that param is not a buffer dtype (validated kernels never do).
+BufferDType argDType(const ArgSpec &arg, const KernelSpec &kernel);
+
 /// The argument a binary16 copy argument stands in for on a GPU gemm ("x_f16" -> "x",
 /// "weight_f16" -> "weight", "gate_f16", "up_f16"), or empty for any other argument.
 std::string_view binary16SourceOf(std::string_view arg);
@@ -113,5 +121,8 @@ inline constexpr std::string_view kPrologueRmsNorm = "rms_norm";
 inline constexpr std::string_view kEpilogueNone = "none";
 inline constexpr std::string_view kEpilogueResidualAdd = "residual_add";
 inline constexpr std::string_view kRopeFreqsNone = "none";
+/// The KV caches' storage dtype of kv_append, rope_kv_append, matmul_qkv and attention
+/// (optional: absent means f32).
+inline constexpr std::string_view kKvDtypeParam = "kv_dtype";
 
 } // namespace greta::bundle

@@ -169,8 +169,9 @@ void validateBuffer(const BufferSpec &b, const std::string &where) {
             "input buffers are i32 with rows \"seq\" and cols 1");
     break;
   case BufferKind::Kv:
-    require(b.dtype == BufferDType::F32 && b.rows.kind == Kind::Context,
-            "KV caches are f32 with rows \"context\"");
+    require((b.dtype == BufferDType::F32 || b.dtype == BufferDType::F16) &&
+                b.rows.kind == Kind::Context,
+            "KV caches are f32 or f16 with rows \"context\"");
     break;
   case BufferKind::Audit:
     require(b.dtype == BufferDType::U8 && b.rows == RowExtent::fixed(1) &&
@@ -395,6 +396,17 @@ public:
   }
 
 private:
+  /// Where a param chooses the argument's dtype, what the kernel says: " (params.kv_dtype =
+  /// "f16")", or that it gives none (the family's default).
+  static std::string dtypeParamNote(const ArgSpec &spec, const KernelSpec &kernel) {
+    if (spec.dtypeParam.empty())
+      return "";
+    const ParamValue *value = findParam(kernel, spec.dtypeParam);
+    return value ? fmt::format(" (params.{} = {})", spec.dtypeParam, describeParam(*value))
+                 : fmt::format(" (the kernel gives no params.{}: {})", spec.dtypeParam,
+                               nameOf(spec.dtype));
+  }
+
   static std::string argNames(const FamilySpec &family) {
     std::vector<std::string_view> names;
     for (const ArgSpec &a : family.args)
@@ -423,9 +435,9 @@ private:
   void checkBufferArg(const ArgSpec &spec, const std::string &value, const KernelSpec &kernel,
                       const RowExtent &launchRows, const std::string &at) {
     const BufferSpec &b = bufferOf(value, at);
-    if (b.dtype != spec.dtype)
-      fail("{}: buffer dtype is {}, family {} needs {}", at, nameOf(b.dtype), kernel.family,
-           nameOf(spec.dtype));
+    if (const BufferDType needed = argDType(spec, kernel); b.dtype != needed)
+      fail("{}: buffer dtype is {}, family {} needs {}{}", at, nameOf(b.dtype), kernel.family,
+           nameOf(needed), dtypeParamNote(spec, kernel));
     if (auto cols = evaluate(spec.cols, kernel); cols && b.cols != *cols)
       fail("{}: buffer has {} cols, but {} = {}", at, b.cols, spec.cols, *cols);
     const RowExtent rows = rowsInPhase(b.rows, phase_.seq);

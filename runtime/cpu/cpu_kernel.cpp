@@ -21,7 +21,7 @@ float *CpuBuffer::lastRows(uint64_t seq, uint64_t rows) {
 }
 
 uint16_t *CpuBuffer::lastRowsF16(uint64_t seq, uint64_t rows) {
-  return reinterpret_cast<uint16_t *>(bytes()) + lastRowsOffset(seq, rows);
+  return f16() + lastRowsOffset(seq, rows);
 }
 
 const int32_t *CpuBuffer::lastRowsI32(uint64_t seq, uint64_t rows) {

@@ -41,6 +41,8 @@ public:
   float *f32() { return storage_.data(); }
   int32_t *i32() { return reinterpret_cast<int32_t *>(storage_.data()); }
   uint8_t *bytes() { return reinterpret_cast<uint8_t *>(storage_.data()); }
+  /// A binary16 buffer's values (cast_f16's rows, an f16 KV cache).
+  uint16_t *f16() { return reinterpret_cast<uint16_t *>(storage_.data()); }
   /// The last `rows` rows of the buffer's `rowsAt(seq)` (f32).
   float *lastRows(uint64_t seq, uint64_t rows);
   const int32_t *lastRowsI32(uint64_t seq, uint64_t rows);
@@ -53,7 +55,7 @@ private:
 
   const bundle::BufferSpec *spec_;
   uint64_t rowsAllocated_;
-  std::vector<float> storage_; // f32 storage also holds i32 and u8 buffers (4-byte aligned)
+  std::vector<float> storage_; // f32 storage also holds i32, u8 and f16 buffers (4-byte aligned)
 };
 
 /// What a prepared launch needs at run time.

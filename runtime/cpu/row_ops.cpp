@@ -1,6 +1,9 @@
 //===- row_ops.cpp - Per-row arithmetic shared by several CPU families -----===//
 #include "runtime/cpu/row_ops.h"
 
+#include "runtime/cpu/block_decode.h"
+#include "runtime/cpu/cpu_kernel.h"
+#include "runtime/formats/quant.h"
 #include "runtime/support/error.h"
 
 #include <cstring>
@@ -43,17 +46,45 @@ void RopeTable::rotate(float *row, uint64_t heads, int32_t position) const {
   }
 }
 
+namespace {
+
+/// Stores `values` (the cache's cols) as row `row` of a KV cache, in its dtype.
+void storeKvRow(const float *values, CpuBuffer &cache, uint64_t row) {
+  const uint64_t cols = cache.cols();
+  if (cache.spec().dtype == bundle::BufferDType::F16) {
+    uint16_t *out = cache.f16() + row * cols;
+    for (uint64_t i = 0; i < cols; ++i)
+      out[i] = floatToHalf(values[i]);
+    return;
+  }
+  std::memcpy(cache.f32() + row * cols, values, cols * sizeof(float));
+}
+
+} // namespace
+
 void appendKvRows(const float *k, const float *v, const int32_t *positions, uint64_t rows,
-                  uint64_t cols, float *kCache, float *vCache, uint64_t cacheRows,
-                  const std::string &label) {
+                  CpuBuffer &kCache, CpuBuffer &vCache, const std::string &label) {
+  const uint64_t cols = kCache.cols();
+  const uint64_t cacheRows = kCache.rowsAllocated();
   for (uint64_t s = 0; s < rows; ++s) {
     const int32_t position = positions[s];
     if (position < 0 || static_cast<uint64_t>(position) >= cacheRows)
       fail("{}: position {} of row {} is outside the KV cache of {} rows (the context)", label,
            position, s, cacheRows);
-    std::memcpy(kCache + position * cols, k + s * cols, cols * sizeof(float));
-    std::memcpy(vCache + position * cols, v + s * cols, cols * sizeof(float));
+    storeKvRow(k + s * cols, kCache, static_cast<uint64_t>(position));
+    storeKvRow(v + s * cols, vCache, static_cast<uint64_t>(position));
   }
+}
+
+const float *readKvRow(CpuBuffer &cache, uint64_t row, uint64_t offset, uint64_t n,
+                       float *scratch) {
+  const uint64_t first = row * cache.cols() + offset;
+  if (cache.spec().dtype != bundle::BufferDType::F16)
+    return cache.f32() + first;
+  // binary16 blocks are single values: the table decoder widens n of them.
+  static const BlockDecoder widen = blockDecoder(TensorType::F16);
+  widen(reinterpret_cast<const uint8_t *>(cache.f16() + first), scratch, n);
+  return scratch;
 }
 
 } // namespace greta::cpu

@@ -2,8 +2,9 @@
 //
 // Fused and unfused families must compute the same values: rms_norm, add_rms_norm and the
 // matmul prologue share rmsNormRow; silu_mul and matmul_gate_up share silu; rope and
-// rope_kv_append share RopeTable; kv_append and rope_kv_append share appendKvRows. Fused plans
-// then give bit-identical results to unfused ones.
+// rope_kv_append share RopeTable; kv_append, rope_kv_append and matmul_qkv share appendKvRows
+// (attention reads what it stores through readKvRow). Fused plans then give bit-identical
+// results to unfused ones.
 //
 // Thread-safety: pure functions; a RopeTable is immutable after construction.
 //
@@ -40,11 +41,15 @@ private:
   std::vector<double> frequencies_;
 };
 
-/// Copies row s of `k` and `v` (`rows` rows of `cols` values) to row positions[s] of the caches,
-/// which hold `cacheRows` rows. Throws greta::Error naming `label` for a position outside the
-/// cache.
+/// Stores row s of `k` and `v` (`rows` rows of the caches' cols) in row positions[s] of the KV
+/// caches, in their dtype: f32 as is, f16 rounded to the nearest binary16 (ties to even, as the
+/// GPU's __float2half_rn). Throws greta::Error naming `label` for a position outside the caches.
 void appendKvRows(const float *k, const float *v, const int32_t *positions, uint64_t rows,
-                  uint64_t cols, float *kCache, float *vCache, uint64_t cacheRows,
-                  const std::string &label);
+                  CpuBuffer &kCache, CpuBuffer &vCache, const std::string &label);
+
+/// Values [offset, offset + n) of row `row` of a KV cache as f32: a pointer into an f32 cache, or
+/// an f16 cache's values widened (exactly) into `scratch`, which holds n values.
+const float *readKvRow(CpuBuffer &cache, uint64_t row, uint64_t offset, uint64_t n,
+                       float *scratch);
 
 } // namespace greta::cpu

@@ -34,7 +34,8 @@ namespace greta::engine {
 class FaultInjector;
 
 /// Default KV cache length when the user gives none: Llama-3.1's 131072-token context would take
-/// 16 GB of f32 KV cache for an 8B model; 4096 tokens is 512 MB.
+/// 32 GiB of f32 KV cache for an 8B model (256 KiB a token; 16 GiB in f16, params.kv_dtype);
+/// 4096 tokens take 1 GiB (512 MiB in f16).
 inline constexpr uint64_t kDefaultContextCap = 4096;
 /// Default tokens per prefill run: bounds the activation buffers (rows × ffn floats).
 inline constexpr uint64_t kDefaultMaxBatch = 512;

@@ -18,12 +18,14 @@ f32 reference (>= 30x the tolerance) shows the comparison does see the weights.
 A 70-token prompt on the Llama-3.1 shape attends across positions beyond its original context.
 
 These bundles keep f32 KV caches (--kv-cache-dtype=f32). The binary16 cache (the default for GPU
-targets) is checked the same way for each shape in q4_k_m against the reference run with
-kv_dtype float16: both round each stored key and value once to binary16 (round to nearest even),
-GRETA from its f32 value and the reference from its float64 one, so they store the same binary16
-value except where the two lie across a rounding midpoint (about 4e-4 of the values, one binary16
-step each): the same 1e-5 holds, and a check that the result differs from the f32-cache
-bundle's by more than that (>= 10x the tolerance) shows the cache rounding is really there.
+targets) is checked for each shape in q4_k_m against the reference run with kv_dtype float16:
+both round each stored key and value once to binary16 (round to nearest even), GRETA from its
+f32 value and the reference from its float64 one, so they store the same binary16 value except
+where the two lie either side of a rounding midpoint (one binary16 step, 2^-11, apart). That
+amplifies the f32 noise: llama_ref.py's own float32 and float64 runs differ by ~3e-5 with such
+a cache (9e-7 without), so the bound is 1e-4; and the bundle must be at least 3x closer to that
+reference than to the f32-cache one (measured ~6e-4 away), which shows the comparison sees the
+rounding the cache does.
 
 Greedy: the bundle's own greedy 17-token continuation equals the reference's whenever every
 reference top-1 gap exceeds twice the largest logit difference (then no argmax can flip); where
@@ -39,6 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_support as e2e  # noqa: E402
 
 TOLERANCE = {"f32": 1e-4, "f16": 1e-5, "q8_0": 1e-5, "q4_k_m": 1e-5}
+KV16_TOLERANCE = 1e-4
 DECODE_STEPS = 16
 LONG_PROMPT = [(29 * i + 11) % 530 + 1 for i in range(70)]
 
@@ -46,7 +49,7 @@ LONG_PROMPT = [(29 * i + 11) % 530 + 1 for i in range(70)]
 # Tests that each shape x quant bundle's prefill-last and 16 decode-step logits match llama_ref.py
 # (1e-4 relative for f32, 1e-5 for quantized mixes), and that greedy continuations agree wherever
 # the margins allow.
-def test_shape_quant(work, shape, quant, table, f32_refs, kv="f32", f32_cache=None):
+def test_shape_quant(work, shape, quant, table, f32_refs, kv="f32", f32_cache_ref=None):
     gguf_path = e2e.synth_model(work, shape, quant)
     bundle = e2e.compile_bundle(gguf_path, os.path.join(work, f"{shape}-{quant}-kv{kv}.greta"),
                                 f"--kv-cache-dtype={kv}")
@@ -55,7 +58,7 @@ def test_shape_quant(work, shape, quant, table, f32_refs, kv="f32", f32_cache=No
                         kv_dtype=np.float16 if kv == "f16" else None)
     got = e2e.greta_logits(bundle, prompt, DECODE_STEPS, generate=DECODE_STEPS + 1)
     label = f"{shape}/{quant}" + ("/kv-f16" if kv == "f16" else "")
-    tol = TOLERANCE[quant]
+    tol = KV16_TOLERANCE if kv == "f16" else TOLERANCE[quant]
     same_path = got["continuation"] == ref["continuation"].tolist()
     if not same_path:
         # A near-tie sent greedy decoding elsewhere: compare the logits on the reference's path.
@@ -66,9 +69,10 @@ def test_shape_quant(work, shape, quant, table, f32_refs, kv="f32", f32_cache=No
     e2e.check(decode_err <= tol,
               f"{label}: {DECODE_STEPS} decode steps, max rel err {decode_err:.2e} <= {tol:g}")
     if kv == "f16":
-        rounding = e2e.rel_l2(got["prefill_logits_last"], f32_cache["prefill_logits_last"])
-        e2e.check(rounding >= 10 * tol, f"{label}: differs from the f32-cache bundle by "
-                                         f"{rounding:.2e} (binary16 cache, >= 10 x {tol:g})")
+        away = e2e.rel_l2(got["prefill_logits_last"], f32_cache_ref["prefill_logits_last"])
+        e2e.check(away >= 3 * prefill_err,
+                  f"{label}: {away:.2e} from the f32-cache reference, >= 3 x {prefill_err:.2e} "
+                  f"(the binary16-cache reference)")
     elif quant == "f32":
         f32_refs[shape] = ref
     else:
@@ -90,7 +94,7 @@ def test_shape_quant(work, shape, quant, table, f32_refs, kv="f32", f32_cache=No
                          f"(skipped {skipped} near-ties)")
     table.append((shape, quant + ("/kv16" if kv == "f16" else ""), prefill_err, decode_err,
                   max_abs, same_path))
-    return got
+    return ref
 
 
 def main():
@@ -98,11 +102,11 @@ def main():
     table = []
     f32_refs = {}
     for shape in e2e.SHAPES:
-        got = {}
+        refs = {}
         for quant in e2e.QUANTS:  # f32 first: the quantized checks use its reference
-            got[quant] = test_shape_quant(work, shape, quant, table, f32_refs)
+            refs[quant] = test_shape_quant(work, shape, quant, table, f32_refs)
         test_shape_quant(work, shape, "q4_k_m", table, f32_refs, kv="f16",
-                         f32_cache=got["q4_k_m"])
+                         f32_cache_ref=refs["q4_k_m"])
     print("\nshape    quant        prefill-rel  decode-rel(max)  max|diff|  greedy-identical")
     for shape, quant, p, d, a, same in table:
         print(f"{shape:8} {quant:12} {p:11.2e}  {d:15.2e}  {a:9.2e}  {same}")

@@ -343,6 +343,46 @@ TEST_F(BundleTest, BinaryF16OperandsAreChecked) {
   expectEditsRefused(dir, original, cases);
 }
 
+// Tests binary16 KV caches: f16 cache buffers load where every kernel that takes them says
+// kv_dtype "f16"; a kernel whose kv_dtype (absent: f32) is not its caches' dtype is refused
+// naming the launch, the argument and both dtypes, and so are a kv_dtype other than f32 / f16
+// and a KV buffer of any other dtype.
+TEST_F(BundleTest, KvCacheDtypesAreChecked) {
+  const std::string dir = writeBundle({.fuse = false, .kvF16 = true});
+  const Json original = Json::parse(readText(fs::path(dir) / "manifest.json"));
+  EXPECT_NO_THROW(Bundle::open(dir));
+  size_t cache = 0;
+  while (original["buffers"][cache]["name"] != "kv.0.k")
+    ++cache;
+  ASSERT_EQ(original["buffers"][cache]["dtype"], "f16");
+  const size_t attention = findLaunch(original, "prefill", "attention");
+  const size_t append = findLaunch(original, "prefill", "kv_append");
+  ASSERT_LT(append, attention);
+  size_t kernel = 0;
+  while (original["kernels"][kernel]["name"] !=
+         original["phases"]["prefill"]["launches"][attention]["kernel"])
+    ++kernel;
+  ASSERT_EQ(original["kernels"][kernel]["params"]["kv_dtype"], "f16");
+  const std::string atAttention = fmt::format("phases.prefill.launches[{}]", attention);
+  const std::string atAppend = fmt::format("phases.prefill.launches[{}]", append);
+  const std::vector<ManifestCase> cases = {
+      {[&](Json &m) { m["kernels"][kernel]["params"].erase("kv_dtype"); },
+       {atAttention, "args.k_cache = 'kv.0.k'", "buffer dtype is f16, family attention needs f32",
+        "no params.kv_dtype"}},
+      {[&](Json &m) { m["kernels"][kernel]["params"]["kv_dtype"] = "f32"; },
+       {atAttention, "args.k_cache = 'kv.0.k'", "buffer dtype is f16, family attention needs f32",
+        "params.kv_dtype = \"f32\""}},
+      {[&](Json &m) { m["kernels"][kernel]["params"]["kv_dtype"] = "bf16"; },
+       {"kernels[", "params.kv_dtype = \"bf16\"", "expected one of f32, f16"}},
+      {[&](Json &m) { m["buffers"][cache]["dtype"] = "f32"; },
+       {atAppend, "args.k_cache = 'kv.0.k'", "buffer dtype is f32, family kv_append needs f16",
+        "params.kv_dtype = \"f16\""}},
+      {[&](Json &m) { m["buffers"][cache]["dtype"] = "i32"; },
+       {"buffers[", "'kv.0.k'", "dtype i32", "KV caches are f32 or f16 with rows \"context\""}},
+  };
+  expectEditsRefused(dir, original, cases);
+}
+
 // Tests that a weight range past the end of weights.bin, or an offset beyond 63 bits, is refused.
 TEST_F(BundleTest, OutOfRangeWeightOffsetIsRefused) {
   const std::string dir = writeBundle();

@@ -190,6 +190,47 @@ void ropeReference(std::vector<double> &row, uint64_t heads, uint64_t headDim, i
     }
 }
 
+/// x rounded to binary16 (to nearest, ties to even) and widened back, written from the format's
+/// definition rather than through floatToHalf: 11 significant bits, exponents down to -14 with
+/// subnormals below (a fixed step of 2^-24), and Inf past the largest value 65504.
+float binary16Reference(float x) {
+  if (x == 0 || !std::isfinite(x))
+    return x;
+  const double step = std::ldexp(1.0, std::max(std::ilogb(x), -14) - 10);
+  const double rounded = std::nearbyint(x / step) * step; // the default mode: ties to even
+  return std::fabs(rounded) > 65504 ? std::copysign(INFINITY, x) : static_cast<float>(rounded);
+}
+
+/// The storage of a KV cache holding `values` for LaunchHarness::buffer: the floats of an f32
+/// cache, or an f16 cache's binary16 bits (floatToHalf), two to a float.
+std::vector<float> cacheStorage(const std::vector<float> &values, bundle::BufferDType dtype) {
+  if (dtype == bundle::BufferDType::F32)
+    return values;
+  std::vector<float> storage((values.size() + 1) / 2);
+  for (size_t i = 0; i < values.size(); ++i) {
+    const uint16_t half = floatToHalf(values[i]);
+    std::memcpy(reinterpret_cast<uint8_t *>(storage.data()) + i * sizeof half, &half, sizeof half);
+  }
+  return storage;
+}
+
+/// Expects row positions[s] of `cache` to hold row s of `rows` as the cache stores it: the same
+/// bits in an f32 cache, their binary16 rounding (binary16Reference) in an f16 one.
+void expectCacheRows(CpuBuffer &cache, const float *rows, const std::vector<int32_t> &positions) {
+  const bool f16 = cache.spec().dtype == bundle::BufferDType::F16;
+  const uint64_t cols = cache.cols();
+  for (size_t s = 0; s < positions.size(); ++s)
+    for (uint64_t i = 0; i < cols; ++i) {
+      const uint64_t at = static_cast<uint64_t>(positions[s]) * cols + i;
+      const float source = rows[s * cols + i];
+      const float got = f16 ? halfToFloat(cache.f16()[at]) : cache.f32()[at];
+      const float want = f16 ? binary16Reference(source) : source;
+      ASSERT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(want))
+          << cache.spec().name << " (" << nameOf(cache.spec().dtype) << ") row " << positions[s]
+          << " col " << i << ": stored " << got << " for " << source;
+    }
+}
+
 //===--- Block decoding and dot products over every weight type ------------===//
 
 // Tests that the CPU's fast block decoders give bit-identical values to the reference decoder
@@ -441,7 +482,8 @@ TEST(CpuKernels, MatmulGateUpMatchesReference) {
 // Tests matmul_qkv: the three products of the normalised input (one prologue for the three,
 // v stored in another type, params.v_quant, as Q4_K_M stores some layers' v), then
 // rope_kv_append on them: q and k rotated at each row's position, the rotated keys and the
-// values in the cache rows of those positions.
+// values in the cache rows of those positions — as they are in an f32 cache, rounded to
+// binary16 in an f16 one (params.kv_dtype).
 TEST(CpuKernels, MatmulQKVIsThreeProductsThenRopeKvAppend) {
   const uint64_t k = 512, heads = 4, kvHeads = 2, headDim = 8, rows = 3, context = 12;
   const uint64_t nQ = heads * headDim, nKV = kvHeads * headDim;
@@ -450,29 +492,6 @@ TEST(CpuKernels, MatmulQKVIsThreeProductsThenRopeKvAppend) {
       wv(TensorType::Q6_K, k, nKV, 43);
   const TestWeight norm(TensorType::F32, k, 1, 44);
   const std::vector<float> x = randomValues(rows * k, 45);
-  LaunchHarness h("matmul_qkv");
-  h.param("k", int64_t(k))
-      .param("heads", int64_t(heads))
-      .param("kv_heads", int64_t(kvHeads))
-      .param("head_dim", int64_t(headDim))
-      .param("theta", 10000.0)
-      .param("freqs", std::string("none"))
-      .param("quant", std::string("Q4_K"))
-      .param("v_quant", std::string("Q6_K"))
-      .param("prologue", std::string("rms_norm"))
-      .param("eps", 1e-5);
-  h.buffer("x", RowExtent::seq(), rows, k, x);
-  CpuBuffer &q = h.buffer("q", RowExtent::seq(), rows, nQ);
-  CpuBuffer &kOut = h.buffer("k", RowExtent::seq(), rows, nKV);
-  CpuBuffer &v = h.buffer("v", RowExtent::seq(), rows, nKV);
-  h.positions(pos);
-  CpuBuffer &kCache = h.buffer("k_cache", RowExtent::context(), context, nKV);
-  CpuBuffer &vCache = h.buffer("v_cache", RowExtent::context(), context, nKV);
-  h.weight("q_weight", wq.view);
-  h.weight("k_weight", wk.view);
-  h.weight("v_weight", wv.view);
-  h.weight("norm", norm.view);
-  h.run(rows, 3);
 
   std::vector<float> normed;
   for (uint64_t s = 0; s < rows; ++s) {
@@ -490,13 +509,39 @@ TEST(CpuKernels, MatmulQKVIsThreeProductsThenRopeKvAppend) {
     std::copy(qRow.begin(), qRow.end(), expectQ.begin() + s * nQ);
     std::copy(kRow.begin(), kRow.end(), expectK.begin() + s * nKV);
   }
-  EXPECT_LT(normalizedError(rowsOf(q, rows), expectQ), 1e-5);
-  EXPECT_LT(normalizedError(rowsOf(kOut, rows), expectK), 1e-5);
-  EXPECT_LT(normalizedError(rowsOf(v, rows), expectV), 1e-5);
-  for (uint64_t s = 0; s < rows; ++s) {
-    SCOPED_TRACE(s);
-    EXPECT_EQ(0, std::memcmp(kCache.f32() + pos[s] * nKV, kOut.f32() + s * nKV, nKV * 4));
-    EXPECT_EQ(0, std::memcmp(vCache.f32() + pos[s] * nKV, v.f32() + s * nKV, nKV * 4));
+
+  for (bundle::BufferDType kvDtype : {bundle::BufferDType::F32, bundle::BufferDType::F16}) {
+    SCOPED_TRACE(nameOf(kvDtype));
+    LaunchHarness h("matmul_qkv");
+    h.param("k", int64_t(k))
+        .param("heads", int64_t(heads))
+        .param("kv_heads", int64_t(kvHeads))
+        .param("head_dim", int64_t(headDim))
+        .param("theta", 10000.0)
+        .param("freqs", std::string("none"))
+        .param("quant", std::string("Q4_K"))
+        .param("v_quant", std::string("Q6_K"))
+        .param("prologue", std::string("rms_norm"))
+        .param("eps", 1e-5)
+        .param("kv_dtype", std::string(nameOf(kvDtype)));
+    h.buffer("x", RowExtent::seq(), rows, k, x);
+    CpuBuffer &q = h.buffer("q", RowExtent::seq(), rows, nQ);
+    CpuBuffer &kOut = h.buffer("k", RowExtent::seq(), rows, nKV);
+    CpuBuffer &v = h.buffer("v", RowExtent::seq(), rows, nKV);
+    h.positions(pos);
+    CpuBuffer &kCache = h.buffer("k_cache", RowExtent::context(), context, nKV, {}, kvDtype);
+    CpuBuffer &vCache = h.buffer("v_cache", RowExtent::context(), context, nKV, {}, kvDtype);
+    h.weight("q_weight", wq.view);
+    h.weight("k_weight", wk.view);
+    h.weight("v_weight", wv.view);
+    h.weight("norm", norm.view);
+    h.run(rows, 3);
+
+    EXPECT_LT(normalizedError(rowsOf(q, rows), expectQ), 1e-5);
+    EXPECT_LT(normalizedError(rowsOf(kOut, rows), expectK), 1e-5);
+    EXPECT_LT(normalizedError(rowsOf(v, rows), expectV), 1e-5);
+    expectCacheRows(kCache, kOut.f32(), pos);
+    expectCacheRows(vCache, v.f32(), pos);
   }
 }
 
@@ -550,19 +595,24 @@ TEST(CpuKernels, RopeRotatesAdjacentPairs) {
   }
 }
 
-/// Runs attention over caches filled with random rows; returns the output.
+/// Runs attention over caches of `kvDtype` holding `keys` and `values` (rounded to binary16 in an
+/// f16 cache); returns the output.
 std::vector<float> runAttention(uint64_t heads, uint64_t kvHeads, uint64_t headDim,
                                 const std::vector<int32_t> &positions, const std::vector<float> &q,
                                 const std::vector<float> &keys, const std::vector<float> &values,
-                                uint64_t context, unsigned threads) {
+                                uint64_t context, unsigned threads,
+                                bundle::BufferDType kvDtype = bundle::BufferDType::F32) {
   LaunchHarness h("attention");
   h.param("heads", int64_t(heads))
       .param("kv_heads", int64_t(kvHeads))
-      .param("head_dim", int64_t(headDim));
+      .param("head_dim", int64_t(headDim))
+      .param("kv_dtype", std::string(nameOf(kvDtype)));
   const uint64_t rows = positions.size();
   h.buffer("q", RowExtent::seq(), rows, heads * headDim, q);
-  h.buffer("k_cache", RowExtent::context(), context, kvHeads * headDim, keys);
-  h.buffer("v_cache", RowExtent::context(), context, kvHeads * headDim, values);
+  h.buffer("k_cache", RowExtent::context(), context, kvHeads * headDim,
+           cacheStorage(keys, kvDtype), kvDtype);
+  h.buffer("v_cache", RowExtent::context(), context, kvHeads * headDim,
+           cacheStorage(values, kvDtype), kvDtype);
   h.positions(positions);
   CpuBuffer &out = h.buffer("out", RowExtent::seq(), rows, heads * headDim);
   h.run(rows, threads);
@@ -609,6 +659,37 @@ TEST(CpuKernels, AttentionIsCausalGqaAndThreadIndependent) {
   EXPECT_LT(normalizedError(out, expected), 1e-5);
 }
 
+// Tests attention over f16 caches: bit for bit the attention over f32 caches holding the same
+// binary16 values (a read widens exactly and the arithmetic is the f32 path's), with 1 and 3
+// threads, at a ragged head_dim.
+TEST(CpuKernels, AttentionOverF16CachesEqualsF32OverTheirValues) {
+  const uint64_t heads = 6, kvHeads = 2, headDim = 24, context = 33;
+  const std::vector<int32_t> positions = {0, 13, 14, 32};
+  const uint64_t rows = positions.size();
+  const std::vector<float> q = randomValues(rows * heads * headDim, 54);
+  const std::vector<float> keys = randomValues(context * kvHeads * headDim, 55);
+  const std::vector<float> values = randomValues(context * kvHeads * headDim, 56, 3.0f);
+  std::vector<float> roundedKeys = keys, roundedValues = values;
+  for (float &k : roundedKeys)
+    k = binary16Reference(k);
+  for (float &v : roundedValues)
+    v = binary16Reference(v);
+  ASSERT_NE(roundedKeys, keys) << "the test needs values binary16 does not hold";
+  const std::vector<float> f32 = runAttention(heads, kvHeads, headDim, positions, q, roundedKeys,
+                                              roundedValues, context, 1);
+  for (unsigned threads : {1u, 3u}) {
+    const std::vector<float> f16 = runAttention(heads, kvHeads, headDim, positions, q, keys,
+                                                values, context, threads,
+                                                bundle::BufferDType::F16);
+    ASSERT_EQ(f16.size(), f32.size());
+    for (size_t i = 0; i < f32.size(); ++i)
+      ASSERT_EQ(std::bit_cast<uint32_t>(f16[i]), std::bit_cast<uint32_t>(f32[i]))
+          << "element " << i << ", " << threads << " threads: " << f16[i] << " vs " << f32[i];
+  }
+  // ... and not the attention over the unrounded values: the cache's dtype took effect.
+  EXPECT_NE(runAttention(heads, kvHeads, headDim, positions, q, keys, values, context, 1), f32);
+}
+
 // Tests that kv_append writes rows at their positions and refuses a position past the cache.
 TEST(CpuKernels, KvAppendWritesAtPositionsAndChecksRange) {
   const uint64_t cols = 8, context = 6;
@@ -628,27 +709,60 @@ TEST(CpuKernels, KvAppendWritesAtPositionsAndChecksRange) {
   test::expectError([&] { h.run(2); }, {"position 6", "KV cache of 6 rows"});
 }
 
-// Tests that rope_kv_append equals rope on q and k followed by kv_append.
+// Tests that kv_append into f16 caches rounds each value to the nearest binary16, ties to even
+// (what the GPU's __float2half_rn stores): halfway cases, values binary16 does not hold, the
+// subnormal range and the overflow to Inf; cache rows not written stay as they were.
+TEST(CpuKernels, KvAppendRoundsF16CachesToNearestEven) {
+  // One row of 8 values and the binary16 each must become (kv_heads 2 x head_dim 4).
+  const std::vector<std::pair<float, uint16_t>> cases = {
+      {1.0f + 0x1p-11f, 0x3c00},             // halfway between 1 and 1 + 2^-10: to the even 1
+      {1.0f + 3 * 0x1p-11f, 0x3c02},         // halfway again: up, to the even mantissa
+      {1.0f + 0x1p-11f + 0x1p-20f, 0x3c01},  // just past halfway: up
+      {0.1f, 0x2e66},                        // not representable: the nearer neighbour, below
+      {-1.0f / 3.0f, 0xb555},                // the nearer neighbour, sign kept
+      {3 * 0x1p-25f, 0x0002},                // subnormal halfway case: to the even 2 x 2^-24
+      {65519.0f, 0x7bff},                    // below the rounding boundary: the largest, 65504
+      {65520.0f, 0x7c00},                    // the boundary itself overflows to Inf
+  };
+  const uint64_t cols = cases.size(), context = 4;
+  std::vector<float> k, v;
+  for (const auto &[value, half] : cases) {
+    k.push_back(value);
+    v.push_back(-value);
+  }
+  const std::vector<float> poison(context * cols / 2, std::bit_cast<float>(0xffffffffu));
+  LaunchHarness h("kv_append");
+  h.param("kv_heads", int64_t{2})
+      .param("head_dim", int64_t{4})
+      .param("kv_dtype", std::string("f16"));
+  h.buffer("k", RowExtent::seq(), 1, cols, k);
+  h.buffer("v", RowExtent::seq(), 1, cols, v);
+  h.positions({2});
+  const auto f16 = bundle::BufferDType::F16;
+  CpuBuffer &kCache = h.buffer("k_cache", RowExtent::context(), context, cols, poison, f16);
+  CpuBuffer &vCache = h.buffer("v_cache", RowExtent::context(), context, cols, poison, f16);
+  h.run(1);
+  for (uint64_t i = 0; i < cols; ++i) {
+    EXPECT_EQ(kCache.f16()[2 * cols + i], cases[i].second) << "k value " << cases[i].first;
+    EXPECT_EQ(vCache.f16()[2 * cols + i], cases[i].second ^ 0x8000u)
+        << "v value " << -cases[i].first;
+  }
+  expectCacheRows(kCache, k.data(), {2});
+  expectCacheRows(vCache, v.data(), {2});
+  for (uint64_t row : {0u, 1u, 3u})
+    for (uint64_t i = 0; i < cols; ++i)
+      ASSERT_EQ(kCache.f16()[row * cols + i], 0xffffu)
+          << "row " << row << ", which no position names, changed";
+}
+
+// Tests that rope_kv_append equals rope on q and k followed by kv_append, into f32 caches and
+// into f16 ones (the rotated keys and the values rounded to binary16).
 TEST(CpuKernels, RopeKvAppendEqualsRopeThenAppend) {
   const uint64_t heads = 4, kvHeads = 2, headDim = 8, rows = 2, context = 10;
   const std::vector<int32_t> pos = {2, 9};
   const std::vector<float> q = randomValues(rows * heads * headDim, 71);
   const std::vector<float> k = randomValues(rows * kvHeads * headDim, 72);
   const std::vector<float> v = randomValues(rows * kvHeads * headDim, 73);
-  LaunchHarness fused("rope_kv_append");
-  fused.param("heads", int64_t(heads))
-      .param("kv_heads", int64_t(kvHeads))
-      .param("head_dim", int64_t(headDim))
-      .param("theta", 10000.0)
-      .param("freqs", std::string("none"));
-  CpuBuffer &fq = fused.buffer("q", RowExtent::seq(), rows, heads * headDim, q);
-  fused.buffer("k", RowExtent::seq(), rows, kvHeads * headDim, k);
-  fused.buffer("v", RowExtent::seq(), rows, kvHeads * headDim, v);
-  fused.positions(pos);
-  CpuBuffer &kCache = fused.buffer("k_cache", RowExtent::context(), context, kvHeads * headDim);
-  fused.buffer("v_cache", RowExtent::context(), context, kvHeads * headDim);
-  fused.run(rows);
-
   auto rope = [&](const std::vector<float> &x, uint64_t h) {
     LaunchHarness r("rope");
     r.param("heads", int64_t(h))
@@ -660,10 +774,32 @@ TEST(CpuKernels, RopeKvAppendEqualsRopeThenAppend) {
     r.run(rows);
     return std::vector<float>(b.f32(), b.f32() + rows * h * headDim);
   };
-  EXPECT_EQ(std::vector<float>(fq.f32(), fq.f32() + rows * heads * headDim), rope(q, heads));
-  const std::vector<float> rotatedK = rope(k, kvHeads);
-  EXPECT_EQ(0, std::memcmp(kCache.f32() + 9 * kvHeads * headDim,
-                           rotatedK.data() + kvHeads * headDim, kvHeads * headDim * 4));
+  const std::vector<float> rotatedQ = rope(q, heads), rotatedK = rope(k, kvHeads);
+
+  for (bundle::BufferDType kvDtype : {bundle::BufferDType::F32, bundle::BufferDType::F16}) {
+    SCOPED_TRACE(nameOf(kvDtype));
+    LaunchHarness fused("rope_kv_append");
+    fused.param("heads", int64_t(heads))
+        .param("kv_heads", int64_t(kvHeads))
+        .param("head_dim", int64_t(headDim))
+        .param("theta", 10000.0)
+        .param("freqs", std::string("none"))
+        .param("kv_dtype", std::string(nameOf(kvDtype)));
+    CpuBuffer &fq = fused.buffer("q", RowExtent::seq(), rows, heads * headDim, q);
+    CpuBuffer &fk = fused.buffer("k", RowExtent::seq(), rows, kvHeads * headDim, k);
+    fused.buffer("v", RowExtent::seq(), rows, kvHeads * headDim, v);
+    fused.positions(pos);
+    CpuBuffer &kCache =
+        fused.buffer("k_cache", RowExtent::context(), context, kvHeads * headDim, {}, kvDtype);
+    CpuBuffer &vCache =
+        fused.buffer("v_cache", RowExtent::context(), context, kvHeads * headDim, {}, kvDtype);
+    fused.run(rows);
+    EXPECT_EQ(std::vector<float>(fq.f32(), fq.f32() + rows * heads * headDim), rotatedQ);
+    // The rotated k stays f32 in its buffer; only the caches hold binary16 copies.
+    EXPECT_EQ(std::vector<float>(fk.f32(), fk.f32() + rows * kvHeads * headDim), rotatedK);
+    expectCacheRows(kCache, rotatedK.data(), pos);
+    expectCacheRows(vCache, v.data(), pos);
+  }
 }
 
 // Tests silu_mul and add element by element, with the output aliasing an input.

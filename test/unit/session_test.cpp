@@ -50,6 +50,17 @@ double relativeError(std::span<const float> a, std::span<const float> b) {
 
 std::vector<float> copy(std::span<const float> logits) { return {logits.begin(), logits.end()}; }
 
+/// |a - b|₂ / |b|₂.
+double relativeL2(std::span<const float> a, std::span<const float> b) {
+  EXPECT_EQ(a.size(), b.size());
+  double diff = 0, norm = 1e-30;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    diff += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+    norm += double(b[i]) * b[i];
+  }
+  return std::sqrt(diff / norm);
+}
+
 /// Logits after prefilling `prompt` and then decoding each of `decoded`, one vector per step.
 std::vector<std::vector<float>> runSteps(const bundle::Bundle &bundle,
                                          std::span<const int32_t> prompt,
@@ -159,6 +170,29 @@ TEST_F(SessionTest, PlanVariantsGiveTheSameLogits) {
       EXPECT_LT(relativeError(steps[i], expected[i]), 1e-6)
           << "fuse " << variant.fuse << " audits " << variant.audits << " f16Gemm "
           << variant.f16Gemm << " step " << i;
+  }
+}
+
+// Tests binary16 KV caches (kv_dtype f16), fused and unfused: every stored key and value is
+// rounded (relative error up to 2^-11), so the logits move, but only by what that rounding
+// carries through attention — within 2e-3 relative L2 of the f32 caches' at every step, with
+// the same top token after the prompt.
+TEST_F(SessionTest, F16KvCachesStayCloseToF32) {
+  for (bool fuse : {true, false}) {
+    SCOPED_TRACE(fuse ? "fused" : "unfused");
+    const auto f32 = open({.fuse = fuse});
+    const auto f16 = open({.fuse = fuse, .kvF16 = true});
+    ASSERT_EQ(f16->manifest().findBuffer("kv.0.k")->dtype, bundle::BufferDType::F16);
+    const std::vector<int32_t> prompt = promptTokens(9, f32->manifest().model.vocab, 6);
+    const std::vector<int32_t> decoded = {7, 100, 3};
+    const auto expected = runSteps(*f32, prompt, decoded);
+    const auto steps = runSteps(*f16, prompt, decoded);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const double error = relativeL2(steps[i], expected[i]);
+      EXPECT_LT(error, 2e-3) << "step " << i;
+      EXPECT_GT(error, 0.0) << "step " << i << ": the caches' dtype made no difference";
+    }
+    EXPECT_EQ(sampling::argmax(steps[0]), sampling::argmax(expected[0]));
   }
 }
 

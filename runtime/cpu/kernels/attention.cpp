@@ -3,11 +3,13 @@
 // Causal attention over the KV cache: query row s attends to cache rows 0..positions[s];
 // head h reads KV head h / (heads / kv_heads) (GQA); scores are scaled by 1/sqrt(head_dim) and
 // normalised by a softmax that subtracts the row maximum first. Work is split over
-// (row, head) pairs; each pair is computed by one thread in a fixed order.
+// (row, head) pairs; each pair is computed by one thread in a fixed order. The caches are f32 or
+// f16 (params.kv_dtype); f16 values are widened exactly, and the arithmetic is the same.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/kernels/families.h"
 
+#include "runtime/cpu/row_ops.h"
 #include "runtime/cpu/weight_dot.h"
 #include "runtime/support/error.h"
 
@@ -51,16 +53,18 @@ public:
   }
 
 private:
-  /// One query head against cache rows 0..lastPosition of KV head `kvHead`.
+  /// One query head against cache rows 0..lastPosition of KV head `kvHead`. An f16 cache's row
+  /// is widened (exactly) into a per-thread scratch first, so both dtypes run the same f32
+  /// arithmetic in the same order.
   void attendOne(const float *query, uint64_t lastPosition, uint64_t kvHead, float *out) const {
-    const uint64_t kvCols = kvHeads_ * headDim_;
-    const float *keys = kCache_.f32() + kvHead * headDim_;
-    const float *values = vCache_.f32() + kvHead * headDim_;
-    thread_local std::vector<float> scores;
+    const uint64_t offset = kvHead * headDim_;
+    thread_local std::vector<float> scores, row;
     scores.resize(lastPosition + 1);
+    row.resize(headDim_);
     float maxScore = -INFINITY;
     for (uint64_t t = 0; t <= lastPosition; ++t) {
-      scores[t] = dotF32(query, keys + t * kvCols, headDim_) * scale_;
+      const float *key = readKvRow(kCache_, t, offset, headDim_, row.data());
+      scores[t] = dotF32(query, key, headDim_) * scale_;
       maxScore = std::max(maxScore, scores[t]);
     }
     float sum = 0.0f;
@@ -71,7 +75,7 @@ private:
     std::fill(out, out + headDim_, 0.0f);
     for (uint64_t t = 0; t <= lastPosition; ++t) {
       const float weight = scores[t];
-      const float *value = values + t * kvCols;
+      const float *value = readKvRow(vCache_, t, offset, headDim_, row.data());
       for (uint64_t d = 0; d < headDim_; ++d)
         out[d] += weight * value[d];
     }

@@ -1,7 +1,8 @@
 //===- kv_append.cpp - CPU family `kv_append` ------------------------------===//
 //
-// cache[positions[s]] = row s, for the key and the value cache. Positions are checked against
-// the cache's rows (the context chosen at run time).
+// cache[positions[s]] = row s, for the key and the value cache, in the caches' dtype (f32, or
+// f16 rounded to nearest even). Positions are checked against the cache's rows (the context
+// chosen at run time).
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/kernels/families.h"
@@ -20,8 +21,7 @@ public:
   void run(const RunContext &context) override {
     const uint64_t rows = k_.rowsAt(context.seq);
     appendKvRows(k_.lastRows(context.seq, rows), v_.lastRows(context.seq, rows),
-                 positions_.lastRowsI32(context.seq, rows), rows, k_.cols(), kCache_.f32(),
-                 vCache_.f32(), kCache_.rowsAllocated(), label_);
+                 positions_.lastRowsI32(context.seq, rows), rows, kCache_, vCache_, label_);
   }
 
 private:

@@ -62,8 +62,7 @@ public:
     rotateRows(table_, q_.lastRows(context.seq, rows), positions, rows, heads_, headDim_,
                *context.pool);
     rotateRows(table_, k, positions, rows, kvHeads_, headDim_, *context.pool);
-    appendKvRows(k, v_.lastRows(context.seq, rows), positions, rows, kvHeads_ * headDim_,
-                 kCache_.f32(), vCache_.f32(), kCache_.rowsAllocated(), label_);
+    appendKvRows(k, v_.lastRows(context.seq, rows), positions, rows, kCache_, vCache_, label_);
   }
 
 private:

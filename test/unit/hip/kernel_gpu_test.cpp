@@ -51,6 +51,13 @@
 //                        a dot product of random-sign terms errs by ~5e-5 of its size at worst,
 //                        ~2e-4 at the largest of ~10^5 elements, and the gate_up product adds
 //                        two such errors. Measured: 2.7e-4 before centring (2e-4 failed).
+// KV caches: the rows the run's positions name (the rows a kv_append, rope_kv_append or
+// matmul_qkv launch writes) are compared as values with the launch's tolerance; every other row
+// holds the same input on both sides and must keep it bit for bit. A binary16 cache
+// (params.kv_dtype f16) adds kF16StorageTolerance = 2^-10 to the bound: each side rounds its
+// own f32 value once (to nearest even), and two f32 values a tolerance apart can round to
+// adjacent binary16 values, one binary16 ulp apart: up to 2^-10 of the value (half an ulp,
+// 2^-11, bounds one rounding; the two sides' roundings can fall on either side of a midpoint).
 // Audit records: the digest, min, max, count, top-2 ids and logits are functions of the input
 // bits alone and must be identical; mean and sum of squares are sums (double on the CPU) and
 // must agree within kAuditSumTolerance = 1e-5 relative to sum(x^2) (f32 accumulation of a few
@@ -95,6 +102,8 @@ constexpr double kF16Tolerance = 1e-2;
 constexpr double kBf16Tolerance = 8e-2;
 constexpr double kI16Tolerance = 1e-3;
 constexpr double kAuditSumTolerance = 1e-5;
+/// Added to a launch's tolerance for the rows it stores in a binary16 KV cache (file comment).
+constexpr double kF16StorageTolerance = 0x1p-10;
 /// Mismatches reported per buffer (the first few; the count says how many there were).
 constexpr int kReportedMismatches = 3;
 
@@ -155,10 +164,14 @@ public:
         return static_cast<int32_t>(std::min(firstPosition_ + row, kContext - 1));
       });
     } else if (spec.kind == bundle::BufferKind::Kv) {
-      // Keys and values after their projections: unit scale. Filled even when the launch only
-      // writes the cache (kv_append), so the rows it must not touch compare bit for bit.
+      // Keys and values after their projections: unit scale, in the cache's dtype. Filled even
+      // when the launch only writes the cache (kv_append), so the rows it must not touch compare
+      // bit for bit.
       std::normal_distribution<float> normal(0.0f, 1.0f);
-      fill<float>(bytes, [&](uint64_t) { return normal(rng_); });
+      if (spec.dtype == bundle::BufferDType::F16)
+        fill<uint16_t>(bytes, [&](uint64_t) { return floatToHalf(normal(rng_)); });
+      else
+        fill<float>(bytes, [&](uint64_t) { return normal(rng_); });
     } else if (read && spec.dtype == bundle::BufferDType::F32) {
       // Activations: unit normal with a per-row scale in [1/4, 4], as the residual stream's
       // rows differ in size (RMSNorm must normalise each on its own).
@@ -173,6 +186,10 @@ public:
     }
     return bytes;
   }
+
+  /// The position of the run's first token: its tokens take positions [firstPosition(),
+  /// firstPosition() + seq), the KV cache rows a launch of the run writes.
+  uint64_t firstPosition() const { return firstPosition_; }
 
 private:
   template <typename T, typename F> void fill(std::vector<uint8_t> &bytes, F value) {
@@ -258,9 +275,10 @@ void castRowsToHalves(std::span<const uint8_t> x, uint64_t cols,
   }
 }
 
-/// Compares an f32 buffer element by element; returns "" or the mismatches, described.
+/// Compares an f32 buffer element by element; returns "" or the mismatches, described. The
+/// bytes start at row `firstRow` of the buffer (for the report).
 std::string compareFloats(std::span<const uint8_t> gpuBytes, std::span<const uint8_t> cpuBytes,
-                          uint64_t cols, double tolerance) {
+                          uint64_t cols, double tolerance, uint64_t firstRow = 0) {
   const std::vector<float> got = asFloats(gpuBytes), want = asFloats(cpuBytes);
   double sumSquares = 0;
   size_t finite = 0;
@@ -284,12 +302,41 @@ std::string compareFloats(std::span<const uint8_t> gpuBytes, std::span<const uin
     if (mismatches++ < kReportedMismatches)
       report += fmt::format("\n  element {} (row {}, col {}): gpu {:.9g} vs cpu {:.9g}, |diff| "
                             "{:.3g} > {:.3g} = {:g} x (|cpu| + rms {:.4g})",
-                            i, i / cols, i % cols, g, w, std::fabs(static_cast<double>(g) - w),
+                            firstRow * cols + i, firstRow + i / cols, i % cols, g, w,
+                            std::fabs(static_cast<double>(g) - w),
                             bound, tolerance, rms);
   }
   if (mismatches)
     report += fmt::format("\n  {} of {} elements differ", mismatches, want.size());
   return report;
+}
+
+/// Compares a KV cache (see the file comment): rows [firstRow, firstRow + rows), the ones the
+/// launch writes, as values; every other row bit for bit.
+std::string compareKvCache(std::span<const uint8_t> gpuBytes, std::span<const uint8_t> cpuBytes,
+                           const bundle::BufferSpec &spec, uint64_t firstRow, uint64_t rows,
+                           double tolerance) {
+  const uint64_t rowBytes = spec.cols * bundle::bytesOf(spec.dtype);
+  const uint64_t cacheRows = cpuBytes.size() / rowBytes;
+  std::string report;
+  size_t changed = 0;
+  for (uint64_t row = 0; row < cacheRows; ++row) {
+    if (row >= firstRow && row < firstRow + rows)
+      continue;
+    if (!std::equal(cpuBytes.begin() + row * rowBytes, cpuBytes.begin() + (row + 1) * rowBytes,
+                    gpuBytes.begin() + row * rowBytes) &&
+        changed++ < kReportedMismatches)
+      report += fmt::format("\n  row {} changed, but no position of the run names it", row);
+  }
+  if (changed)
+    report += fmt::format("\n  {} of the {} rows the launch must not touch changed", changed,
+                          cacheRows - rows);
+  const std::span<const uint8_t> gotRows = gpuBytes.subspan(firstRow * rowBytes, rows * rowBytes);
+  const std::span<const uint8_t> wantRows = cpuBytes.subspan(firstRow * rowBytes, rows * rowBytes);
+  if (spec.dtype == bundle::BufferDType::F16)
+    return report + compareFloats(halvesAsFloatBytes(gotRows), halvesAsFloatBytes(wantRows),
+                                  spec.cols, tolerance + kF16StorageTolerance, firstRow);
+  return report + compareFloats(gotRows, wantRows, spec.cols, tolerance, firstRow);
 }
 
 /// Compares two audit records (see the file comment for which fields must be identical).
@@ -417,6 +464,34 @@ TEST(KernelComparisonTest, CatchesUnwrittenAndWrongElements) {
   EXPECT_NE(compareAuditRecords(recordBytes(b), recordBytes(a)), "");
 }
 
+// Tests the KV cache comparison (no GPU needed) on a binary16 cache of 3 rows, the run's position
+// being row 1: there a value may differ by one binary16 ulp (the two sides' roundings of nearby
+// f32 values), not by 1 %; rows 0 and 2 must keep their bits, one ulp is already a change.
+TEST(KernelComparisonTest, KvCacheRowsOutsideThePositionsKeepTheirBits) {
+  const bundle::BufferSpec spec{"kv.0.k", bundle::BufferKind::Kv, bundle::BufferDType::F16,
+                                bundle::RowExtent::context(), 4};
+  std::vector<uint16_t> want;
+  for (int row = 0; row < 3; ++row)
+    for (float value : {1.0f, -0.5f, 2.0f, 0.25f})
+      want.push_back(floatToHalf(value));
+  auto compare = [&](const std::vector<uint16_t> &got) {
+    auto bytes = [](const std::vector<uint16_t> &halves) {
+      return std::span(reinterpret_cast<const uint8_t *>(halves.data()), halves.size() * 2);
+    };
+    return compareKvCache(bytes(got), bytes(want), spec, /*firstRow=*/1, /*rows=*/1,
+                          kF32Tolerance);
+  };
+  std::vector<uint16_t> got = want;
+  EXPECT_EQ(compare(got), "");
+  got[4 + 2] = floatToHalf(2.0f) + 1; // one ulp up in the written row
+  EXPECT_EQ(compare(got), "");
+  got[4 + 2] = floatToHalf(2.02f); // 1 % off
+  EXPECT_NE(compare(got), "");
+  got[4 + 2] = want[4 + 2];
+  got[2] = floatToHalf(2.0f) + 1; // one ulp in a row no position names
+  EXPECT_NE(compare(got), "");
+}
+
 // Tests every launch of every phase of every bundle, alone, against the CPU backend's same
 // launch on the same random inputs, at several token counts.
 TEST_F(KernelGpuTest, EveryLaunchMatchesCpuBackend) {
@@ -503,6 +578,8 @@ TEST_F(KernelGpuTest, EveryLaunchMatchesCpuBackend) {
             std::string report;
             if (use.spec->kind == bundle::BufferKind::Audit)
               report = compareAuditRecords(got, want);
+            else if (use.spec->kind == bundle::BufferKind::Kv)
+              report = compareKvCache(got, want, *use.spec, inputs.firstPosition(), seq, tolerance);
             else if (use.spec->dtype == bundle::BufferDType::F32)
               report = compareFloats(got, want, use.spec->cols, tolerance);
             else if (use.spec->dtype == bundle::BufferDType::F16)

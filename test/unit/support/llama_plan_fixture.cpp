@@ -58,14 +58,17 @@ std::string signature(const std::string &family, const std::string &route, const
 class PhaseBuilder {
 public:
   PhaseBuilder(bundle::BundleSpec &spec, PhaseKind phase, const bundle::ModelParams &model,
-               const std::map<std::string, std::string> &weightTypes, bool f16Gemm)
+               const std::map<std::string, std::string> &weightTypes,
+               const test::LlamaPlanOptions &options)
       : spec_(spec), phase_(phase), model_(model), weightTypes_(weightTypes),
-        f16Gemm_(f16Gemm && phase == PhaseKind::Prefill) {}
+        f16Gemm_(options.f16Gemm && phase == PhaseKind::Prefill), kvF16_(options.kvF16) {}
 
   /// Appends a launch and returns its index.
   size_t launch(const std::string &family, Params params, Args args) {
     if (f16Gemm_ && (family == "matmul" || family == "matmul_gate_up"))
       addF16Operands(params, args);
+    if (kvF16_ && args.count("k_cache"))
+      params[std::string(bundle::kKvDtypeParam)] = std::string("f16");
     const std::string route = routeOf(family);
     const std::string key = signature(family, route, params);
     auto it = kernelsBySignature_.find(key);
@@ -152,6 +155,7 @@ private:
   const bundle::ModelParams &model_;
   const std::map<std::string, std::string> &weightTypes_;
   bool f16Gemm_;
+  bool kvF16_;
   std::map<std::string, std::string> kernelsBySignature_;
 };
 
@@ -385,8 +389,8 @@ void addBuffers(bundle::Manifest &m, const LlamaPlanOptions &options) {
   add("logits", BufferKind::Logits, BufferDType::F32, RowExtent::fixed(1), p.vocab);
   for (uint32_t layer = 0; layer < p.layers; ++layer)
     for (std::string_view which : {"k", "v"})
-      add(fmt::format("kv.{}.{}", layer, which), BufferKind::Kv, BufferDType::F32,
-          RowExtent::context(), kvCols);
+      add(fmt::format("kv.{}.{}", layer, which), BufferKind::Kv,
+          options.kvF16 ? BufferDType::F16 : BufferDType::F32, RowExtent::context(), kvCols);
   if (options.audits)
     for (std::string_view point : {kFinalNormPoint, kLmHeadPoint})
       add(fmt::format("audit.{}", point), BufferKind::Audit, BufferDType::U8, RowExtent::fixed(1),
@@ -453,7 +457,7 @@ bundle::BundleSpec buildLlamaPlan(const std::string &ggufPath, const LlamaPlanOp
     bundle::PhasePlan &plan = m.phase(phase);
     plan.seq = phase == PhaseKind::Prefill ? bundle::PhaseSeq{true, 1} : bundle::PhaseSeq{false, 1};
     plan.logits = "logits";
-    PhaseBuilder builder(spec, phase, m.model, weightTypes, options.f16Gemm);
+    PhaseBuilder builder(spec, phase, m.model, weightTypes, options);
     LlamaPhase(builder, m.model, options).build();
     if (options.lmHeadAlternatives)
       addLmHeadAlternative(spec, plan);

@@ -4,7 +4,7 @@
 // the compiler will shape them: this fixture builds the BundleSpec of a GGUF Llama model — the
 // per-phase launch plans, buffers, kernels and audit points of docs/bundle-format.md — in the
 // variants the compiler offers (fused or unfused, audits on or off, embedded or external
-// weights, some weights in f16_rows). It is a stand-in with no optimisation and no HIP: the
+// weights, some weights in f16_rows, f32 or f16 KV caches). It is a stand-in with no optimisation and no HIP: the
 // kernel sources it writes are placeholders. The compiler's own tests must not use it.
 //
 //===----------------------------------------------------------------------===//
@@ -36,6 +36,9 @@ struct LlamaPlanOptions {
   /// each after a cast_f16 of its input into x16.K and a dequant_f16 of each weight into the
   /// scratch buffers w16.0 / w16.1 (x_f16, weight_f16 / gate_f16 and up_f16 arguments).
   bool f16Gemm = false;
+  /// KV caches of binary16 values (dtype f16), as greta-compile --kv-cache-dtype=f16 makes them:
+  /// every launch that takes k_cache / v_cache gets params.kv_dtype = "f16".
+  bool kvF16 = false;
 };
 
 /// The BundleSpec of the Llama model in `ggufPath`, as the compiler would build it.
