@@ -19,19 +19,28 @@ __device__ __forceinline__ void unpack_scale_min(const u8 *packed, int s, int &s
   min = s < 4 ? b & 0x3f : (b >> 4) | ((a >> 6) << 4);
 }
 
-/// Elements [kChunk * chunk, kChunk * (chunk + 1)) of a row.
+/// Elements [kChunk * chunk, kChunk * (chunk + 1)) of a row. Rows are whole 144-byte blocks
+/// from an address aligned to at least 8 bytes (buffers, GGUF data and staged tiles are), so a
+/// chunk's eight qs bytes are one 8-byte load and d, dmin one 4-byte load: the decoder is bound
+/// by load instructions (dequant_f16 decodes every weight of a prefill), not bytes.
 __device__ __forceinline__ void dequant_chunk(const u8 *row, int chunk, float (&out)[kChunk]) {
   constexpr int kChunksPerBlock = kQuantBlockElements / kChunk;
+  static_assert(kChunk == 8 && kQuantBlockBytes % 8 == 0 && kQ4_KValuesOffset % 8 == 0,
+                "a chunk's qs bytes are one aligned 8-byte word pair");
   const u8 *block = row + static_cast<i64>(chunk / kChunksPerBlock) * kQuantBlockBytes;
   const int first = chunk % kChunksPerBlock * kChunk; // within the block
   const int s = first / kKSubBlock;
   int scale, min;
   unpack_scale_min(block + kQ4_KScalesOffset, s, scale, min);
-  const float factor = half_bits_to_float(load_u16(block)) * static_cast<float>(scale);
-  const float offset = half_bits_to_float(load_u16(block + 2)) * static_cast<float>(min);
-  const u8 *qs = block + kQ4_KValuesOffset + s / 2 * kKSubBlock + first % kKSubBlock;
+  const u32 dBits = *reinterpret_cast<const u32 *>(block); // d | dmin
+  const float factor = half_bits_to_float(static_cast<u16>(dBits & 0xffffu)) * static_cast<float>(scale);
+  const float offset = half_bits_to_float(static_cast<u16>(dBits >> 16)) * static_cast<float>(min);
+  const uint2 qs = *reinterpret_cast<const uint2 *>(block + kQ4_KValuesOffset +
+                                                     s / 2 * kKSubBlock + first % kKSubBlock);
   const int shift = s % 2 * 4;
 #pragma unroll
-  for (int i = 0; i < kChunk; ++i)
-    out[i] = factor * static_cast<float>((qs[i] >> shift) & 0x0f) - offset;
+  for (int i = 0; i < kChunk; ++i) {
+    const u32 word = i < 4 ? qs.x : qs.y;
+    out[i] = factor * static_cast<float>((word >> (8 * (i % 4) + shift)) & 0x0f) - offset;
+  }
 }

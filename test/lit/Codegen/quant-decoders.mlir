@@ -53,7 +53,7 @@ gk.kernel @embed_q4_0 embedding(input, weight, activation) quant q4_0
 // CHECK: constexpr i64 kRowBytes = 144;
 // CHECK: constexpr int kQuantBlockElements = 256;
 // CHECK-NEXT: constexpr int kQuantBlockBytes = 144;
-// CHECK: out[i] = factor * static_cast<float>((qs[i] >> shift) & 0x0f) - offset;
+// CHECK: out[i] = factor * static_cast<float>((word >> (8 * (i % 4) + shift)) & 0x0f) - offset;
 gk.kernel @embed_q4_k embedding(input, weight, activation) quant q4_k
     params {block = 256 : i64, dim = 256 : i64, vocab = 1000 : i64}
 
