@@ -221,11 +221,14 @@ void bundleManifestSeeds(const fs::path &dir) {
     synth::QuantMix mix;
     test::LlamaPlanOptions options;
   };
-  Variant variants[4] = {{"fused-embed-q8.json", synth::QuantMix::Q8_0, {}},
+  Variant variants[5] = {{"fused-embed-q8.json", synth::QuantMix::Q8_0, {}},
                          {"unfused-external-f16rows.json", synth::QuantMix::Q4_K_M, {}},
                          {"fused-q4_k_m-qkv.json", synth::QuantMix::Q4_K_M, {}},
-                         {"fused-q4_k_m-f16gemm.json", synth::QuantMix::Q4_K_M, {}}};
+                         {"fused-q4_k_m-f16gemm.json", synth::QuantMix::Q4_K_M, {}},
+                         {"unfused-q8-kvf16.json", synth::QuantMix::Q8_0, {}}};
   variants[3].options.f16Gemm = true; // cast_f16, dequant_f16, scratch and f16 buffers
+  variants[4].options.kvF16 = true;   // f16 kv buffers, params.kv_dtype on every cache kernel
+  variants[4].options.fuse = false;   // kv_append and attention's own launches
   variants[1].options.fuse = false;
   variants[1].options.audits = false;
   variants[1].options.weights = bundle::WeightMode::External;
