@@ -71,6 +71,6 @@ gk.kernel @embed_q5_k embedding(input, weight, activation) quant q5_k
 // CHECK: constexpr i64 kRowBytes = 210;
 // CHECK: constexpr int kQuantBlockElements = 256;
 // CHECK-NEXT: constexpr int kQuantBlockBytes = 210;
-// CHECK: out[i] = factor * static_cast<float>(q);
+// CHECK: out[i + j] = factor * static_cast<float>(q);
 gk.kernel @embed_q6_k embedding(input, weight, activation) quant q6_k
     params {block = 256 : i64, dim = 256 : i64, vocab = 1000 : i64}
