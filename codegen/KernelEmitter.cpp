@@ -350,9 +350,8 @@ private:
                                  "element type), got ")
                  << param("kv_dtype"),
              failure();
-    bool half = dtype && dtype.getValue() == "f16";
-    kvValueAlias_ = half ? "\nusing KVValue = u16; ///< a KV cache element: binary16 bits"
-                         : "\nusing KVValue = float; ///< a KV cache element";
+    kvValueAlias_ = f16Cache() ? "\nusing KVValue = u16; ///< a KV cache element: binary16 bits"
+                               : "\nusing KVValue = float; ///< a KV cache element";
     return success();
   }
 

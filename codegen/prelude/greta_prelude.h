@@ -88,6 +88,11 @@ __device__ __forceinline__ void warp_sync() {
 #endif
 }
 
+/// IEEE binary16 bits (ggml's block scales, F16 weights, binary16 KV caches) to float: exact.
+__device__ __forceinline__ float half_bits_to_float(u16 bits) {
+  return __half2float(__ushort_as_half(bits));
+}
+
 /// Early start (programmatic dependent launch, NVIDIA sm_90 and later). The runtime may launch
 /// a kernel whose manifest entry says `early_start` while the launch before it on the stream is
 /// still running, so that the new kernel's blocks are resident, and its weight loads in flight,

@@ -500,15 +500,23 @@ private:
     return weight(op, ref);
   }
 
+  /// The type of the greta.kv_cache `ref` names; fails on `op` when it names something else.
+  FailureOr<KVCacheType> cacheType(Operation *op, FlatSymbolRefAttr ref) {
+    auto cache = m_.symbols_.lookup<KVCacheOp>(ref.getValue());
+    if (!cache)
+      return op->emitOpError("names ") << ref << ", which is not a greta.kv_cache", failure();
+    return cache.getType();
+  }
+
   /// The k and v buffers of the cache `ref` names, for a kernel `spec` that reads or writes them:
   /// a binary16 cache adds params.kv_dtype = "f16" and the name part "kv16" (f32, the
   /// original form, adds nothing).
   FailureOr<std::pair<StringRef, StringRef>> cacheBuffers(Operation *op, FlatSymbolRefAttr ref,
                                                           KernelSpec &spec) {
-    auto cache = m_.symbols_.lookup<KVCacheOp>(ref.getValue());
-    if (!cache)
-      return op->emitOpError("names ") << ref << ", which is not a greta.kv_cache", failure();
-    KVCacheType type = cache.getType();
+    FailureOr<KVCacheType> cache = cacheType(op, ref);
+    if (failed(cache))
+      return failure();
+    KVCacheType type = *cache;
     Type dtype = type.getDtype();
     if (!dtype.isF32() && !dtype.isF16())
       return op->emitOpError("uses the KV cache ")
@@ -1177,11 +1185,10 @@ LogicalResult PhaseLowering::lowerRope(RopeOp op) {
 }
 
 LogicalResult PhaseLowering::lowerKVAppend(KVAppendOp op) {
-  auto cache = m_.symbols_.lookup<KVCacheOp>(op.getCache());
-  if (!cache)
-    return op.emitOpError("names ") << op.getCacheAttr() << ", which is not a greta.kv_cache",
-           failure();
-  auto type = cache.getType();
+  FailureOr<KVCacheType> cache = cacheType(op, op.getCacheAttr());
+  if (failed(cache))
+    return failure();
+  KVCacheType type = *cache;
   KernelSpec spec{
       KernelFamily::KVAppend,
       std::nullopt,
@@ -1212,7 +1219,7 @@ PhaseLowering::ropeKVAppendPart(RopeKVAppendOp op, StringRef q, KernelSpec &spec
   FailureOr<std::pair<StringRef, StringRef>> caches = cacheBuffers(op, op.getCacheAttr(), spec);
   if (failed(caches))
     return failure();
-  auto type = m_.symbols_.lookup<KVCacheOp>(op.getCache()).getType();
+  KVCacheType type = *cacheType(op, op.getCacheAttr()); // cacheBuffers found it
   assign(op.getRotatedQuery(), q);
   spec.params.append({intParam("heads", op.getHeads()), intParam("kv_heads", type.getKvHeads())});
   addRopeParams(b_, spec, type.getHeadDim(), op.getTheta().convertToFloat(),
@@ -1224,7 +1231,10 @@ LogicalResult PhaseLowering::lowerRopeKVAppend(RopeKVAppendOp op) {
   if (failed(requireLastUse(op, op.getQuery(), "query")) ||
       failed(requireLastUse(op, op.getKey(), "key")))
     return failure();
-  auto type = m_.symbols_.lookup<KVCacheOp>(op.getCache()).getType();
+  FailureOr<KVCacheType> cache = cacheType(op, op.getCacheAttr());
+  if (failed(cache))
+    return failure();
+  KVCacheType type = *cache;
   StringRef q = bufferOf(op.getQuery());
   KernelSpec spec{KernelFamily::RopeKVAppend,
                   std::nullopt,
@@ -1250,11 +1260,10 @@ LogicalResult PhaseLowering::lowerRopeKVAppend(RopeKVAppendOp op) {
 LogicalResult PhaseLowering::lowerAttention(AttentionOp op) {
   if (!op.getCausal())
     return op.emitOpError("is not causal; the bundle's attention family is causal"), failure();
-  auto cache = m_.symbols_.lookup<KVCacheOp>(op.getCache());
-  if (!cache)
-    return op.emitOpError("names ") << op.getCacheAttr() << ", which is not a greta.kv_cache",
-           failure();
-  auto type = cache.getType();
+  FailureOr<KVCacheType> cache = cacheType(op, op.getCacheAttr());
+  if (failed(cache))
+    return failure();
+  KVCacheType type = *cache;
   int64_t headDim = type.getHeadDim();
   float defaultScale = 1.0f / std::sqrt(static_cast<float>(headDim));
   if (op.getScale() && op.getScale()->convertToFloat() != defaultScale)

@@ -231,6 +231,24 @@ void expectCacheRows(CpuBuffer &cache, const float *rows, const std::vector<int3
     }
 }
 
+/// The KV caches of a rope_kv_append (or the matmul_qkv that carries one): its params (theta
+/// 10000, no freqs, the caches' `kvDtype`) set on `h`, and its two cache buffers of `context`
+/// rows, returned as (k_cache, v_cache).
+std::pair<CpuBuffer *, CpuBuffer *> ropeKvAppendCaches(LaunchHarness &h, uint64_t heads,
+                                                       uint64_t kvHeads, uint64_t headDim,
+                                                       uint64_t context,
+                                                       bundle::BufferDType kvDtype) {
+  h.param("heads", int64_t(heads))
+      .param("kv_heads", int64_t(kvHeads))
+      .param("head_dim", int64_t(headDim))
+      .param("theta", 10000.0)
+      .param("freqs", std::string("none"))
+      .param("kv_dtype", std::string(nameOf(kvDtype)));
+  const uint64_t cols = kvHeads * headDim;
+  return {&h.buffer("k_cache", RowExtent::context(), context, cols, {}, kvDtype),
+          &h.buffer("v_cache", RowExtent::context(), context, cols, {}, kvDtype)};
+}
+
 //===--- Block decoding and dot products over every weight type ------------===//
 
 // Tests that the CPU's fast block decoders give bit-identical values to the reference decoder
@@ -514,23 +532,16 @@ TEST(CpuKernels, MatmulQKVIsThreeProductsThenRopeKvAppend) {
     SCOPED_TRACE(nameOf(kvDtype));
     LaunchHarness h("matmul_qkv");
     h.param("k", int64_t(k))
-        .param("heads", int64_t(heads))
-        .param("kv_heads", int64_t(kvHeads))
-        .param("head_dim", int64_t(headDim))
-        .param("theta", 10000.0)
-        .param("freqs", std::string("none"))
         .param("quant", std::string("Q4_K"))
         .param("v_quant", std::string("Q6_K"))
         .param("prologue", std::string("rms_norm"))
-        .param("eps", 1e-5)
-        .param("kv_dtype", std::string(nameOf(kvDtype)));
+        .param("eps", 1e-5);
+    auto [kCache, vCache] = ropeKvAppendCaches(h, heads, kvHeads, headDim, context, kvDtype);
     h.buffer("x", RowExtent::seq(), rows, k, x);
     CpuBuffer &q = h.buffer("q", RowExtent::seq(), rows, nQ);
     CpuBuffer &kOut = h.buffer("k", RowExtent::seq(), rows, nKV);
     CpuBuffer &v = h.buffer("v", RowExtent::seq(), rows, nKV);
     h.positions(pos);
-    CpuBuffer &kCache = h.buffer("k_cache", RowExtent::context(), context, nKV, {}, kvDtype);
-    CpuBuffer &vCache = h.buffer("v_cache", RowExtent::context(), context, nKV, {}, kvDtype);
     h.weight("q_weight", wq.view);
     h.weight("k_weight", wk.view);
     h.weight("v_weight", wv.view);
@@ -540,8 +551,8 @@ TEST(CpuKernels, MatmulQKVIsThreeProductsThenRopeKvAppend) {
     EXPECT_LT(normalizedError(rowsOf(q, rows), expectQ), 1e-5);
     EXPECT_LT(normalizedError(rowsOf(kOut, rows), expectK), 1e-5);
     EXPECT_LT(normalizedError(rowsOf(v, rows), expectV), 1e-5);
-    expectCacheRows(kCache, kOut.f32(), pos);
-    expectCacheRows(vCache, v.f32(), pos);
+    expectCacheRows(*kCache, kOut.f32(), pos);
+    expectCacheRows(*vCache, v.f32(), pos);
   }
 }
 
@@ -779,26 +790,17 @@ TEST(CpuKernels, RopeKvAppendEqualsRopeThenAppend) {
   for (bundle::BufferDType kvDtype : {bundle::BufferDType::F32, bundle::BufferDType::F16}) {
     SCOPED_TRACE(nameOf(kvDtype));
     LaunchHarness fused("rope_kv_append");
-    fused.param("heads", int64_t(heads))
-        .param("kv_heads", int64_t(kvHeads))
-        .param("head_dim", int64_t(headDim))
-        .param("theta", 10000.0)
-        .param("freqs", std::string("none"))
-        .param("kv_dtype", std::string(nameOf(kvDtype)));
+    auto [kCache, vCache] = ropeKvAppendCaches(fused, heads, kvHeads, headDim, context, kvDtype);
     CpuBuffer &fq = fused.buffer("q", RowExtent::seq(), rows, heads * headDim, q);
     CpuBuffer &fk = fused.buffer("k", RowExtent::seq(), rows, kvHeads * headDim, k);
     fused.buffer("v", RowExtent::seq(), rows, kvHeads * headDim, v);
     fused.positions(pos);
-    CpuBuffer &kCache =
-        fused.buffer("k_cache", RowExtent::context(), context, kvHeads * headDim, {}, kvDtype);
-    CpuBuffer &vCache =
-        fused.buffer("v_cache", RowExtent::context(), context, kvHeads * headDim, {}, kvDtype);
     fused.run(rows);
     EXPECT_EQ(std::vector<float>(fq.f32(), fq.f32() + rows * heads * headDim), rotatedQ);
     // The rotated k stays f32 in its buffer; only the caches hold binary16 copies.
     EXPECT_EQ(std::vector<float>(fk.f32(), fk.f32() + rows * kvHeads * headDim), rotatedK);
-    expectCacheRows(kCache, rotatedK.data(), pos);
-    expectCacheRows(vCache, v.data(), pos);
+    expectCacheRows(*kCache, rotatedK.data(), pos);
+    expectCacheRows(*vCache, v.data(), pos);
   }
 }
 

@@ -4,9 +4,7 @@
 // once for both: a binary16 store rounds to nearest even (as the CPU backend's does), a load
 // widens exactly.
 __device__ __forceinline__ float kv_load(const float *at) { return *at; }
-__device__ __forceinline__ float kv_load(const u16 *at) {
-  return __half2float(__ushort_as_half(*at));
-}
+__device__ __forceinline__ float kv_load(const u16 *at) { return half_bits_to_float(*at); }
 
 /// Values at .. at + 3 (16-byte aligned for f32 caches, 8-byte for binary16 ones).
 __device__ __forceinline__ float4 kv_load4(const float *at) {
@@ -14,10 +12,10 @@ __device__ __forceinline__ float4 kv_load4(const float *at) {
 }
 __device__ __forceinline__ float4 kv_load4(const u16 *at) {
   const uint2 bits = *reinterpret_cast<const uint2 *>(at);
-  return make_float4(__half2float(__ushort_as_half(static_cast<u16>(bits.x & 0xffffu))),
-                     __half2float(__ushort_as_half(static_cast<u16>(bits.x >> 16))),
-                     __half2float(__ushort_as_half(static_cast<u16>(bits.y & 0xffffu))),
-                     __half2float(__ushort_as_half(static_cast<u16>(bits.y >> 16))));
+  return make_float4(half_bits_to_float(static_cast<u16>(bits.x & 0xffffu)),
+                     half_bits_to_float(static_cast<u16>(bits.x >> 16)),
+                     half_bits_to_float(static_cast<u16>(bits.y & 0xffffu)),
+                     half_bits_to_float(static_cast<u16>(bits.y >> 16)));
 }
 
 __device__ __forceinline__ void kv_store(float *at, float v) { *at = v; }
