@@ -123,6 +123,20 @@ __device__ __forceinline__ void let_dependents_start() {
 #endif
 }
 
+/// (x & mask) ^ flip in one instruction on NVIDIA (lop3; the compiler's own combining splits
+/// it in two, as SASS takes one immediate operand and it does not keep the second constant in
+/// a register). The decoders use it to move quantised fields into signed bytes.
+__device__ __forceinline__ u32 and_xor(u32 x, u32 mask, u32 flip) {
+#if defined(GRETA_TARGET_NVIDIA) && defined(__CUDA_ARCH__)
+  u32 out;
+  constexpr int kAndXor = (0xf0 & 0xcc) ^ 0xaa; // lop3's table for (a & b) ^ c
+  asm("lop3.b32 %0, %1, %2, %3, %4;" : "=r"(out) : "r"(x), "r"(mask), "r"(flip), "n"(kAndXor));
+  return out;
+#else
+  return (x & mask) ^ flip;
+#endif
+}
+
 /// acc + Σ over i < 2 of int16 i of `pairs` · byte (i + 2 · high) of `bytes`, all signed: two
 /// multiply-adds of a 16-bit and an 8-bit integer in one instruction on NVIDIA (dp2a), for
 /// decoders that take nibbles as bytes and the input as int16. AMD has no mixed-width dot

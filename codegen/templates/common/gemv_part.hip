@@ -142,7 +142,8 @@ __device__ __forceinline__ void gemv_tile(const Params &p, int tile, float *stag
 {{/LAST_ROW}}
   const float *x = p.x + static_cast<i64>(s) * kK;
   const int lane = lane_id();
-  const int split = blockIdx.z;
+  // One split: a constant range, so piece indices, their blocks and the live test fold.
+  const int split = kSplitK == 1 ? 0 : static_cast<int>(blockIdx.z);
   const int firstUnit = split_first_unit(split);
   const int first = firstUnit * kSplitUnit; // the range's first input value
   const int rangeK = (split_first_unit(split + 1) - firstUnit) * kSplitUnit;
