@@ -90,6 +90,12 @@ __device__ __forceinline__ int staged_slot(int f) { return f ^ (((f >> 3) ^ (f >
 __device__ __forceinline__ int staged_pair_slot(int u) {
   return u ^ ((u >> 3) & 1) ^ (((u >> 4) & 1) << 2);
 }
+/// Shifts of the staged range, in values, that move every slot by a whole stride: staged_slot
+/// permutes within runs of 128 float4s (bits 3-6), staged_pair_slot within runs of 32 units
+/// (bits 3-4), so a view of the row shifted by a multiple of these (InputRow::advanced) reads
+/// the same values through the plain offset.
+constexpr int kSlotPeriodF32 = 4 * 128;
+constexpr int kSlotPeriodInt16 = 8 * 32;
 constexpr float kInt16Max = 32767.0f;
 constexpr int kInt16Group = 32; ///< values sharing one scale in the int16 form
 constexpr int kSumValues = 16;  ///< values per f32 sum in the int16 form
@@ -127,6 +133,14 @@ struct InputRow {
   }
   /// The sum of the 16 values from k (a multiple of 16).
   __device__ __forceinline__ float sum16(int k) const { return sums[(k - first) / kSumValues]; }
+
+  /// The row as seen `values` further on (view.at4(k) is at4(k + values), and so for every
+  /// form), for `values` a multiple of the staged form's slot period: a decoder then computes
+  /// its slots from the lane's own piece only, once, rather than again at every step.
+  __device__ __forceinline__ InputRow advanced(int values) const {
+    return InputRow{staged + values, first, pairs + values / 8, scales + values / kInt16Group,
+                    sums + values / kSumValues};
+  }
 };
 
 /// The larger of a and b, NaN if either is (fmaxf returns the other operand): one max.NaN
@@ -192,7 +206,10 @@ constexpr int kStagedFloats = part0::kStagedFloats > part1::kStagedFloats
                                   : part1::kStagedFloats;
 {{/TWO_PARTS}}
 
-GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
+// Two blocks per compute unit (the decoders size their loads in flight for 128 registers): the
+// compiler kept to that by itself until the lanes' input slots were hoisted out of the step
+// loop (kInputByStep), when the Q6_K LM head grew to 152 registers and one block.
+GRETA_KERNEL_BLOCKS(kBlock, 2) {{ENTRY}}(const Params p) {
   // The staged input range, sized for the part that stages most.
   __shared__ __align__(16) float staged[kStagedFloats];
 {{#TWO_PARTS}}

@@ -69,6 +69,12 @@ constexpr int kMatrices = 2; // gate and up rows of the same columns
 {{^GATE_UP}}
 constexpr int kMatrices = 1;
 {{/GATE_UP}}
+/// A warp step covers kStepValues values; when that is a whole number of the input form's slot
+/// periods and the range is the whole row (no splits: no step past its end), a lane reads step
+/// t's inputs through the row advanced by t steps, at its own piece of step 0.
+constexpr int kStepValues = kWarpSize * kPieceValues;
+constexpr bool kInputByStep =
+    kSplitK == 1 && kStepValues % (kStagedInt16 ? kSlotPeriodInt16 : kSlotPeriodF32) == 0;
 /// Steps of loads a lane issues before decoding: kPiecesInFlight pieces (the decoder's choice,
 /// sized so that two blocks fit a compute unit's registers) over its rows and matrices.
 constexpr int kBatchWanted = kPiecesInFlight / (kRowsPerWarp * kMatrices);
@@ -255,7 +261,10 @@ __device__ __forceinline__ void gemv_tile(const Params &p, int tile, float *stag
       const bool live = (step + b) * kWarpSize + lane < range.count;
       const int piece = piece_at(range, step + b, lane);
       PieceInput in;
-      load_input(input, piece, in);
+      if constexpr (kInputByStep)
+        load_input(input.advanced((step + b) * kStepValues), piece - (step + b) * kWarpSize, in);
+      else
+        load_input(input, piece, in);
 #pragma unroll
       for (int r = 0; r < kRowsPerWarp; ++r) {
         const float dot = dot_piece(w[b][r], piece, in);
