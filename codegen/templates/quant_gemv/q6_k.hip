@@ -57,17 +57,18 @@ __device__ __forceinline__ void piece_coordinates(int piece, int &h, int &c, int
 /// caller drops.
 __device__ __forceinline__ void load_piece(const u8 *row, int piece, WeightPiece &w) {
   const int lane = lane_id();
-  const u8 *start = row + static_cast<i64>(shfl(piece, 0) / kPiecesPerBlock) * kQuantBlockBytes;
-  const int skew = static_cast<int>(reinterpret_cast<u64>(start) & 15u);
-  const uint4 *chunks = reinterpret_cast<const uint4 *>(start - skew);
+  // The span's first byte within the row, and the 16-byte chunk holding it (offsets in 32 bits:
+  // a row is far below 2 GiB).
+  const int first = shfl(piece, 0) / kPiecesPerBlock * kQuantBlockBytes;
+  const int skew = static_cast<int>((static_cast<u32>(reinterpret_cast<u64>(row)) + first) & 15u);
+  const uint4 *chunks = reinterpret_cast<const uint4 *>(row + (first - skew));
   // The chunk holding the row's last byte: chunks past it (a span at the row's end) read it
   // again rather than past the weights.
-  const uint4 *last = reinterpret_cast<const uint4 *>(
-      reinterpret_cast<u64>(row + kRowBytes - 1) & ~static_cast<u64>(15));
+  const int lastChunk = (kRowBytes - 1 - (first - skew)) / 16;
 #pragma unroll
   for (int i = 0; i < kChunksPerLane; ++i) {
-    const uint4 *chunk = chunks + lane + i * kWarpSize;
-    w.chunk[i] = *(chunk < last ? chunk : last);
+    const int chunk = lane + i * kWarpSize;
+    w.chunk[i] = chunks[chunk < lastChunk ? chunk : lastChunk];
   }
   w.at = skew + lane / kPiecesPerBlock * kQuantBlockBytes;
 }
@@ -84,19 +85,19 @@ __device__ __forceinline__ void load_input(const InputRow &input, int piece, Pie
 }
 
 /// The 16 bytes at shared-memory byte `at` (even) of `span` as four little-endian words: five
-/// aligned words, shifted by 0 or 16 bits.
+/// aligned words, each output word two halves of neighbours (a byte permute) when `at` is not
+/// a multiple of 4.
 __device__ __forceinline__ void span_words(const u32 *span, int at, u32 (&out)[4]) {
   const u32 *words = span + at / 4;
-  const int shift = at % 4 * 8;
-  constexpr int kWordBits = 8 * sizeof(u32);
+  constexpr u32 kLowWord = 0x3210u, kMiddleHalves = 0x5432u; // byte_perm selectors
+  const u32 select = at % 4 == 0 ? kLowWord : kMiddleHalves;
   u32 picked[5];
 #pragma unroll
   for (int i = 0; i < 5; ++i)
     picked[i] = words[i];
 #pragma unroll
   for (int i = 0; i < 4; ++i)
-    out[i] = static_cast<u32>(((static_cast<u64>(picked[i + 1]) << kWordBits) | picked[i]) >>
-                              shift);
+    out[i] = __byte_perm(picked[i], picked[i + 1], select);
 }
 
 /// Σ over the piece's 32 values of value · input. Every lane of the warp calls it (the span
@@ -123,18 +124,21 @@ __device__ __forceinline__ float dot_piece(const WeightPiece &w, int piece, cons
   const float scaleA = d * float_from_signed_byte(scales[first], 0);
   const float scaleB =
       d * float_from_signed_byte(scales[first + 2 * kQ6_KGroup / kQ6_KSubBlock], 0);
-  // Per byte, q (0..63): the low nibble from ql, the two high bits (group c: bits 2c, 2c + 1;
-  // group c + 2: bits 2c + 4, 2c + 5 of the qh byte) moved to bits 4-5; then 4 (q − 32) as a
-  // signed byte (shifted to the top, top bit flipped), byte k of word i multiplying input
-  // value 4 i + k. |sum| ≤ 16 · 128 · 32767 < 2^31.
+  // Per byte, q (0..63) is the low nibble from ql and two high bits from qh (group c: bits 2c,
+  // 2c + 1; group c + 2: bits 2c + 4, 2c + 5), and 4 (q − 32) as a signed byte is
+  // nibble << 2 | (pair ^ 2) << 6: the qh bytes have the top bit of every pair flipped first
+  // (bits 1, 3, 5, 7), each group's pair is shifted to bits 6-7 (by 6 − 2c for group c,
+  // 2 − 2c for c + 2) and its nibble to bits 2-5 (nine instructions per word, where moving q
+  // to bits 0-5 first took eleven). Byte k of word i multiplies input value 4 i + k.
+  // |sum| ≤ 16 · 128 · 32767 < 2^31.
+  constexpr u32 kPairTops = 0xaaaaaaaau, kPairAtTop = 0xc0c0c0c0u, kNibbleAt2 = 0x3c3c3c3cu;
+  const int shiftA = 6 - 2 * c, shiftB = 2 - 2 * c;
   int dotA = 0, dotB = 0;
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
-    const u32 bits = high[i] >> (2 * c);
-    const u32 qa = (low[i] & 0x0f0f0f0fu) | ((bits << 4) & 0x30303030u);
-    const u32 qb = ((low[i] >> 4) & 0x0f0f0f0fu) | (bits & 0x30303030u);
-    const u32 a = (qa << 2) ^ 0x80808080u;
-    const u32 b = (qb << 2) ^ 0x80808080u;
+    const u32 flipped = high[i] ^ kPairTops;
+    const u32 a = ((low[i] << 2) & kNibbleAt2) | ((flipped << shiftA) & kPairAtTop);
+    const u32 b = ((low[i] >> 2) & kNibbleAt2) | ((flipped << shiftB) & kPairAtTop);
     dotA = dot2_i16_i8<false>(x.a[2 * i], a, dotA);
     dotA = dot2_i16_i8<true>(x.a[2 * i + 1], a, dotA);
     dotB = dot2_i16_i8<false>(x.b[2 * i], b, dotB);
