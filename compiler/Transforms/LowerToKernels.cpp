@@ -67,6 +67,9 @@ constexpr int64_t kMinQuantTileK = 32;
 /// The gemm route for one row (lm_head): one matrix-instruction tile of rows (16 on every
 /// target), which the vector-ALU layout (256 threads / 16) also tiles.
 constexpr int64_t kOneRowGemmTileM = 16;
+/// The narrowest column tile of the gemm route on binary16 weights: gate_up's half of the
+/// target's 128, which every matmul_mma_f16 warp layout tiles.
+constexpr int64_t kMinF16GemmTileN = 64;
 
 /// How many rows a buffer has: the phase's sequence length, or a fixed count.
 struct RowForm {
@@ -842,6 +845,13 @@ FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operatio
   // tiles) 20.1 -> 27.3 ms.
   if (f16Weights && static_cast<int64_t>(llvm::divideCeil(n, tileN)) >= m_.target_.computeUnits)
     tileM *= 2;
+  // One with fewer column tiles than an eighth of the compute units takes half-width tiles
+  // (not below kMinF16GemmTileN): Llama-3-8B's 1024-wide k and v products made 64 blocks at
+  // pp512, a quarter of what an H200 holds. Measured there: k and v 59.6 -> 36.4 µs each, pp512
+  // 11,779 -> 12,196 tok/s; the 4096-wide products at 64 columns lost (q/o 96 -> 149-177 µs).
+  while (f16Weights && !gateUp && tileN / 2 >= kMinF16GemmTileN &&
+         static_cast<int64_t>(llvm::divideCeil(n, tileN)) * 8 < m_.target_.computeUnits)
+    tileN /= 2;
   return std::make_pair(gk::TilesAttr::get(ctx(), tileM, tileN, gemm.tileK, 1), gemm.threads);
 }
 

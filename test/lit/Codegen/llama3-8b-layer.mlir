@@ -26,7 +26,10 @@
 // CHECK: extern __shared__ __align__(16) u16 slots[];
 // CHECK: copy_async_16(wSlot + r * kStride + v * 8,
 // CHECK: gk.kernel @prefill_dequant_f16_q6_k_4096x1024 (
+// The 1024-wide products (8 column tiles of 128, fewer than an eighth of an H100's SMs) take
+// half-width tiles; the 4096-wide ones above keep 128.
 // CHECK: gk.kernel @prefill_matmul_q6_k_4096x1024_norm (
+// CHECK: constexpr int kTileN = 64;
 // CHECK: gk.kernel @prefill_rope_kv_append_h32kv8 (
 // CHECK: gk.kernel @prefill_attention_h32kv8d128 (
 // CHECK: constexpr int kTileN = 32;

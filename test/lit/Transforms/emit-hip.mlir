@@ -56,7 +56,7 @@
 // CHECK: isLast = atomicAdd(&g_arrivals[tile], 1u) == kSplitK - 1;
 // CHECK: } // namespace part0
 // CHECK-NOT: namespace part1
-// CHECK: GRETA_KERNEL(kBlock) decode_attn_out(const Params p) {
+// CHECK: GRETA_KERNEL_BLOCKS(kBlock, 2) decode_attn_out(const Params p) {
 // CHECK: __shared__ __align__(16) float staged[kStagedFloats];
 // CHECK-NEXT: part0::gemv_tile(p, static_cast<int>(blockIdx.x), staged);
 gk.kernel @decode_attn_out matmul(activation, weight, activation, weight, activation)
@@ -134,7 +134,7 @@ gk.kernel @prefill_ffn matmul_gate_up(activation, weight, weight, activation)
 // CHECK-NEXT: const float t3 = tanhf(t2);
 // CHECK-NEXT: const float t4 = t1 ? t3 : residual;
 // CHECK-NEXT: return t4;
-// CHECK: GRETA_KERNEL(kBlock) decode_clamped(const Params p) {
+// CHECK: GRETA_KERNEL_BLOCKS(kBlock, 2) decode_clamped(const Params p) {
 gk.kernel @decode.clamped matmul(activation, weight, activation, activation) route gemv quant f32
     tiles<tile_n = 8> params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
     epilogue {

@@ -154,8 +154,9 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK: gk.kernel @prefill_cast_f16_k64 cast_f16(activation, activation) params {block = 256 : i64, k = 64 : i64}
   // CHECK: gk.kernel @prefill_dequant_f16_q8_0_64x64 dequant_f16(weight, scratch) quant q8_0
   // CHECK-SAME: params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
+  // One column tile, fewer than an eighth of the target's compute units: half-width tiles.
   // CHECK: gk.kernel @prefill_matmul_q8_0_64x64 matmul(activation, weight, activation, activation, scratch) route gemm quant q8_0
-  // CHECK-SAME: tiles<tile_m = 64, tile_n = 128, tile_k = 32>
+  // CHECK-SAME: tiles<tile_m = 64, tile_n = 64, tile_k = 32>
   // CHECK: gk.kernel @prefill_attention_h4kv2d16 attention(activation, kv, kv, input, activation) route flash
   // CHECK-SAME: tiles<tile_m = 64, tile_n = 32>
   // The LM head multiplies one row: the fewest rows a gemm tile has.
