@@ -89,7 +89,13 @@ __device__ __forceinline__ void warp_sync() {
 }
 
 /// IEEE binary16 bits (ggml's block scales, F16 weights, binary16 KV caches) to float: exact.
-__device__ __forceinline__ float half_bits_to_float(u16 bits) {
+/// A template only for old bundles: a bundle's kernel sources are compiled against the current
+/// prelude, and those emitted before this function moved here (session 8) define a plain
+/// half_bits_to_float(u16) of their own, which overload resolution then prefers to this one
+/// rather than finding the call ambiguous (test/unit/codegen/emitted_kernels_test.cpp compiles
+/// such a source).
+template <typename Bits> __device__ __forceinline__ float half_bits_to_float(Bits bits) {
+  static_assert(sizeof(Bits) == 2 && Bits(-1) > Bits(0), "binary16 bits are a u16");
   return __half2float(__ushort_as_half(bits));
 }
 

@@ -421,6 +421,35 @@ TEST_P(EmittedKernels, CompileWithoutWarnings) {
   fs::remove_all(dir);
 }
 
+/// Kernel sources an earlier greta-compile emitted (test/data/old-kernels) still compile: a
+/// bundle's sources are compiled against the runtime's current prelude, so a prelude change
+/// that breaks them breaks every bundle written before it (session 8's final commit did: its
+/// half_bits_to_float clashed with the one older sources define).
+class OlderBundleSources : public ::testing::TestWithParam<bool /*amd*/> {};
+
+TEST_P(OlderBundleSources, CompileAgainstTheCurrentPrelude) {
+  const bool amd = GetParam();
+  const Compilers &compilers = Compilers::get();
+  const Compiler *compiler = amd ? compilers.hiprtc.get() : compilers.nvrtc.get();
+  if (!compiler)
+    GTEST_SKIP() << (amd ? compilers.hiprtcSkip : compilers.nvrtcSkip);
+  std::vector<fs::path> kernels;
+  for (const fs::directory_entry &entry : fs::directory_iterator(GRETA_OLD_KERNELS_DIR))
+    if (entry.path().extension() == ".hip")
+      kernels.push_back(entry.path());
+  std::sort(kernels.begin(), kernels.end());
+  ASSERT_GE(kernels.size(), 2u) << GRETA_OLD_KERNELS_DIR << " holds the old sources";
+  for (const fs::path &kernel : kernels) {
+    CompileResult result = compile(*compiler, readFile(kernel), kernel.filename().string());
+    EXPECT_TRUE(result.ok) << compiler->name << " rejects " << kernel << ":\n" << result.log;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, OlderBundleSources, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool> &info) {
+                           return std::string(info.param ? "gfx90a" : "sm_90");
+                         });
+
 std::string caseName(const ::testing::TestParamInfo<EmittedKernels::ParamType> &info) {
   return std::get<0>(info.param).name + (std::get<1>(info.param) ? "_gfx90a" : "_sm_90");
 }
