@@ -207,8 +207,9 @@ def GK_LaunchOp : GK_SymbolUserOp<"launch", [HasParent<"PlanOp">]> {
     gk.launch @decode_attn_q(@normed, @w_blk0_attn_q, @q) grid = affine_map<(s) -> (1024, s)>
     ```
 
-    Verified: the kernel and buffers exist, the buffer count and kinds match the kernel's, and
-    the grid has that form.
+    Verified: the kernel and buffers exist, the buffer count and kinds match the kernel's, KV
+    caches hold the type the kernel reads them as (f16 where its `params.kv_dtype` is "f16",
+    else f32), and the grid has that form.
   }];
   let arguments = (ins FlatSymbolRefAttr:$kernel,
                        FlatSymbolRefArrayAttr:$buffers,

@@ -93,6 +93,23 @@ static LogicalResult verifyGrid(Operation *op, AffineMap grid) {
   return success();
 }
 
+/// Checks that KV cache buffer #`index` holds the element type the kernel reads its caches as:
+/// f16 where its params.kv_dtype is "f16", f32 otherwise (the emitted kernel's KVValue; a
+/// mismatch would read binary16 bits as floats, or the reverse).
+static LogicalResult verifyKVDtype(Operation *op, KernelOp kernel, FlatSymbolRefAttr kernelRef,
+                                   size_t index, BufferOp buffer) {
+  auto dtype = kernel.getParams() ? dyn_cast_or_null<StringAttr>(kernel.getParams()->get("kv_dtype"))
+                                  : StringAttr();
+  const bool f16 = dtype && dtype.getValue() == "f16";
+  std::optional<Type> held = buffer.getElementType();
+  if (!held || (f16 ? !held->isF16() : !held->isF32()))
+    return op->emitOpError() << "buffer #" << index << " (@" << buffer.getSymName()
+                             << ") is a KV cache of " << (held ? *held : Type()) << " but "
+                             << kernelRef << " reads its caches as " << (f16 ? "f16" : "f32")
+                             << " (params.kv_dtype)";
+  return success();
+}
+
 /// Checks that `kernelRef` names a gk.kernel and `buffers` name gk.buffers of the kinds it
 /// declares, in order; returns the kernel.
 static FailureOr<KernelOp> verifyKernelCall(Operation *op, SymbolTableCollection &symbols,
@@ -114,6 +131,8 @@ static FailureOr<KernelOp> verifyKernelCall(Operation *op, SymbolTableCollection
       return op->emitOpError() << "buffer #" << index << " (" << ref << ") is "
                                << stringifyBufferKind(buffer.getKind()) << " but " << kernelRef
                                << " expects " << stringifyBufferKind(expected);
+    if (expected == BufferKind::KV && failed(verifyKVDtype(op, kernel, kernelRef, index, buffer)))
+      return failure();
   }
   return kernel;
 }

@@ -366,3 +366,32 @@ gk.kernel @k matmul_gate_up(activation, weight, weight, activation, activation, 
       %0 = arith.mulf %gate, %up : f32
       gk.yield %0 : f32
     }
+
+// -----
+
+// Tests that a launch binds KV caches of the type its kernel reads them as: f16 where
+// params.kv_dtype is "f16".
+gk.kernel @k kv_append(activation, activation, input, kv, kv) params {kv_dtype = "f16"}
+gk.buffer @kk activation shape(affine_map<(s) -> (s, 64)>, f32)
+gk.buffer @vv activation shape(affine_map<(s) -> (s, 64)>, f32)
+gk.buffer @pos input shape(affine_map<(s) -> (s)>, i32)
+gk.buffer @kc kv shape(affine_map<(s)[ctx] -> (ctx, 64)>, f32)
+gk.buffer @vc kv shape(affine_map<(s)[ctx] -> (ctx, 64)>, f16)
+gk.plan @decode {
+  // expected-error@+1 {{buffer #3 (@kc) is a KV cache of 'f32' but @k reads its caches as f16 (params.kv_dtype)}}
+  gk.launch @k(@kk, @vv, @pos, @kc, @vc) grid = affine_map<(s) -> (s)>
+}
+
+// -----
+
+// Tests that a kernel without params.kv_dtype reads f32 caches.
+gk.kernel @k kv_append(activation, activation, input, kv, kv)
+gk.buffer @kk activation shape(affine_map<(s) -> (s, 64)>, f32)
+gk.buffer @vv activation shape(affine_map<(s) -> (s, 64)>, f32)
+gk.buffer @pos input shape(affine_map<(s) -> (s)>, i32)
+gk.buffer @kc kv shape(affine_map<(s)[ctx] -> (ctx, 64)>, f32)
+gk.buffer @vc kv shape(affine_map<(s)[ctx] -> (ctx, 64)>, f16)
+gk.plan @decode {
+  // expected-error@+1 {{buffer #4 (@vc) is a KV cache of 'f16' but @k reads its caches as f32 (params.kv_dtype)}}
+  gk.launch @k(@kk, @vv, @pos, @kc, @vc) grid = affine_map<(s) -> (s)>
+}
