@@ -136,6 +136,13 @@ if [[ -n ${GRETA_GPU_BUNDLES:-} && -x $build/bin/greta-run ]]; then
   [[ -n ${GRETA_GPU_BENCH_ARGS:-} ]] && bench_args=($GRETA_GPU_BENCH_ARGS)
   gbench() { "$build/bin/greta-bench" "$@" 2>>"$logs/greta-bench.log"; }
   gbench_note() { echo "GRETA_BENCH greta-bench $*" | tee -a "$logs/greta-run.log"; }
+  # A failed run, with greta-bench's last error line: the summary then says why (session 9's
+  # baseline failed with the reason only in a log that did not come back).
+  gbench_failed() {
+    local why
+    why=$(grep -E 'error' "$logs/greta-bench.log" 2>/dev/null | tail -1 | cut -c1-400)
+    gbench_note "$* FAILED: ${why:-no error line} (log: greta-bench.log)"
+  }
   tg128_rate() { # a greta-bench markdown file: the median t/s of its tg128 row
     awk -F'|' '$6 ~ /^ *tg128 *$/ {gsub(/ /, "", $7); print $7}' "$1"
   }
@@ -181,7 +188,7 @@ if [[ -n ${GRETA_GPU_BUNDLES:-} && -x $build/bin/greta-run ]]; then
       if ! gbench "$b" --weights "$gguf" --device hip -n 128 -p 512 -r 1 --profile \
         --profile-kernels >"$logs/greta-bench-profile-$name.md"; then
         run_status=1
-        gbench_note "$name --profile FAILED (log: greta-bench.log)"
+        gbench_failed "$name --profile"
       fi
       if gbench "$b" --weights "$gguf" --device hip "${bench_args[@]}" \
         >"$logs/greta-bench-$name.md"; then
@@ -197,18 +204,18 @@ if [[ -n ${GRETA_GPU_BUNDLES:-} && -x $build/bin/greta-run ]]; then
               "without: ${overhead:-?} % longer per token"
           else
             run_status=1
-            gbench_note "$name-noaudit FAILED (log: greta-bench.log)"
+            gbench_failed "$name-noaudit"
           fi
         fi
       else
         run_status=1
-        gbench_note "$name FAILED (log: greta-bench.log)"
+        gbench_failed "$name"
       fi
       baseline=${GRETA_GPU_BENCH_BASELINE:-}/$name.greta
       if [[ -n ${GRETA_GPU_BENCH_BASELINE:-} && -d $baseline ]]; then
         gbench "$baseline" --weights "$gguf" --device hip "${bench_args[@]}" \
           >"$logs/greta-bench-baseline-$name.md" ||
-          gbench_note "$name baseline ($baseline) FAILED (log: greta-bench.log)"
+          gbench_failed "$name baseline ($baseline)"
       fi
     fi
     rm -f "$gguf"
