@@ -11,7 +11,8 @@ device call beside the unchanged bundle, without recompiling the model.
   --replace OLD NEW       replace the text OLD by NEW in each selected kernel; a selected kernel
                           without OLD is an error (the variant would silently be the original)
   --min-blocks N          declare each selected kernel with GRETA_KERNEL_BLOCKS(kBlock, N): ask
-                          the compiler to fit N blocks per compute unit
+                          the compiler to fit N blocks per compute unit (a kernel declared
+                          with GRETA_KERNEL_BLOCKS already, as the gemv kernels are, gets N)
   --grid KERNEL DIM F=V   set field F (mul, add or div) of grid dimension DIM (0-2) of every
                           launch of KERNEL, for a tile constant changed with --replace
 
@@ -24,12 +25,14 @@ the file and the edit on any problem.
 import argparse
 import fnmatch
 import json
+import re
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-KERNEL_DECLARATION = "GRETA_KERNEL(kBlock) "
+# A kernel's declaration: GRETA_KERNEL(kBlock) or GRETA_KERNEL_BLOCKS(kBlock, N).
+KERNEL_DECLARATION = re.compile(r"GRETA_KERNEL(?:_BLOCKS)?\(kBlock(?:, *\d+)?\) ")
 GRID_FIELDS = ("mul", "add", "div")
 
 
@@ -58,10 +61,11 @@ def edit_source(path: Path, replaces, min_blocks):
     if min_blocks is not None:
         if min_blocks < 1:
             raise VariantError(f"--min-blocks {min_blocks}: must be at least 1")
-        if KERNEL_DECLARATION not in text:
-            raise VariantError(f"{path}: no '{KERNEL_DECLARATION.strip()}' declaration to give "
-                               f"--min-blocks (already GRETA_KERNEL_BLOCKS?)")
-        text = text.replace(KERNEL_DECLARATION, f"GRETA_KERNEL_BLOCKS(kBlock, {min_blocks}) ")
+        text, declarations = KERNEL_DECLARATION.subn(
+            f"GRETA_KERNEL_BLOCKS(kBlock, {min_blocks}) ", text)
+        if declarations == 0:
+            raise VariantError(f"{path}: no 'GRETA_KERNEL(kBlock)' or 'GRETA_KERNEL_BLOCKS(kBlock, "
+                               f"N)' declaration to give --min-blocks")
     path.write_text(text)
 
 

@@ -99,6 +99,18 @@ def main():
         check(result.returncode == 0, f"--min-blocks: exit {result.returncode}: {result.stderr}")
         check("GRETA_KERNEL_BLOCKS(kBlock, 2) entry(" in
               (blocks / decode_kernels[0]["source"]).read_text(), "--min-blocks declaration")
+        # A kernel that declares its blocks already (the gemv kernels) gets the new count.
+        reblocked = tmp / "reblocked.greta"
+        result = variant(blocks, reblocked, "--kernels", decode_kernels[0]["name"],
+                         "--min-blocks", "3")
+        check(result.returncode == 0, f"--min-blocks again: exit {result.returncode}: {result.stderr}")
+        check((reblocked / decode_kernels[0]["source"]).read_text() ==
+              "GRETA_KERNEL_BLOCKS(kBlock, 3) entry(const Params p) {}\n",
+              "--min-blocks replaces an existing GRETA_KERNEL_BLOCKS count")
+        # A source with no declaration at all is refused (the variant would be the original).
+        undeclared = tmp / "undeclared.greta"
+        subprocess.run(["cp", "-r", str(src), str(undeclared)], check=True)
+        (undeclared / decode_kernels[0]["source"]).write_text("// no entry point\n")
 
         # 3. Bad requests: exit 1, a message naming the problem, no DST.
         bad = tmp / "bad.greta"
@@ -109,7 +121,6 @@ def main():
             (["--grid", target, "3", "add=1"], "DIM is 0, 1 or 2"),
             (["--grid", target, "0", "size=1"], "FIELD=VALUE"),
             (["--grid", target, "0", "div=0"], "div must be at least 1"),
-            (["--kernels", "decode_*", "--min-blocks", "2"], "no 'GRETA_KERNEL(kBlock)'"),
             ([], "nothing to change"),
         ]
         for args, words in cases:
@@ -118,6 +129,12 @@ def main():
                   f"{args}: exit {result.returncode}, message {result.stderr.strip()!r} "
                   f"lacks {words!r}")
             check(not bad.exists(), f"{args}: left {bad} behind")
+        result = variant(undeclared, bad, "--kernels", decode_kernels[0]["name"], "--min-blocks",
+                         "2")
+        check(result.returncode == 1 and "no 'GRETA_KERNEL(kBlock)' or" in result.stderr,
+              f"--min-blocks without a declaration: exit {result.returncode}, message "
+              f"{result.stderr.strip()!r}")
+        check(not bad.exists(), f"--min-blocks without a declaration: left {bad} behind")
         result = variant(src, dst, "--replace", marker, "x")
         check(result.returncode == 1 and "exists" in result.stderr, "an existing DST is refused")
         result = variant(tmp, bad, "--replace", marker, "x")
