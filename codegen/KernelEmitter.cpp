@@ -153,10 +153,7 @@ private:
   }
 
   /// The kernel's KV caches hold binary16 values (params.kv_dtype; kvCacheConstants checks it).
-  bool f16Cache() {
-    auto dtype = dyn_cast_or_null<StringAttr>(param("kv_dtype"));
-    return dtype && dtype.getValue() == "f16";
-  }
+  bool f16Cache() { return kernel_.hasF16KVCaches(); }
 
   FailureOr<int64_t> intParam(StringRef name) {
     auto value = dyn_cast_or_null<IntegerAttr>(param(name));

@@ -114,6 +114,12 @@ bool KernelOp::hasF16Weights() {
          kinds.back() == BufferKind::Scratch;
 }
 
+bool KernelOp::hasF16KVCaches() {
+  auto dtype = getParams() ? dyn_cast_or_null<StringAttr>(getParams()->get("kv_dtype"))
+                           : StringAttr();
+  return dtype && dtype.getValue() == "f16";
+}
+
 /// Smallest block (or sub-block) of every quant type: the reduction tile of a quantized product
 /// is a multiple of it, so a tile never splits one.
 static constexpr int64_t kQuantSubBlockElements = 32;

@@ -112,6 +112,9 @@ def GK_KernelOp : GK_Op<"kernel", [Symbol, IsolatedFromAbove,
     /// that can (getF16WeightCount) whose signature ends with a scratch kind (the verifier
     /// wants one per weight matrix).
     bool hasF16Weights();
+    /// True when the kernel reads and writes its KV caches as binary16 (params.kv_dtype is
+    /// "f16"; absent or "f32": f32).
+    bool hasF16KVCaches();
   }];
 }
 

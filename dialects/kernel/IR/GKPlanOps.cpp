@@ -98,9 +98,7 @@ static LogicalResult verifyGrid(Operation *op, AffineMap grid) {
 /// mismatch would read binary16 bits as floats, or the reverse).
 static LogicalResult verifyKVDtype(Operation *op, KernelOp kernel, FlatSymbolRefAttr kernelRef,
                                    size_t index, BufferOp buffer) {
-  auto dtype = kernel.getParams() ? dyn_cast_or_null<StringAttr>(kernel.getParams()->get("kv_dtype"))
-                                  : StringAttr();
-  const bool f16 = dtype && dtype.getValue() == "f16";
+  const bool f16 = kernel.hasF16KVCaches();
   std::optional<Type> held = buffer.getElementType();
   if (!held || (f16 ? !held->isF16() : !held->isF32()))
     return op->emitOpError() << "buffer #" << index << " (@" << buffer.getSymName()
