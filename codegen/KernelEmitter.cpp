@@ -447,17 +447,17 @@ private:
   }
 
   /// matmul_mma_f16's shared slots, in dynamic shared memory: as many stages of binary16 input
-  /// and weight tiles (rows padded by 8 values) as fit every GPU's (at most
-  /// kMaxStagesInFlight), at least two.
+  /// and weight tiles (rows padded by 8 values) as fit the target's ring (f16Gemm.stageBytes; at
+  /// most kMaxStagesInFlight), at least two.
   LogicalResult stagesInFlightConstant(gk::TilesAttr tiles, int64_t weightRows) {
     int64_t perStage = (tiles.getTileM() + weightRows) * (tiles.getTileK() + 8) * 2;
-    int64_t stages = std::min(kMaxStagesInFlight, kPortableDynamicSharedMemoryBytes / perStage);
+    int64_t budget = target_.f16Gemm.stageBytes;
+    int64_t stages = std::min(kMaxStagesInFlight, budget / perStage);
     if (stages < 2)
       return kernel_.emitOpError("gemm tiles need ")
                  << 2 * perStage
-                 << " bytes of shared memory for two stages of binary16 tiles; the templates "
-                    "stay within "
-                 << kPortableDynamicSharedMemoryBytes,
+                 << " bytes of shared memory for two stages of binary16 tiles; " << target_.name
+                 << "'s ring holds " << budget,
              failure();
     constant("int", "kStagesInFlight", std::to_string(stages),
              "stages of binary16 tiles in flight (shared slots)");

@@ -36,13 +36,20 @@ constexpr GemmTiles kGemmTiles{/*tileM=*/64, /*tileN=*/64, /*tileK=*/32, /*threa
 constexpr GemmTiles kMatrixGemmTiles{/*tileM=*/64, /*tileN=*/128, /*tileK=*/32, /*threads=*/256};
 
 /// Many tokens on binary16 operands (matmul_mma_f16, after cast_f16 and dequant_f16): 64 tokens
-/// x 128 weight rows per block, 256 threads (8 warps of 32 in 2x4, each 32x32; or 4 wavefronts
-/// of 64 in 2x2, each 32x64), stages of a 64x40 input and a 128x40 weight tile (binary16) in
-/// dynamic shared memory, as many as fit 64 KiB (4). Products with a column tile for every
-/// compute unit take 128 tokens a block (greta-lower-to-kernels); 128 x 128 tiles for every
-/// product measured slower on an H200 (pp512 7,476 -> 6,457 tok/s): Llama-3-8B's 4096- and
-/// 1024-wide products then make fewer blocks than the GPU holds.
-constexpr GemmTiles kF16GemmTiles{/*tileM=*/64, /*tileN=*/128, /*tileK=*/32, /*threads=*/256};
+/// x 128 weight rows per block, 256 threads (8 warps of 32 in 2x4; or 4 wavefronts of 64 in
+/// 2x2), stages of a 64x40 input and a 128x40 weight tile (binary16) in dynamic shared memory,
+/// as many as fit AMD CDNA's 64 KiB of LDS (4). Products whose grid holds a wave of blocks at
+/// twice the rows take 128 tokens a block (greta-lower-to-kernels).
+constexpr GemmTiles kF16GemmTiles{/*tileM=*/64, /*tileN=*/128, /*tileK=*/32, /*threads=*/256,
+                                  /*stageBytes=*/64 * 1024};
+
+/// The same on Hopper, which gives a block up to 227 KiB once it opts in: 64-value stages (four
+/// instruction steps between barriers, not two) in a ring of up to 112 KiB, so two blocks still
+/// fit an SM. Measured at pp512 on an H200 (session 10, same call): the 4096- and 14336-deep
+/// products 12,112 -> 12,776 tok/s, gate_up too 13,485; four 64-value stages of gate_up's 128 x
+/// 128 tiles (144 KiB, one block an SM) no gain (12,103).
+constexpr GemmTiles kHopperF16GemmTiles{/*tileM=*/64, /*tileN=*/128, /*tileK=*/64,
+                                        /*threads=*/256, /*stageBytes=*/112 * 1024};
 
 /// Flash attention: 32 query rows per block; K and V tiles share 32 KiB (the key count per tile
 /// follows from head_dim). Split-KV decode: 256 threads per (KV head, row, split), 16 splits:
@@ -67,7 +74,7 @@ constexpr int64_t kElementwiseThreads = 256;
 constexpr TargetDesc kTargets[] = {
     // NVIDIA H100 / H200 (Hopper), through HIP-on-CUDA and NVRTC.
     {"sm_90",  Vendor::Nvidia, /*warpSize=*/32, MatrixUnit::TensorCore, {16, 8, 16}, 48 * 1024,
-     /*computeUnits=*/132, gemvTiles(132), kMatrixGemmTiles, kF16GemmTiles, kMatrixAttentionTiles, kRowThreads,
+     /*computeUnits=*/132, gemvTiles(132), kMatrixGemmTiles, kHopperF16GemmTiles, kMatrixAttentionTiles, kRowThreads,
      kElementwiseThreads},
     // AMD MI300 (CDNA3), ROCm >= 6.
     {"gfx942", Vendor::Amd,    /*warpSize=*/64, MatrixUnit::Mfma,       {16, 16, 16}, 64 * 1024,
@@ -88,6 +95,7 @@ constexpr TargetDesc kTargets[] = {
 constexpr bool isPortable(const TargetDesc &t) {
   return t.gemv.threads % kBlockGranule == 0 && t.gemm.threads % kBlockGranule == 0 &&
          t.f16Gemm.threads % kBlockGranule == 0 && t.f16Gemm.tileK % 32 == 0 &&
+         (t.vendor == Vendor::Nvidia || t.f16Gemm.stageBytes <= kPortableDynamicSharedMemoryBytes) &&
          t.attention.flashThreads % kBlockGranule == 0 &&
          t.attention.splitKVThreads % kBlockGranule == 0 && t.rowThreads % kBlockGranule == 0 &&
          t.elementwiseThreads % kBlockGranule == 0 && t.gemm.tileK % 32 == 0 &&

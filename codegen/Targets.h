@@ -29,7 +29,8 @@ namespace greta::codegen {
 inline constexpr int64_t kPortableSharedMemoryBytes = 48 * 1024;
 /// Dynamic shared memory a kernel may ask for (manifest params.shared_bytes) on every GPU of the
 /// table: AMD CDNA's 64 KiB of LDS per workgroup; NVIDIA Hopper allows 227 KiB once a function
-/// opts in, which the runtime does.
+/// opts in, which the runtime does (its f16Gemm.stageBytes may pass this: sm_90 kernels run on
+/// NVIDIA only).
 inline constexpr int64_t kPortableDynamicSharedMemoryBytes = 64 * 1024;
 
 /// The smallest block any template uses, and what every block size is a multiple of: two
@@ -66,6 +67,9 @@ struct GemmTiles {
                    ///< (a gate_up block stages gate and up rows of the same columns)
   int64_t tileK;   ///< reduction elements per shared-memory stage; a multiple of 32
   int64_t threads; ///< threads per block
+  /// Dynamic shared memory a block's ring of stages may fill (matmul_mma_f16; 0 elsewhere):
+  /// as many stages as fit, at most four.
+  int64_t stageBytes = 0;
 };
 
 /// Tile sizes of the `gemv` route (one token: bandwidth-bound, vector ALUs). Each warp reduces

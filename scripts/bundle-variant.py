@@ -5,6 +5,7 @@ device call beside the unchanged bundle, without recompiling the model.
 
     python3 scripts/bundle-variant.py SRC.greta DST.greta [--kernels GLOB]
         [--replace OLD NEW]... [--min-blocks N] [--grid KERNEL DIM FIELD=VALUE]...
+        [--param FIELD=VALUE]...
 
   --kernels GLOB          which kernels/*.hip the edits apply to (fnmatch on the kernel name,
                           e.g. 'decode_matmul_*'; default every kernel)
@@ -15,6 +16,9 @@ device call beside the unchanged bundle, without recompiling the model.
                           with GRETA_KERNEL_BLOCKS already, as the gemv kernels are, gets N)
   --grid KERNEL DIM F=V   set field F (mul, add or div) of grid dimension DIM (0-2) of every
                           launch of KERNEL, for a tile constant changed with --replace
+  --param FIELD=VALUE     set the integer manifest param FIELD of each selected kernel (e.g.
+                          shared_bytes, for a tile or stage count changed with --replace); the
+                          kernel must have the param already
 
 The runtime compiles kernels from their sources and keys its kernel cache on them, so an edited
 kernel is recompiled at load; ahead-of-time code objects of edited kernels are dropped (their
@@ -49,6 +53,7 @@ def parse_args(argv):
     parser.add_argument("--min-blocks", type=int)
     parser.add_argument("--grid", nargs=3, action="append", default=[],
                         metavar=("KERNEL", "DIM", "FIELD=VALUE"))
+    parser.add_argument("--param", action="append", default=[], metavar="FIELD=VALUE")
     return parser.parse_args(argv)
 
 
@@ -91,6 +96,17 @@ def edit_grids(manifest, grids, manifest_path):
             launch["grid"][dim][field] = value
 
 
+def edit_params(kernel, params, manifest_path):
+    for assignment in params:
+        field, _, value_text = assignment.partition("=")
+        if not value_text.lstrip("-").isdigit():
+            raise VariantError(f"--param {assignment}: want FIELD=VALUE with an integer VALUE")
+        if field not in kernel.get("params", {}):
+            raise VariantError(f"{manifest_path}: kernel '{kernel['name']}' has no param "
+                               f"'{field}' to --param")
+        kernel["params"][field] = int(value_text)
+
+
 def drop_code_objects(manifest, edited):
     """Removes the ahead-of-time code objects of edited kernels (files and manifest entries)."""
     for kernel in manifest.get("kernels", []):
@@ -105,8 +121,8 @@ def make_variant(args):
         raise VariantError(f"{src}: not a bundle (no manifest.json)")
     if dst.exists():
         raise VariantError(f"{dst}: exists (remove it first)")
-    if not args.replace and args.min_blocks is None and not args.grid:
-        raise VariantError("nothing to change: give --replace, --min-blocks or --grid")
+    if not args.replace and args.min_blocks is None and not args.grid and not args.param:
+        raise VariantError("nothing to change: give --replace, --min-blocks, --grid or --param")
     dst.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=dst.name + ".", dir=dst.parent))
     try:
@@ -114,10 +130,11 @@ def make_variant(args):
         shutil.copytree(src, staged)
         manifest = json.loads((staged / "manifest.json").read_text())
         edited = set()
-        if args.replace or args.min_blocks is not None:
+        if args.replace or args.min_blocks is not None or args.param:
             for kernel in manifest.get("kernels", []):
                 if not fnmatch.fnmatch(kernel["name"], args.kernels):
                     continue
+                edit_params(kernel, args.param, manifest_path)
                 edit_source(staged / kernel["source"], args.replace, args.min_blocks)
                 edited.add(kernel["name"])
                 for code_object in (staged / "kernels").glob(kernel["name"] + ".*.co"):

@@ -26,6 +26,9 @@
 #                            the same call, right after the current one
 #                            (greta-bench-baseline-NAME.md), so a change is compared with its
 #                            baseline on the same card
+#   GRETA_GPU_BENCH_OTHERWISE greta-bench flags (e.g. --no-side-stream): the 8B bundle is also
+#                            measured with them, right after its own run
+#                            (greta-bench-NAME-otherwise.md), to weigh a runtime switch
 #   OUT                      when set (device runs): the summary goes to $OUT/gpu-check.txt and
 #                            every log into one archive, $OUT/gpu-check-logs.tgz, written on exit
 #                            (a device run brings back at most 8 files)
@@ -210,6 +213,13 @@ if [[ -n ${GRETA_GPU_BUNDLES:-} && -x $build/bin/greta-run ]]; then
       else
         run_status=1
         gbench_failed "$name"
+      fi
+      if [[ -n ${GRETA_GPU_BENCH_OTHERWISE:-} ]]; then
+        # shellcheck disable=SC2206
+        otherwise=($GRETA_GPU_BENCH_OTHERWISE)
+        gbench "$b" --weights "$gguf" --device hip "${bench_args[@]}" "${otherwise[@]}" \
+          >"$logs/greta-bench-$name-otherwise.md" ||
+          gbench_failed "$name with ${otherwise[*]}"
       fi
       baseline=${GRETA_GPU_BENCH_BASELINE:-}/$name.greta
       if [[ -n ${GRETA_GPU_BENCH_BASELINE:-} && -d $baseline ]]; then

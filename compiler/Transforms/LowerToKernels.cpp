@@ -67,6 +67,17 @@ constexpr int64_t kMinQuantTileK = 32;
 /// The gemm route for one row (lm_head): one matrix-instruction tile of rows (16 on every
 /// target), which the vector-ALU layout (256 threads / 16) also tiles.
 constexpr int64_t kOneRowGemmTileM = 16;
+/// The prompt length the gemm route's row tiles are chosen for (prefill grids scale with the
+/// rows; the benchmark's pp512).
+constexpr int64_t kPlannedPromptRows = 512;
+/// "About a wave": blocks at least this fraction of the compute units.
+constexpr struct {
+  int64_t numerator, denominator;
+} kWaveFraction{3, 4};
+/// Scratch buffers the binary16 weight matrices rotate through: three let the decode of a
+/// matrix run beside the product of the one before it even after gate_up, which reads two
+/// (one more matrix of binary16 values: 117 MB for Llama-3-8B, +2.4 % of its weights).
+constexpr int64_t kScratchBuffers = 3;
 /// The narrowest column tile of the gemm route on binary16 weights: gate_up's half of the
 /// target's 128, which every matmul_mma_f16 warp layout tiles.
 constexpr int64_t kMinF16GemmTileN = 64;
@@ -200,10 +211,12 @@ private:
     return buffers_.try_emplace(name, buffer).first->first();
   }
 
-  /// Scratch buffer `index` of binary16 values (w16.0, w16.1: one per weight matrix a gemm
-  /// reads), grown to hold at least `elements`: every dequant_f16 of the plan reuses it.
-  StringRef getScratchBuffer(int64_t index, int64_t elements) {
-    std::string name = llvm::formatv("w16.{0}", index).str();
+  /// The next scratch buffer of binary16 values in turn (w16.0 .. w16.<kScratchBuffers - 1>),
+  /// grown to hold at least `elements`: the dequant_f16 launches of the plan take them round
+  /// robin, so each overwrites a matrix that a product kScratchBuffers - 1 decodes back read
+  /// (the HIP executor runs the decodes beside the products they do not feed).
+  StringRef nextScratchBuffer(int64_t elements) {
+    std::string name = llvm::formatv("w16.{0}", scratchTurn_++ % kScratchBuffers).str();
     auto found = buffers_.find(name);
     if (found == buffers_.end())
       return getOrCreateBuffer(name, BufferKind::Scratch, RowForm{false, 1}, elements,
@@ -251,6 +264,7 @@ private:
   std::map<std::string, gk::KernelOp> kernelsByKey_;
   llvm::StringSet<> kernelNames_;
   SmallVector<gk::BufferOp> newBuffers_;
+  int64_t scratchTurn_ = 0; ///< nextScratchBuffer's count of buffers handed out
   SmallVector<gk::KernelOp> newKernels_;
   SmallVector<gk::PlanOp> newPlans_;
   /// Activation buffers per (cols, rows), in creation order: the pool both phases draw from.
@@ -829,22 +843,17 @@ FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operatio
     return std::make_pair(gk::TilesAttr::get(ctx(), 1, tileN, tileK, splitK), gemv.threads);
   }
   const auto &gemm = f16Weights ? m_.target_.f16Gemm : m_.target_.gemm;
-  if (k % gemm.tileK != 0)
+  // The binary16 gemm takes narrower stages where K is not a whole number of the target's.
+  int64_t tileK = f16Weights && k % gemm.tileK != 0 ? kMinQuantTileK : gemm.tileK;
+  if (k % tileK != 0)
     return op->emitOpError("reduces over K = ")
-               << k << ", not a multiple of the gemm route's tile_k = " << gemm.tileK << " ("
+               << k << ", not a multiple of the gemm route's tile_k = " << tileK << " ("
                << m_.target_.name << ")",
            failure();
   int64_t tileM = oneRow ? kOneRowGemmTileM : gemm.tileM;
   // gate_up stages gate and up rows of its columns: half the columns keep the weight rows (and
   // the shared memory) of a plain matmul's block.
   int64_t tileN = gateUp ? gemm.tileN / 2 : gemm.tileN;
-  // On binary16 weights, a product with a column tile for every compute unit takes twice the
-  // rows per block (each weight tile then serves twice the tokens); one with fewer keeps them,
-  // or its grid would hold fewer blocks than the GPU does. Measured at pp512 on an H200:
-  // Llama-3-8B's gate_up (224 column tiles) 18.8 -> 16.4 ms, the 4096-wide products (32 column
-  // tiles) 20.1 -> 27.3 ms.
-  if (f16Weights && static_cast<int64_t>(llvm::divideCeil(n, tileN)) >= m_.target_.computeUnits)
-    tileM *= 2;
   // One with fewer column tiles than an eighth of the compute units takes half-width tiles
   // (not below kMinF16GemmTileN): Llama-3-8B's 1024-wide k and v products made 64 blocks at
   // pp512, a quarter of what an H200 holds. Measured there: k and v 59.6 -> 36.4 µs each, pp512
@@ -852,7 +861,20 @@ FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operatio
   while (f16Weights && !gateUp && tileN / 2 >= kMinF16GemmTileN &&
          static_cast<int64_t>(llvm::divideCeil(n, tileN)) * 8 < m_.target_.computeUnits)
     tileN /= 2;
-  return std::make_pair(gk::TilesAttr::get(ctx(), tileM, tileN, gemm.tileK, 1), gemm.threads);
+  // On binary16 weights, a product whose grid still holds about a wave of blocks at twice the
+  // rows for a kPlannedPromptRows prompt takes them (each weight tile then serves twice the
+  // tokens); one with fewer keeps them, or its grid would leave compute units idle. Measured at
+  // pp512 on an H200: gate_up (224 column tiles) 18.8 -> 16.4 ms (session 7); the 4096-wide
+  // q, o and down (32 column tiles: 128 blocks of 128 rows on 132 SMs) 13.7 -> 13.1 ms with
+  // 64-value stages (session 10; with the 32-value stages and two-stage ring of session 7 they
+  // had lost, 20.1 -> 27.3 ms); the 1024-wide k and v (64 blocks) keep 64 rows.
+  int64_t doubledRowBlocks =
+      llvm::divideCeil(kPlannedPromptRows, 2 * tileM) * llvm::divideCeil(n, tileN);
+  if (f16Weights && !oneRow &&
+      doubledRowBlocks * kWaveFraction.denominator >=
+                        m_.target_.computeUnits * kWaveFraction.numerator)
+    tileM *= 2;
+  return std::make_pair(gk::TilesAttr::get(ctx(), tileM, tileN, tileK, 1), gemm.threads);
 }
 
 /// A matmul's RMSNorm prologue, if it has one: the norm weight as the kernel's trailing
@@ -990,8 +1012,8 @@ LogicalResult PhaseLowering::dequantToScratch(MatmulOp op, ArrayRef<StringRef> w
                                               SmallVector<StringRef> &buffers) {
   int64_t block = m_.target_.elementwiseThreads;
   int64_t chunks = n * k / cg::kChunkElements;
-  for (auto [index, weightBuffer] : llvm::enumerate(weights)) {
-    StringRef scratch = m_.getScratchBuffer(static_cast<int64_t>(index), n * k);
+  for (StringRef weightBuffer : weights) {
+    StringRef scratch = m_.nextScratchBuffer(n * k);
     KernelSpec spec{KernelFamily::DequantF16,
                     std::nullopt,
                     quant,

@@ -4,6 +4,7 @@
 #include "runtime/bundle/bundle.h"
 #include "runtime/bundle/kernel_families.h"
 #include "runtime/bundle/manifest_validator.h"
+#include "runtime/hip/stream_schedule.h"
 #include "runtime/support/error.h"
 #include "runtime/support/fnv1a.h"
 
@@ -137,6 +138,11 @@ struct HipExecutor::PreparedPhase {
   std::vector<AuditLaunch> audits;
   Slot *logits = nullptr;
   size_t logitsHostOffset = 0; ///< in hostOutputs_
+  /// The two-stream schedule (empty: every launch on the main stream).
+  std::vector<StreamStep> steps;
+  std::vector<std::optional<Event>> signals; ///< per launch: recorded after it where it signals
+  std::optional<Event> mainReady; ///< the main stream's work before the phase (the side waits)
+  std::optional<Event> sideDone;  ///< the side stream's last launch (the main waits at the end)
 };
 
 namespace {
@@ -191,6 +197,8 @@ HipExecutor::HipExecutor(const bundle::Bundle &bundle, const HipPlatform &platfo
 
 HipExecutor::~HipExecutor() {
   // Nothing may still be running on buffers about to be freed.
+  if (sideStream_)
+    (void)api_.hipStreamSynchronize(sideStream_->get());
   if (stream_.get())
     (void)api_.hipStreamSynchronize(stream_.get());
   if (hipOptions_.profile)
@@ -489,7 +497,40 @@ HipExecutor::PreparedPhase HipExecutor::prepare(bundle::PhaseKind kind) {
     phase.launches.push_back(std::move(prepared));
   }
   phase.logits = &slot(plan.logits);
+  if (kind == bundle::PhaseKind::Prefill && hipOptions_.sideStream)
+    scheduleSideStream(phase);
   return phase;
+}
+
+void HipExecutor::scheduleSideStream(PreparedPhase &phase) {
+  std::vector<LaunchAccess> accesses;
+  for (const PreparedLaunch &launch : phase.launches) {
+    const bundle::FamilySpec &family = *bundle::findFamily(launch.kernel->family);
+    LaunchAccess &access = accesses.emplace_back();
+    for (const bundle::ArgSpec &arg : family.args) {
+      auto given = launch.launch->args.find(std::string(arg.name));
+      if (arg.isWeight || given == launch.launch->args.end() ||
+          bundle::weightRefName(given->second))
+        continue;
+      const size_t buffer = reinterpret_cast<uintptr_t>(&slot(given->second));
+      if (arg.access != bundle::Access::Write)
+        access.reads.push_back(buffer);
+      if (arg.access != bundle::Access::Read)
+        access.writes.push_back(buffer);
+    }
+  }
+  std::vector<StreamStep> steps = scheduleTwoStreams(accesses);
+  if (std::none_of(steps.begin(), steps.end(), [](const StreamStep &s) { return s.side; }))
+    return;
+  phase.steps = std::move(steps);
+  phase.signals.resize(phase.steps.size());
+  for (size_t i = 0; i < phase.steps.size(); ++i)
+    if (phase.steps[i].signals)
+      phase.signals[i].emplace(api_);
+  phase.mainReady.emplace(api_);
+  phase.sideDone.emplace(api_);
+  if (!sideStream_)
+    sideStream_.emplace(api_);
 }
 
 void HipExecutor::poisonActivations() {
@@ -500,12 +541,23 @@ void HipExecutor::poisonActivations() {
 
 void HipExecutor::enqueue(const PreparedPhase &phase, uint64_t seq,
                           const cpu::LaunchObserver &observer, std::optional<size_t> only) {
-  const hipStream_t stream = stream_.get();
+  const hipStream_t mainStream = stream_.get();
   // A single launch (runLaunch) is not profiled: run() sizes and reads the events.
   const bool timed = profiling_ && !only;
+  // Timed, observed or single launches run one after another on the main stream.
+  const bool twoStreams = !phase.steps.empty() && !only && !timed && !observer;
+  if (twoStreams) {
+    phase.mainReady->record(mainStream);
+    GRETA_HIP_CHECK(api_, hipStreamWaitEvent(sideStream_->get(), phase.mainReady->get(), 0));
+  }
   for (size_t i = 0; i < phase.launches.size(); ++i) {
     if (only && i != *only)
       continue;
+    const bool side = twoStreams && phase.steps[i].side;
+    const hipStream_t stream = side ? sideStream_->get() : mainStream;
+    if (twoStreams && phase.steps[i].waitFor)
+      GRETA_HIP_CHECK(api_, hipStreamWaitEvent(stream,
+                                               phase.signals[*phase.steps[i].waitFor]->get(), 0));
     const PreparedLaunch &launch = phase.launches[i];
     const uint64_t rows = rowsIn(*launch.rowsSlot->spec, launch.rowsSlot->rowsAllocated, seq);
     uint8_t *out = launch.params.data();
@@ -583,11 +635,17 @@ void HipExecutor::enqueue(const PreparedPhase &phase, uint64_t seq,
       GRETA_HIP_CHECK(api_, hipModuleLaunchKernel(launch.function, grid.x, grid.y, grid.z,
                                                   launch.block, 1, 1, launch.sharedBytes, stream,
                                                   kernelParams, nullptr));
+    if (twoStreams && phase.steps[i].signals)
+      phase.signals[i]->record(stream);
     if (observer)
       observer(i);
   }
+  if (twoStreams) {
+    phase.sideDone->record(sideStream_->get());
+    GRETA_HIP_CHECK(api_, hipStreamWaitEvent(mainStream, phase.sideDone->get(), 0));
+  }
   if (timed)
-    profileEvents_[phase.launches.size()].record(stream);
+    profileEvents_[phase.launches.size()].record(mainStream);
 }
 
 void HipExecutor::runLaunch(bundle::PhaseKind kind, size_t launchIndex, uint64_t seq) {

@@ -20,7 +20,8 @@
 // logits row and the audit records, and synchronises once at the end: no host sync inside a
 // step. A decode step always has seq 1 and fixed buffers, and its kernels read positions from
 // the positions buffer, so the first decode step is captured as a graph and every later one
-// replays it. Prefill launches directly (its grid and rows depend on seq). With a launch
+// replays it. Prefill launches directly (its grid and rows depend on seq), the launches that
+// read only weights on a second stream, with events where the schedule needs them. With a launch
 // observer (audit row captures) the plan runs launch by launch and lastRow() synchronises and
 // copies the row it is asked for.
 //
@@ -50,6 +51,9 @@ namespace greta::hip {
 struct HipExecutorOptions {
   /// Decode replays a graph captured at the first decode step (off: launch by launch).
   bool useGraph = true;
+  /// Prefill's launches that read no buffer, only weights (the dequant_f16 decodes), run on a
+  /// second stream beside the products before them (stream_schedule.h); off: one stream.
+  bool sideStream = true;
   /// Decode kernels whose manifest entry says early_start may start while the launch before
   /// them is still running (hipModuleLaunchKernelEarly; NVIDIA sm_90 and later). Off: each
   /// launch starts after the one before it has finished.
@@ -141,6 +145,8 @@ private:
   /// Enqueues the phase's launches in order (`only`: just that one).
   void enqueue(const PreparedPhase &phase, uint64_t seq, const cpu::LaunchObserver &observer,
                std::optional<size_t> only = std::nullopt);
+  /// The two-stream schedule of a prepared phase's launches (prefill, with sideStream).
+  void scheduleSideStream(PreparedPhase &phase);
   void poisonActivations();
   void printProfile() const;
 
@@ -152,6 +158,7 @@ private:
   HipLoadStats stats_;
 
   Stream stream_;
+  std::optional<Stream> sideStream_; ///< made when a phase schedules launches on it
   DeviceBuffer bufferArena_;
   DeviceBuffer weightArena_;
   std::vector<DeviceBuffer> substituted_; // fault-injected weights (tests only)

@@ -40,7 +40,9 @@ engine::ExecutorFactory executorFor(const Backend &backend, const bundle::Bundle
     return nullptr;
   }
   return hip::hipExecutorFactory(
-      *backend.gpu, {.earlyStart = settings.earlyStart, .profile = settings.printProfileAtExit});
+      *backend.gpu, {.sideStream = settings.sideStream,
+                     .earlyStart = settings.earlyStart,
+                     .profile = settings.printProfileAtExit});
 #else
   (void)backend;
   (void)bundle;

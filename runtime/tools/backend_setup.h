@@ -40,6 +40,8 @@ struct ExecutorSettings {
   bool printProfileAtExit = false;
   /// HIP: kernels that allow it may start before the launch ahead of them finishes.
   bool earlyStart = true;
+  /// HIP: prefill's weight decodes run on a second stream beside the products.
+  bool sideStream = true;
 };
 
 /// The executor factory for `bundle` on `backend` (null: the CPU).

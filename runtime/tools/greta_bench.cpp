@@ -73,6 +73,7 @@ struct Flags {
   bool profile = false;
   bool profileKernels = false;
   bool noEarlyStart = false;
+  bool noSideStream = false;
   unsigned threads = 0;
   uint64_t seed = 1;
 };
@@ -471,6 +472,9 @@ int run(int argc, char **argv) {
   app.add_flag("--no-early-start", f.noEarlyStart,
                "hip: start every kernel only after the one before it has finished (default: "
                "kernels that allow it start early, on NVIDIA sm_90 and later)");
+  app.add_flag("--no-side-stream", f.noSideStream,
+               "hip: run prefill's weight decodes on the main stream, after the product before "
+               "them (default: on a second stream, beside it)");
   app.add_option("--threads", f.threads, "CPU threads (0: all)")->capture_default_str();
   app.add_option("--seed", f.seed, "seed of the random token ids")->capture_default_str();
   // llama-bench spells it -pg; CLI11 takes one-letter short options only.
@@ -499,7 +503,7 @@ int run(int argc, char **argv) {
   report.context = contextFor(f, tests, *bundle);
 
   engine::SessionOptions options{.context = report.context, .threads = f.threads};
-  options.executor = tools::executorFor(backend, *bundle, {.earlyStart = !f.noEarlyStart});
+  options.executor = tools::executorFor(backend, *bundle, {.earlyStart = !f.noEarlyStart, .sideStream = !f.noSideStream});
 #ifdef GRETA_HAVE_HIP
   const bool onGpu = static_cast<bool>(options.executor);
   const size_t freeBefore = onGpu ? freeDeviceMemory(*backend.gpu) : 0;

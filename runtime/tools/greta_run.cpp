@@ -443,7 +443,8 @@ int run(int argc, char **argv) {
   const std::unique_ptr<bundle::Bundle> bundle = bundle::Bundle::open(f.model, open);
   f.executor = tools::executorFor(backend, *bundle,
                                   {.printProfileAtExit = envSwitch("GRETA_HIP_PROFILE"),
-                                   .earlyStart = !envSwitch("GRETA_HIP_NO_EARLY_START")});
+                                   .earlyStart = !envSwitch("GRETA_HIP_NO_EARLY_START"),
+                                   .sideStream = !envSwitch("GRETA_HIP_NO_SIDE_STREAM")});
   Runner runner(f, *bundle);
   return runner.run();
 }

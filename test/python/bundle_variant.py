@@ -107,6 +107,15 @@ def main():
         check((reblocked / decode_kernels[0]["source"]).read_text() ==
               "GRETA_KERNEL_BLOCKS(kBlock, 3) entry(const Params p) {}\n",
               "--min-blocks replaces an existing GRETA_KERNEL_BLOCKS count")
+        # --param sets an integer param of the selected kernels only.
+        param_name = next(iter(decode_kernels[0]["params"]))
+        params = tmp / "params.greta"
+        result = variant(src, params, "--kernels", target, "--param", f"{param_name}=12345")
+        check(result.returncode == 0, f"--param: exit {result.returncode}: {result.stderr}")
+        for kernel in json.loads((params / "manifest.json").read_text())["kernels"]:
+            old = next(k for k in manifest["kernels"] if k["name"] == kernel["name"])["params"]
+            want = 12345 if kernel["name"] == target else old.get(param_name)
+            check(kernel["params"].get(param_name) == want, f"--param: {kernel['name']}")
         # A source with no declaration at all is refused (the variant would be the original).
         undeclared = tmp / "undeclared.greta"
         subprocess.run(["cp", "-r", str(src), str(undeclared)], check=True)
@@ -121,6 +130,8 @@ def main():
             (["--grid", target, "3", "add=1"], "DIM is 0, 1 or 2"),
             (["--grid", target, "0", "size=1"], "FIELD=VALUE"),
             (["--grid", target, "0", "div=0"], "div must be at least 1"),
+            (["--param", "no_such_param=1"], "has no param"),
+            (["--param", "block=wide"], "integer VALUE"),
             ([], "nothing to change"),
         ]
         for args, words in cases:

@@ -325,6 +325,10 @@ struct HipOnCuda {
     GRETA_CU_RETURN_IF_FAILED(bindCurrentDevice());
     return fromCu(gDriver->cuStreamSynchronize(cu(stream)));
   }
+  static hipError_t hipStreamWaitEvent(hipStream_t stream, hipEvent_t event, unsigned flags) {
+    GRETA_CU_RETURN_IF_FAILED(bindCurrentDevice());
+    return fromCu(gDriver->cuStreamWaitEvent(cu(stream), cu(event), flags));
+  }
   static hipError_t hipEventCreate(hipEvent_t *event) {
     *event = nullptr;
     GRETA_CU_RETURN_IF_FAILED(bindCurrentDevice());

@@ -17,11 +17,15 @@
 // CHECK: constexpr int kN = 4096;
 // CHECK: manifest param_fields: weight,out,rows,ctx
 // CHECK: dequant_chunk(p.weight + n * kRowBytes, c, values);
+// The 4096-wide products hold 128 blocks of 128 rows at pp512 (about a wave on an H100's 132
+// SMs): 128 x 128 tiles, 64-value stages, three in the 112 KiB ring Hopper's tiles allow.
 // CHECK: gk.kernel @prefill_matmul_q4_k_4096x4096_norm (
 // CHECK: route gemm, weights Q4_K
 // CHECK: Made from codegen/templates/matmul_mma_f16.hip
+// CHECK: constexpr int kTileM = 128;
 // CHECK: constexpr int kTileN = 128;
-// CHECK: constexpr int kStagesInFlight = 4;
+// CHECK: constexpr int kTileK = 64;
+// CHECK: constexpr int kStagesInFlight = 3;
 // CHECK: manifest param_fields: x,weight,out,norm,x_f16,weight_f16,rows,ctx
 // CHECK: extern __shared__ __align__(16) u16 slots[];
 // CHECK: copy_async_16(wSlot + r * kStride + v * 8,
@@ -29,7 +33,9 @@
 // The 1024-wide products (8 column tiles of 128, fewer than an eighth of an H100's SMs) take
 // half-width tiles; the 4096-wide ones above keep 128.
 // CHECK: gk.kernel @prefill_matmul_q6_k_4096x1024_norm (
+// CHECK: constexpr int kTileM = 64;
 // CHECK: constexpr int kTileN = 64;
+// CHECK: constexpr int kStagesInFlight = 4;
 // CHECK: gk.kernel @prefill_rope_kv_append_h32kv8 (
 // CHECK: gk.kernel @prefill_attention_h32kv8d128 (
 // CHECK: constexpr int kTileN = 32;

@@ -154,9 +154,10 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK: gk.kernel @prefill_cast_f16_k64 cast_f16(activation, activation) params {block = 256 : i64, k = 64 : i64}
   // CHECK: gk.kernel @prefill_dequant_f16_q8_0_64x64 dequant_f16(weight, scratch) quant q8_0
   // CHECK-SAME: params {block = 256 : i64, k = 64 : i64, n = 64 : i64}
-  // One column tile, fewer than an eighth of the target's compute units: half-width tiles.
+  // One column tile, fewer than an eighth of the target's compute units: half-width tiles (and
+  // too few blocks at twice the rows to double them); K = 64 is one of sm_90's 64-value stages.
   // CHECK: gk.kernel @prefill_matmul_q8_0_64x64 matmul(activation, weight, activation, activation, scratch) route gemm quant q8_0
-  // CHECK-SAME: tiles<tile_m = 64, tile_n = 64, tile_k = 32>
+  // CHECK-SAME: tiles<tile_m = 64, tile_n = 64, tile_k = 64>
   // CHECK: gk.kernel @prefill_attention_h4kv2d16 attention(activation, kv, kv, input, activation) route flash
   // CHECK-SAME: tiles<tile_m = 64, tile_n = 32>
   // The LM head multiplies one row: the fewest rows a gemm tile has.
@@ -168,12 +169,13 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK-LABEL: gk.plan @prefill {
   // CHECK-NEXT: gk.launch @prefill_embedding_q8_0_d64(@tokens, @w.token_embd, @[[X:act.64.0]]) grid = #[[ROWS]]
   // CHECK-NEXT: gk.launch @prefill_cast_f16_k64(@[[X]], @x16.64) grid = #[[ROWS]]
+  // The decoded matrices take the scratch buffers in turn.
   // CHECK-NEXT: gk.launch @prefill_dequant_f16_q8_0_64x64(@w.wq, @w16.0) grid = #[[DEQUANT]]
   // CHECK-NEXT: gk.launch @prefill_matmul_q8_0_64x64(@[[X]], @w.wq, @[[Q:act.64.1]], @x16.64, @w16.0) grid = #[[GEMM]]
-  // CHECK-NEXT: gk.launch @prefill_dequant_f16_q8_0_64x32(@w.wk, @w16.0)
-  // CHECK-NEXT: gk.launch @prefill_matmul_q8_0_64x32(@[[X]], @w.wk, @[[K:act.32.0]], @x16.64, @w16.0)
-  // CHECK-NEXT: gk.launch @prefill_dequant_f16_q8_0_64x32(@w.wv, @w16.0)
-  // CHECK-NEXT: gk.launch @prefill_matmul_q8_0_64x32(@[[X]], @w.wv, @[[V:act.32.1]], @x16.64, @w16.0)
+  // CHECK-NEXT: gk.launch @prefill_dequant_f16_q8_0_64x32(@w.wk, @w16.1)
+  // CHECK-NEXT: gk.launch @prefill_matmul_q8_0_64x32(@[[X]], @w.wk, @[[K:act.32.0]], @x16.64, @w16.1)
+  // CHECK-NEXT: gk.launch @prefill_dequant_f16_q8_0_64x32(@w.wv, @w16.2)
+  // CHECK-NEXT: gk.launch @prefill_matmul_q8_0_64x32(@[[X]], @w.wv, @[[V:act.32.1]], @x16.64, @w16.2)
   // CHECK-NEXT: gk.launch @prefill_rope_kv_append_h4kv2(@[[Q]], @[[K]], @[[V]], @positions, @kv0.k, @kv0.v)
   // CHECK-NEXT: gk.launch @prefill_attention_h4kv2d16(@[[Q]], @kv0.k, @kv0.v, @positions, @[[A:act.64.[02]]]) grid = #[[FLASH]]
   // CHECK-NEXT: gk.launch @prefill_rms_norm_d64(@[[A]], @w.output_norm, @[[F:act.64.[0-9]]])

@@ -179,6 +179,7 @@ HipApi fakeGpuApi() {
     return hipSuccess;
   };
   api.hipEventRecord = [](hipEvent_t, hipStream_t) { return hipSuccess; };
+  api.hipStreamWaitEvent = [](hipStream_t, hipEvent_t, unsigned) { return hipSuccess; };
   api.hipEventElapsedTime = [](float *milliseconds, hipEvent_t, hipEvent_t) {
     *milliseconds = 0.5f;
     return hipSuccess;
