@@ -159,7 +159,10 @@ HipExecutor::HipExecutor(const bundle::Bundle &bundle, const HipPlatform &platfo
                          const HipExecutorOptions &hipOptions)
     : bundle_(bundle), platform_(platform), api_(*platform.api), options_(options),
       hipOptions_(hipOptions),
-      stream_((GRETA_HIP_CHECK(api_, hipSetDevice(platform.device.ordinal)), api_)) {
+      // The main stream's blocks go first: prefill's side stream (weight decodes) fills what
+      // the products leave free instead of holding the SMs the next product waits for.
+      stream_((GRETA_HIP_CHECK(api_, hipSetDevice(platform.device.ordinal)), api_),
+              StreamPriority::High) {
   profiling_ = hipOptions_.profile;
   if (options_.context == 0 || options_.maxBatch == 0)
     fail("{}: the HIP executor needs a context and a batch of at least 1 (got {} and {})",
@@ -527,6 +530,13 @@ void HipExecutor::scheduleSideStream(PreparedPhase &phase) {
   for (size_t i = 0; i < phase.steps.size(); ++i)
     if (phase.steps[i].signals)
       phase.signals[i].emplace(api_);
+  // A side launch's blocks share SMs with the product beside it only under the product's
+  // shared-memory split (measured at pp512 on an H200: 13,700 tok/s on one stream, 13,844 with
+  // the side stream, 14,310 with it and this).
+  std::set<hipFunction_t> preferShared;
+  for (size_t i = 0; i < phase.steps.size(); ++i)
+    if (phase.steps[i].side && preferShared.insert(phase.launches[i].function).second)
+      GRETA_HIP_CHECK(api_, hipModuleFunctionPreferShared(phase.launches[i].function));
   phase.mainReady.emplace(api_);
   phase.sideDone.emplace(api_);
   if (!sideStream_)

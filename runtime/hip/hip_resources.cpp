@@ -61,9 +61,15 @@ PinnedHostBuffer::PinnedHostBuffer(const HipApi &api, size_t bytes) {
   size_ = bytes;
 }
 
-Stream::Stream(const HipApi &api) {
+Stream::Stream(const HipApi &api, StreamPriority priority) {
   hipStream_t stream = nullptr;
-  GRETA_HIP_CHECK(api, hipStreamCreate(&stream));
+  if (priority == StreamPriority::Normal) {
+    GRETA_HIP_CHECK(api, hipStreamCreate(&stream));
+  } else {
+    int least = 0, greatest = 0;
+    GRETA_HIP_CHECK(api, hipDeviceGetStreamPriorityRange(&least, &greatest));
+    GRETA_HIP_CHECK(api, hipStreamCreateWithPriority(&stream, 0, greatest));
+  }
   stream_ = {api, stream};
 }
 

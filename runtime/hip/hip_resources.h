@@ -93,9 +93,13 @@ private:
   size_t size_ = 0;
 };
 
+/// A stream's scheduling priority: where two streams have blocks waiting, the GPU starts the
+/// High one's first.
+enum class StreamPriority { Normal, High };
+
 class Stream {
 public:
-  explicit Stream(const HipApi &api);
+  explicit Stream(const HipApi &api, StreamPriority priority = StreamPriority::Normal);
   hipStream_t get() const { return stream_.get(); }
   void synchronize() const;
 

@@ -142,6 +142,8 @@ HipApi hipOnAmdAdapters() {
   api.hipModuleLaunchKernelEarly = api.hipModuleLaunchKernel; // no early start on AMD
   // No opt-in on AMD: a block may use all of a CU's LDS (the executor checks the size).
   api.hipModuleFunctionAllowDynamicShared = [](hipFunction_t, int) { return hipSuccess; };
+  // LDS is not carved from a cache on AMD: there is no split to prefer.
+  api.hipModuleFunctionPreferShared = [](hipFunction_t) { return hipSuccess; };
   return api;
 }
 

@@ -55,6 +55,8 @@ inline constexpr CUdevice_attribute CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BL
 // CUfunction_attribute values GRETA sets.
 using CUfunction_attribute = int;
 inline constexpr CUfunction_attribute CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+inline constexpr CUfunction_attribute CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT = 9;
+inline constexpr int CU_SHAREDMEM_CARVEOUT_MAX_SHARED = 100;
 
 // Flags.
 inline constexpr unsigned CU_STREAM_DEFAULT = 0;

@@ -317,6 +317,19 @@ struct HipOnCuda {
     *stream = reinterpret_cast<hipStream_t>(created);
     return hipSuccess;
   }
+  static hipError_t hipStreamCreateWithPriority(hipStream_t *stream, unsigned flags,
+                                                int priority) {
+    *stream = nullptr;
+    GRETA_CU_RETURN_IF_FAILED(bindCurrentDevice());
+    CUstream created = nullptr;
+    GRETA_CU_RETURN_IF_FAILED(gDriver->cuStreamCreateWithPriority(&created, flags, priority));
+    *stream = reinterpret_cast<hipStream_t>(created);
+    return hipSuccess;
+  }
+  static hipError_t hipDeviceGetStreamPriorityRange(int *leastPriority, int *greatestPriority) {
+    GRETA_CU_RETURN_IF_FAILED(bindCurrentDevice());
+    return fromCu(gDriver->cuCtxGetStreamPriorityRange(leastPriority, greatestPriority));
+  }
   static hipError_t hipStreamDestroy(hipStream_t stream) {
     GRETA_CU_RETURN_IF_FAILED(bindCurrentDevice());
     return fromCu(gDriver->cuStreamDestroy(cu(stream)));
@@ -389,6 +402,12 @@ struct HipOnCuda {
     GRETA_CU_RETURN_IF_FAILED(bindCurrentDevice());
     return fromCu(gDriver->cuFuncSetAttribute(
         cu(function), CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes));
+  }
+  static hipError_t hipModuleFunctionPreferShared(hipFunction_t function) {
+    GRETA_CU_RETURN_IF_FAILED(bindCurrentDevice());
+    return fromCu(gDriver->cuFuncSetAttribute(cu(function),
+                                              CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT,
+                                              CU_SHAREDMEM_CARVEOUT_MAX_SHARED));
   }
   /// Whether the current device starts kernels early on request (programmatic stream
   /// serialisation: compute capability 9.0 and later), asked once per device and thread.

@@ -45,8 +45,19 @@ struct FakeLaunch {
   bool early = false; ///< launched with hipModuleLaunchKernelEarly
 };
 
+/// A launch, event record or event wait, in the order the executor enqueued them.
+struct FakeStreamOp {
+  enum class Kind { Launch, Record, Wait } kind = Kind::Launch;
+  const void *stream = nullptr;
+  const void *event = nullptr; ///< Record, Wait
+  std::string entry;           ///< Launch
+};
+
 /// The fake device: what the executor did to it.
 struct FakeGpu {
+  std::vector<FakeStreamOp> streamOps;    // outside captures
+  std::set<const void *> priorityStreams; // made by hipStreamCreateWithPriority
+  std::set<std::string> preferShared;     // entries asked to keep the largest shared split
   std::map<std::string, size_t> paramBytes;               // by entry, from the manifest
   std::map<std::string, std::vector<std::string>> fields; // by entry
   std::map<std::string, std::string> families;            // by entry
@@ -94,12 +105,14 @@ void execute(const FakeLaunch &launch) {
 
 /// A launch on the fake device: recorded while capturing, else executed at once.
 hipError_t fakeLaunch(bool early, hipFunction_t function, unsigned gx, unsigned gy, unsigned gz,
-                      unsigned bx, unsigned by, unsigned bz, unsigned shared, hipStream_t,
+                      unsigned bx, unsigned by, unsigned bz, unsigned shared, hipStream_t stream,
                       void **kernelParams, void **extra) {
   if (by != 1 || bz != 1 || extra != nullptr || !kernelParams)
     return hipErrorInvalidValue;
   FakeLaunch launch;
   launch.entry = *reinterpret_cast<const std::string *>(function);
+  if (!gGpu->capturing)
+    gGpu->streamOps.push_back({FakeStreamOp::Kind::Launch, stream, nullptr, launch.entry});
   launch.early = early;
   launch.grid[0] = gx, launch.grid[1] = gy, launch.grid[2] = gz;
   launch.block = bx;
@@ -163,6 +176,18 @@ HipApi fakeGpuApi() {
     *stream = reinterpret_cast<hipStream_t>(new int(1));
     return hipSuccess;
   };
+  api.hipStreamCreateWithPriority = [](hipStream_t *stream, unsigned, int priority) {
+    if (priority < -5 || priority > 0)
+      return hipErrorInvalidValue;
+    *stream = reinterpret_cast<hipStream_t>(new int(1));
+    gGpu->priorityStreams.insert(*stream);
+    return hipSuccess;
+  };
+  api.hipDeviceGetStreamPriorityRange = [](int *least, int *greatest) {
+    *least = 0;
+    *greatest = -5;
+    return hipSuccess;
+  };
   api.hipStreamDestroy = [](hipStream_t stream) {
     delete reinterpret_cast<int *>(stream);
     return hipSuccess;
@@ -178,8 +203,17 @@ HipApi fakeGpuApi() {
     delete reinterpret_cast<int *>(event);
     return hipSuccess;
   };
-  api.hipEventRecord = [](hipEvent_t, hipStream_t) { return hipSuccess; };
-  api.hipStreamWaitEvent = [](hipStream_t, hipEvent_t, unsigned) { return hipSuccess; };
+  api.hipEventRecord = [](hipEvent_t event, hipStream_t stream) {
+    if (!gGpu->capturing)
+      gGpu->streamOps.push_back({FakeStreamOp::Kind::Record, stream, event, {}});
+    return hipSuccess;
+  };
+  api.hipStreamWaitEvent = [](hipStream_t stream, hipEvent_t event, unsigned flags) {
+    if (flags != 0)
+      return hipErrorInvalidValue;
+    gGpu->streamOps.push_back({FakeStreamOp::Kind::Wait, stream, event, {}});
+    return hipSuccess;
+  };
   api.hipEventElapsedTime = [](float *milliseconds, hipEvent_t, hipEvent_t) {
     *milliseconds = 0.5f;
     return hipSuccess;
@@ -226,6 +260,10 @@ HipApi fakeGpuApi() {
     static std::set<std::string> names; // stable addresses: one per entry name
     *function =
         reinterpret_cast<hipFunction_t>(const_cast<std::string *>(&*names.insert(name).first));
+    return hipSuccess;
+  };
+  api.hipModuleFunctionPreferShared = [](hipFunction_t function) {
+    gGpu->preferShared.insert(*reinterpret_cast<const std::string *>(function));
     return hipSuccess;
   };
   api.hipModuleFunctionAllowDynamicShared = [](hipFunction_t function, int bytes) {
@@ -583,6 +621,103 @@ std::vector<bool> expectedEarly(const bundle::Manifest &manifest, const bundle::
 // captured graph, except the first launch (it follows the input copies); that prefill's, a
 // single launch's and a timed (profiled) launch's never do; and that the option turns it off.
 // The compiler marks every kernel it emits today, so the bundle must have some.
+// Tests that prefill's weight decodes (dequant_f16) run on a second stream, behind the main
+// one in priority, and that every product reading a decoded matrix waits on the main stream
+// for an event recorded on the side stream after that decode; with the side stream off (and
+// while profiling) one stream runs everything and nothing waits.
+TEST_F(HipExecutorFakeTest, PrefillDecodesRunBesideTheProducts) {
+  std::unique_ptr<bundle::Bundle> b;
+  for (const auto &path : paths_) {
+    b = bundle::Bundle::open(path.string());
+    const auto &launches = b->manifest().prefill.launches;
+    if (std::any_of(launches.begin(), launches.end(), [&](const bundle::Launch &l) {
+          return b->manifest().findKernel(l.kernel)->family == "dequant_f16";
+        }))
+      break;
+    b.reset();
+  }
+  if (!b)
+    GTEST_SKIP() << "no bundle decodes its prefill weights to binary16";
+  const bundle::Manifest &m = b->manifest();
+  describe(m);
+  auto familyOf = [&](const std::string &entry) { return gGpu->families.at(entry); };
+  {
+    const std::unique_ptr<HipExecutor> executor = smallExecutor(*b, HipExecutorOptions{});
+    gGpu->streamOps.clear();
+    executor->run(bundle::PhaseKind::Prefill, 2);
+    const std::vector<FakeStreamOp> &ops = gGpu->streamOps;
+    const void *mainStream = nullptr, *sideStream = nullptr;
+    // The plan's launches in order, with the index of each one's op.
+    std::vector<size_t> launchOps;
+    for (size_t i = 0; i < ops.size(); ++i)
+      if (ops[i].kind == FakeStreamOp::Kind::Launch)
+        launchOps.push_back(i);
+    ASSERT_EQ(launchOps.size(), m.prefill.launches.size());
+    for (size_t i : launchOps) {
+      const void *&stream = familyOf(ops[i].entry) == "dequant_f16" ? sideStream : mainStream;
+      if (!stream)
+        stream = ops[i].stream;
+      EXPECT_EQ(ops[i].stream, stream) << ops[i].entry;
+    }
+    ASSERT_NE(mainStream, sideStream);
+    EXPECT_TRUE(gGpu->priorityStreams.count(mainStream));
+    EXPECT_FALSE(gGpu->priorityStreams.count(sideStream));
+    // Each product that reads a scratch buffer waits for the decode that wrote it last.
+    std::map<std::string, size_t> writerOp; // scratch buffer -> op of its last decode
+    for (size_t n = 0; n < launchOps.size(); ++n) {
+      const bundle::Launch &launch = m.prefill.launches[n];
+      const size_t at = launchOps[n];
+      if (familyOf(ops[at].entry) == "dequant_f16") {
+        EXPECT_TRUE(gGpu->preferShared.count(ops[at].entry)) << ops[at].entry;
+        writerOp[launch.args.at("out")] = at;
+        continue;
+      }
+      for (const auto &[arg, buffer] : launch.args) {
+        auto writer = writerOp.find(buffer);
+        if (writer == writerOp.end())
+          continue;
+        // A wait on this stream after the decode, for an event last recorded on the side
+        // stream after the decode.
+        bool ordered = false;
+        for (size_t w = writer->second + 1; w < at && !ordered; ++w) {
+          if (ops[w].kind != FakeStreamOp::Kind::Wait || ops[w].stream != mainStream)
+            continue;
+          for (size_t r = w; r-- > writer->second;)
+            if (ops[r].kind == FakeStreamOp::Kind::Record && ops[r].event == ops[w].event) {
+              ordered = ops[r].stream == sideStream;
+              break;
+            }
+        }
+        EXPECT_TRUE(ordered) << "prefill launch " << n << " (" << ops[at].entry << ") reads "
+                             << buffer << " without waiting for its decode";
+      }
+    }
+    // The phase ends with the main stream waiting for the side stream's last launch.
+    ASSERT_FALSE(ops.empty());
+    EXPECT_EQ(ops.back().kind, FakeStreamOp::Kind::Wait);
+    EXPECT_EQ(ops.back().stream, mainStream);
+  }
+  for (bool sideStream : {false, true}) {
+    HipExecutorOptions options;
+    options.sideStream = sideStream;
+    options.profile = sideStream; // timed launches run on one stream too
+    testing::internal::CaptureStderr();
+    {
+      const std::unique_ptr<HipExecutor> executor = smallExecutor(*b, options);
+      gGpu->streamOps.clear();
+      executor->run(bundle::PhaseKind::Prefill, 2);
+      std::set<const void *> streams;
+      for (const FakeStreamOp &op : gGpu->streamOps) {
+        EXPECT_NE(op.kind, FakeStreamOp::Kind::Wait) << "side stream " << sideStream;
+        if (op.kind == FakeStreamOp::Kind::Launch)
+          streams.insert(op.stream);
+      }
+      EXPECT_EQ(streams.size(), 1u) << "side stream " << sideStream;
+    }
+    (void)testing::internal::GetCapturedStderr();
+  }
+}
+
 TEST_F(HipExecutorFakeTest, KernelsStartEarlyWhereTheManifestAllows) {
   const std::unique_ptr<bundle::Bundle> b = openFirstBundle();
   const bundle::Manifest &manifest = b->manifest();
