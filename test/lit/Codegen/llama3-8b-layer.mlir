@@ -51,10 +51,10 @@
 // CHECK: gk.kernel @prefill_dequant_f16_q6_k_14336x4096 (
 // CHECK: gk.kernel @prefill_matmul_q6_k_14336x4096_residual (
 // CHECK: Made from codegen/templates/matmul_mma_f16.hip
-// The LM head projects one row: it decodes its weights in the gemm itself.
+// The LM head projects one row: it reads its weights as decode's does, on the gemv route.
 // CHECK: gk.kernel @prefill_lm_head_q6_k_4096x128256 (
-// CHECK: route gemm, weights Q6_K
-// CHECK: Made from codegen/templates/matmul_mma.hip
+// CHECK: route gemv, weights Q6_K
+// CHECK: Made from codegen/templates/matmul_gemv.hip
 // CHECK: gk.kernel @prefill_audit_stats_lm_head (
 // Decode's q, k (Q4_K) and v (Q6_K) are one matmul_qkv launch of two parts, each with its
 // format's row stride and decoder (a block's tile lies in one part), whose stores rotate q and

@@ -70,8 +70,7 @@
 // ROUTES-LABEL: func.func @prefill
 // ROUTES: greta.matmul %{{.*}}, @blk0_attn_q {{.*}} route gemm
 // ROUTES: greta.matmul %{{.*}}, @blk1_ffn_down {{.*}} route gemm
-// ROUTES-NOT: route gemv
-// ROUTES: greta.lm_head %{{.*}}, @output last_only route gemm
+// ROUTES: greta.lm_head %{{.*}}, @output last_only route gemv
 // ROUTES-LABEL: func.func @decode
 // ROUTES: greta.matmul %{{.*}}, @blk0_attn_q {{.*}} route gemv
 // ROUTES: greta.matmul %{{.*}}, @blk1_ffn_down {{.*}} route gemv

@@ -1,6 +1,6 @@
 // RUN: greta-opt %s --split-input-file --greta-select-routes | FileCheck %s --check-prefix=DEFAULT
-// RUN: greta-opt %s --split-input-file --greta-select-routes=force-route=lm_head=gemv | FileCheck %s --check-prefix=LMGEMV
-// RUN: greta-opt %s --split-input-file '--greta-select-routes=force-route=lm_head.prefill=gemv,matmul.decode=gemm' | FileCheck %s --check-prefix=PHASED
+// RUN: greta-opt %s --split-input-file --greta-select-routes=force-route=lm_head=gemm | FileCheck %s --check-prefix=LMGEMM
+// RUN: greta-opt %s --split-input-file '--greta-select-routes=force-route=lm_head.prefill=gemm,matmul.decode=gemm' | FileCheck %s --check-prefix=PHASED
 // RUN: greta-opt %s --split-input-file '--greta-select-routes=force-route=matmul=gemm,matmul.decode=gemv' | FileCheck %s --check-prefix=SPECIFIC
 // RUN: greta-opt %s --split-input-file --greta-select-routes=fp16-weights=lm_head | FileCheck %s --check-prefix=FP16-LM
 // RUN: greta-opt %s --split-input-file '--greta-select-routes=fp16-weights=embeddings' | FileCheck %s --check-prefix=FP16-EMB
@@ -12,27 +12,27 @@ module {
   greta.weight @norm : !greta.weight<64, f32> {gguf_name = "output_norm.weight"}
   greta.weight @output : !greta.weight<64x256, q8_0> {gguf_name = "output.weight"}
 
-  // Tests that by default prefill's matmuls and LM head take the matrix-unit route (gemm) and
-  // decode's the vector route (gemv).
+  // Tests that by default prefill's matmuls take the matrix-unit route (gemm), decode's the
+  // vector route (gemv), and the LM head, one row in both phases, the vector route.
   // DEFAULT-LABEL: func.func @prefill
   // DEFAULT: greta.matmul %{{.*}}, @w rms_norm(@norm, eps = {{.*}}) route gemm
-  // DEFAULT: greta.lm_head %{{.*}}, @output last_only route gemm
+  // DEFAULT: greta.lm_head %{{.*}}, @output last_only route gemv
   // DEFAULT-LABEL: func.func @decode
   // DEFAULT: greta.matmul %{{.*}}, @w rms_norm(@norm, eps = {{.*}}) route gemv
   // DEFAULT: greta.lm_head %{{.*}}, @output route gemv
 
-  // Tests that lm_head=gemv forces the LM head of both phases and leaves the matmuls alone.
-  // LMGEMV-LABEL: func.func @prefill
-  // LMGEMV: greta.matmul {{.*}} route gemm
-  // LMGEMV: greta.lm_head {{.*}} last_only route gemv
-  // LMGEMV-LABEL: func.func @decode
-  // LMGEMV: greta.matmul {{.*}} route gemv
-  // LMGEMV: greta.lm_head {{.*}} route gemv
+  // Tests that lm_head=gemm forces the LM head of both phases and leaves the matmuls alone.
+  // LMGEMM-LABEL: func.func @prefill
+  // LMGEMM: greta.matmul {{.*}} route gemm
+  // LMGEMM: greta.lm_head {{.*}} last_only route gemm
+  // LMGEMM-LABEL: func.func @decode
+  // LMGEMM: greta.matmul {{.*}} route gemv
+  // LMGEMM: greta.lm_head {{.*}} route gemm
 
   // Tests that OP.PHASE entries force one phase only.
   // PHASED-LABEL: func.func @prefill
   // PHASED: greta.matmul {{.*}} route gemm
-  // PHASED: greta.lm_head {{.*}} last_only route gemv
+  // PHASED: greta.lm_head {{.*}} last_only route gemm
   // PHASED-LABEL: func.func @decode
   // PHASED: greta.matmul {{.*}} route gemm
   // PHASED: greta.lm_head {{.*}} route gemv
