@@ -447,11 +447,15 @@ private:
   }
 
   /// matmul_mma_f16's shared slots, in dynamic shared memory: as many stages of binary16 input
-  /// and weight tiles (rows padded by 8 values) as fit the target's ring (f16Gemm.stageBytes; at
-  /// most kMaxStagesInFlight), at least two.
+  /// and weight tiles (rows padded by 8 values) as fit the target's ring (f16Gemm.stageBytes, or
+  /// soloStageBytes where the grid for a kPlannedPromptRows prompt holds at most a block per
+  /// compute unit; at most kMaxStagesInFlight), at least two.
   LogicalResult stagesInFlightConstant(gk::TilesAttr tiles, int64_t weightRows) {
     int64_t perStage = (tiles.getTileM() + weightRows) * (tiles.getTileK() + 8) * 2;
-    int64_t budget = target_.f16Gemm.stageBytes;
+    int64_t plannedBlocks = llvm::divideCeil(kPlannedPromptRows, tiles.getTileM()) *
+                            llvm::divideCeil(ints_["kN"], tiles.getTileN());
+    int64_t budget = plannedBlocks <= target_.computeUnits ? target_.f16Gemm.soloStageBytes
+                                                           : target_.f16Gemm.stageBytes;
     int64_t stages = std::min(kMaxStagesInFlight, budget / perStage);
     if (stages < 2)
       return kernel_.emitOpError("gemm tiles need ")

@@ -33,6 +33,10 @@ inline constexpr int64_t kPortableSharedMemoryBytes = 48 * 1024;
 /// NVIDIA only).
 inline constexpr int64_t kPortableDynamicSharedMemoryBytes = 64 * 1024;
 
+/// The prompt length the prefill products' tiles are chosen for (their grids scale with the
+/// rows; the benchmark's pp512).
+inline constexpr int64_t kPlannedPromptRows = 512;
+
 /// The smallest block any template uses, and what every block size is a multiple of: two
 /// 32-wide warps or one 64-wide wavefront.
 inline constexpr int64_t kBlockGranule = 64;
@@ -70,6 +74,9 @@ struct GemmTiles {
   /// Dynamic shared memory a block's ring of stages may fill (matmul_mma_f16; 0 elsewhere):
   /// as many stages as fit, at most four.
   int64_t stageBytes = 0;
+  /// The same for a product whose grid holds at most a block per compute unit for a prompt of
+  /// kPlannedPromptRows: no second block shares the compute unit's shared memory.
+  int64_t soloStageBytes = 0;
 };
 
 /// Tile sizes of the `gemv` route (one token: bandwidth-bound, vector ALUs). Each warp reduces

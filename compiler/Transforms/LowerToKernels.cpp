@@ -67,9 +67,6 @@ constexpr int64_t kMinQuantTileK = 32;
 /// The gemm route for one row (lm_head): one matrix-instruction tile of rows (16 on every
 /// target), which the vector-ALU layout (256 threads / 16) also tiles.
 constexpr int64_t kOneRowGemmTileM = 16;
-/// The prompt length the gemm route's row tiles are chosen for (prefill grids scale with the
-/// rows; the benchmark's pp512).
-constexpr int64_t kPlannedPromptRows = 512;
 /// "About a wave": blocks at least this fraction of the compute units.
 constexpr struct {
   int64_t numerator, denominator;
@@ -862,14 +859,14 @@ FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operatio
          static_cast<int64_t>(llvm::divideCeil(n, tileN)) * 8 < m_.target_.computeUnits)
     tileN /= 2;
   // On binary16 weights, a product whose grid still holds about a wave of blocks at twice the
-  // rows for a kPlannedPromptRows prompt takes them (each weight tile then serves twice the
+  // rows for a cg::kPlannedPromptRows prompt takes them (each weight tile then serves twice the
   // tokens); one with fewer keeps them, or its grid would leave compute units idle. Measured at
   // pp512 on an H200: gate_up (224 column tiles) 18.8 -> 16.4 ms (session 7); the 4096-wide
   // q, o and down (32 column tiles: 128 blocks of 128 rows on 132 SMs) 13.7 -> 13.1 ms with
   // 64-value stages (session 10; with the 32-value stages and two-stage ring of session 7 they
   // had lost, 20.1 -> 27.3 ms); the 1024-wide k and v (64 blocks) keep 64 rows.
   int64_t doubledRowBlocks =
-      llvm::divideCeil(kPlannedPromptRows, 2 * tileM) * llvm::divideCeil(n, tileN);
+      llvm::divideCeil(cg::kPlannedPromptRows, 2 * tileM) * llvm::divideCeil(n, tileN);
   if (f16Weights && !oneRow &&
       doubledRowBlocks * kWaveFraction.denominator >=
                         m_.target_.computeUnits * kWaveFraction.numerator)

@@ -10,7 +10,7 @@ same GGUF and run on the same prompt + 16 decode steps (fed the default bundle's
                                     silu_mul kernels; no fused matmul_gate_up
   --audit none                      no audit points, no audit_stats launches
   --audit all-layers                more audit points than the default two
-  --force-route lm_head=gemv        prefill's lm_head launch on the gemv route
+  --force-route lm_head=gemm        the lm_head launches on the gemm route (default: gemv)
   --force-route matmul=gemv         every prefill matmul on gemv
   --force-route matmul=gemm         every decode matmul on gemm
   --fp16-weights lm_head            the LM head weight stored f16 (layout f16_rows)
@@ -94,9 +94,10 @@ def plan_checks(default):
                                lambda m: all(len(m["phases"][p]["audits"])
                                              > len(default["phases"][p]["audits"])
                                              for p in ("prefill", "decode"))),
-        "--force-route=lm_head=gemv": ("prefill lm_head on gemv (default: gemm)",
-                                       lambda m: routes(m, "prefill", "lm_head") == {"gemv"}
-                                       and routes(default, "prefill", "lm_head") == {"gemm"}),
+        "--force-route=lm_head=gemm": ("lm_head on gemm in both phases (default: gemv)",
+                                       lambda m: routes(m, "prefill", "lm_head") == {"gemm"}
+                                       and routes(m, "decode", "lm_head") == {"gemm"}
+                                       and routes(default, "prefill", "lm_head") == {"gemv"}),
         "--force-route=matmul=gemv": ("prefill matmuls on gemv",
                                       lambda m: routes(m, "prefill", "matmul") == {"gemv"}
                                       and routes(default, "prefill", "matmul") == {"gemm"}),

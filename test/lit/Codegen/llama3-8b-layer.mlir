@@ -18,14 +18,14 @@
 // CHECK: manifest param_fields: weight,out,rows,ctx
 // CHECK: dequant_chunk(p.weight + n * kRowBytes, c, values);
 // The 4096-wide products hold 128 blocks of 128 rows at pp512 (about a wave on an H100's 132
-// SMs): 128 x 128 tiles, 64-value stages, three in the 112 KiB ring Hopper's tiles allow.
+// SMs): 128 x 128 tiles, 64-value stages, four (144 KiB: no second block shares the SM).
 // CHECK: gk.kernel @prefill_matmul_q4_k_4096x4096_norm (
 // CHECK: route gemm, weights Q4_K
 // CHECK: Made from codegen/templates/matmul_mma_f16.hip
 // CHECK: constexpr int kTileM = 128;
 // CHECK: constexpr int kTileN = 128;
 // CHECK: constexpr int kTileK = 64;
-// CHECK: constexpr int kStagesInFlight = 3;
+// CHECK: constexpr int kStagesInFlight = 4;
 // CHECK: manifest param_fields: x,weight,out,norm,x_f16,weight_f16,rows,ctx
 // CHECK: extern __shared__ __align__(16) u16 slots[];
 // CHECK: copy_async_16(wSlot + r * kStride + v * 8,
@@ -40,7 +40,8 @@
 // CHECK: gk.kernel @prefill_attention_h32kv8d128 (
 // CHECK: constexpr int kTileN = 32;
 // CHECK: gk.kernel @prefill_dequant_f16_q4_k_4096x14336 (
-// gate_up has a column tile for every SM: 128 rows per block, three stages of tiles in flight.
+// gate_up has a column tile for every SM: 128 rows per block, three stages of tiles in flight
+// (112 KiB: two blocks share an SM).
 // CHECK: gk.kernel @prefill_matmul_gate_up_q4_k_4096x14336_norm (
 // CHECK: Made from codegen/templates/matmul_mma_f16.hip
 // CHECK: constexpr int kTileM = 128;
