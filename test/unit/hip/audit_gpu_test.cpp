@@ -111,6 +111,16 @@ protected:
     return readFile(jsonl);
   }
 
+  /// The route of the reference bundle's prefill LM head kernel, as its manifest says.
+  std::string prefillLmHeadRoute() {
+    const Json manifest = Json::parse(readFile(reference_ + "/manifest.json"));
+    for (const Json &kernel : manifest["kernels"])
+      if (kernel["family"] == "lm_head" && kernel["name"].get<std::string>().starts_with("prefill_"))
+        return kernel["route"].get<std::string>();
+    ADD_FAILURE() << reference_ << ": no prefill lm_head kernel";
+    return "";
+  }
+
   /// greta-audit-report --json's overall verdict on the JSONL `name`.jsonl.
   Json verdict(const std::string &name) {
     const RunResult report = greta::test::runBinTool(
@@ -217,15 +227,17 @@ TEST_F(AuditGpuTest, ProbeAndRmsCheckAgreeOnHealthyBundles) {
 }
 
 // Tests the reference case on the GPU: with the prefill LM head's block scales corrupted, the
-// report names the LM head's prefill route (probe disagrees in prefill, agrees in decode) and
-// delta mode disagrees; with the final norm's weight corrupted, the report names the RMSNorm.
+// report names the LM head's prefill route, the one the bundle's manifest gives (probe disagrees
+// in prefill, agrees in decode) and delta mode disagrees; with the final norm's weight
+// corrupted, the report names the RMSNorm.
 TEST_F(AuditGpuTest, InjectedFaultsAreNamed) {
+  const std::string route = prefillLmHeadRoute();
   const std::vector<Json> lmHead = parseJsonl(
       recordOnGpu("scales", {"--cpu-probe", "--rms-verify", "--trace-delta", "--inject-fault",
                              "lm_head.prefill.scales"}));
   ASSERT_GE(lmHead.size(), 2u) << "prefill_last and decode0";
   EXPECT_FALSE(lmHead[0]["cpu_probe_agrees_gpu"].get<bool>());
-  EXPECT_EQ(lmHead[0]["lm_head_route"], "gemm");
+  EXPECT_EQ(lmHead[0]["lm_head_route"], route);
   EXPECT_TRUE(lmHead[1]["cpu_probe_agrees_gpu"].get<bool>());
   EXPECT_FALSE(lmHead[1]["delta_agrees"].get<bool>()) << "decode vs a faulty prefill";
   // The hidden state before the LM head still agrees, by delta mode's own tolerance.
@@ -236,7 +248,7 @@ TEST_F(AuditGpuTest, InjectedFaultsAreNamed) {
             engine::kProbeTolerance * hiddenMagnitude);
   const Json scales = verdict("scales");
   EXPECT_EQ(scales["point"], "lm_head") << scales.dump();
-  EXPECT_EQ(scales["route"], "gemm");
+  EXPECT_EQ(scales["route"], route);
   EXPECT_EQ(scales["phases_disagree"], Json::array({"prefill"}));
   EXPECT_EQ(scales["phases_agree"], Json::array({"decode"}));
   std::cout << "GRETA_GPU audit verdict lm_head.prefill.scales: "
