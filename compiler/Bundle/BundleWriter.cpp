@@ -107,6 +107,7 @@ private:
       o.forcedRoutes[op.trim().str()] = route.trim().str();
     }
     o.fp16Weights = options_.fp16Weights;
+    o.kvCacheDtype = options_.kvCacheDtype;
     o.targets = options_.targets;
     if (o.targets.empty())
       o.targets = {"cpu", cg::defaultTarget().name.str()};

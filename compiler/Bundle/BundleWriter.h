@@ -45,6 +45,7 @@ struct BundleOptions {
   bool fuse = true;
   std::vector<std::string> forcedRoutes; ///< "OP=ROUTE" / "OP.PHASE=ROUTE"
   std::vector<std::string> fp16Weights;  ///< weight classes, as given to greta-select-routes
+  std::string kvCacheDtype = "auto";     ///< --kv-cache-dtype, as given
   /// Targets the bundle is for (cpu, sm_90, gfx942, ...); empty means {"cpu", the default GPU
   /// target}. The first GPU target is named in the kernels' banners.
   std::vector<std::string> targets;

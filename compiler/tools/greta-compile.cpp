@@ -246,6 +246,7 @@ int run() {
   bundle.fuse = options.fuse;
   bundle.forcedRoutes = options.forceRoutes;
   bundle.fp16Weights = options.fp16Weights;
+  bundle.kvCacheDtype = options.kvCacheDtype;
   bundle.targets = options.targets;
   if (codeObjects)
     for (const std::string &target : options.targets)

@@ -75,6 +75,8 @@ struct CompileOptions {
   std::map<std::string, std::string> forcedRoutes;
   std::vector<std::string> fp16Weights;
   std::vector<std::string> targets;
+  /// --kv-cache-dtype as given (auto | f32 | f16; the buffers' dtype says what auto chose).
+  std::string kvCacheDtype = "auto";
 };
 
 enum class WeightMode { Embed, External };

@@ -242,6 +242,8 @@ CompileOptions parseOptions(const JsonField &f) {
     o.fp16Weights = parseStrings(*fp16);
   if (auto targets = f.optional("targets"))
     o.targets = parseStrings(*targets);
+  if (auto kvDtype = f.optional("kv_cache_dtype"))
+    o.kvCacheDtype = kvDtype->string();
   return o;
 }
 
@@ -441,6 +443,7 @@ OrderedJson optionsJson(const CompileOptions &o) {
     j["forced_routes"][op] = route;
   j["fp16_weights"] = o.fp16Weights;
   j["targets"] = o.targets;
+  j["kv_cache_dtype"] = o.kvCacheDtype;
   return j;
 }
 

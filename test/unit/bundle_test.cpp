@@ -91,10 +91,12 @@ protected:
 // Tests that a written bundle opens with the same manifest, holds every file of the format,
 // and hands the kernels the GGUF's own bytes for ggml-layout weights, 64-byte aligned.
 TEST_F(BundleTest, RoundTripKeepsManifestFilesAndWeights) {
-  const BundleSpec spec = test::buildLlamaPlan(model());
+  BundleSpec spec = test::buildLlamaPlan(model());
+  spec.manifest.options.kvCacheDtype = "f16"; // a non-default option survives the trip too
   const Manifest written = bundle::writeBundle(spec, dir_.file("tiny.greta"));
   const auto bundle = Bundle::open(dir_.file("tiny.greta"), {.verify = true});
   EXPECT_EQ(manifestToJson(bundle->manifest()), manifestToJson(written));
+  EXPECT_EQ(bundle->manifest().options.kvCacheDtype, "f16");
   EXPECT_EQ(parseManifest(manifestToJson(written), "x").generator, written.generator);
 
   const fs::path root = dir_.file("tiny.greta");

@@ -5,7 +5,7 @@
 // RUN: ls %t.greta/ir | FileCheck %s --check-prefix=IR
 // RUN: diff %t.ir/03-fuse.mlir %t.greta/ir/03-fuse.mlir
 // RUN: FileCheck %s --check-prefix=FINAL < %t.greta/ir/final.mlir
-// RUN: greta-compile %t.gguf -o %t.ext.greta --weights external --audit all-layers --no-fuse --force-route lm_head.prefill=gemv --fp16-weights lm_head --target cpu,sm_90 --code-objects=false
+// RUN: greta-compile %t.gguf -o %t.ext.greta --weights external --audit all-layers --no-fuse --force-route lm_head.prefill=gemv --fp16-weights lm_head --target cpu,sm_90 --kv-cache-dtype f32 --code-objects=false
 // RUN: FileCheck %s --check-prefix=OPTIONS < %t.ext.greta/manifest.json
 // RUN: ls %t.ext.greta | FileCheck %s --check-prefix=EXTERNAL
 
@@ -39,6 +39,7 @@
 // OPTIONS: "targets": [
 // OPTIONS-NEXT: "cpu",
 // OPTIONS-NEXT: "sm_90"
+// OPTIONS: "kv_cache_dtype": "f32"
 // OPTIONS: "mode": "external",
 // OPTIONS: "name": "output.weight",
 // OPTIONS-NEXT: "type": "F16",
