@@ -129,7 +129,7 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
 // cast_f16 launch (a block per row) fills before it (q's, which k and v read too: nothing
 // between them writes x or x16.64), and its weight from a scratch buffer
 // that a dequant_f16 launch fills (one chunk of 8 values per thread: 64 x 64 / 8 / 256 = 2
-// blocks); the scratch buffer is sized for the largest matrix (64 x 64). The LM head (one row)
+// blocks); the scratch buffers, taken in turn, are sized for the largest matrix each holds. The LM head (one row)
 // decodes its weights itself. The plan precedes the decode plan, whose kernels are
 // separate.
 module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, kv_heads = 2,
@@ -265,6 +265,26 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
     %h = greta.add %x, %d : tensor<1x64xf32>
     %f = greta.rms_norm %h, @norm eps = 1.0e-5 : tensor<1x64xf32>
     %logits = greta.lm_head %f, @token_embd route gemv : tensor<1x64xf32> -> tensor<1x256xf32>
+    return %logits : tensor<1x256xf32>
+  }
+}
+
+// -----
+
+// Tests that a binary16 gemm whose K is not a whole number of the target's 64-value stages
+// (sm_90's) takes 32-value ones.
+module attributes {greta.model = #greta.model<layers = 1, dim = 96, heads = 4, kv_heads = 2,
+    ffn = 128, vocab = 256, context = 128, rope_theta = 1.0e4, eps = 1.0e-5, tied = true>} {
+  greta.weight @token_embd : !greta.weight<96x256, q8_0> {gguf_name = "token_embd.weight"}
+  greta.weight @wq : !greta.weight<96x64, q8_0> {gguf_name = "blk.0.attn_q.weight"}
+  // CHECK: gk.kernel @prefill_matmul_q8_0_96x64 matmul(activation, weight, activation, activation, scratch) route gemm quant q8_0
+  // CHECK-SAME: tiles<tile_m = 64, tile_n = 64, tile_k = 32>
+  func.func @prefill(%tokens: tensor<?xi32>, %pos: tensor<?xi32>) -> tensor<1x256xf32>
+      attributes {greta.phase = #greta<phase prefill>} {
+    %x = greta.embedding %tokens, @token_embd : tensor<?xi32> -> tensor<?x96xf32>
+    %q = greta.matmul %x, @wq route gemm : tensor<?x96xf32> -> tensor<?x64xf32>
+    %logits = greta.lm_head %x, @token_embd last_only route gemv
+                : tensor<?x96xf32> -> tensor<1x256xf32>
     return %logits : tensor<1x256xf32>
   }
 }
