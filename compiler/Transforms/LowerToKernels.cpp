@@ -26,6 +26,7 @@
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Debug.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -662,33 +663,28 @@ LogicalResult PhaseLowering::run() {
 }
 
 LogicalResult PhaseLowering::lowerOp(Operation *op) {
-  if (auto embedding = dyn_cast<EmbeddingOp>(op))
-    return lowerEmbedding(embedding);
-  if (auto norm = dyn_cast<RmsNormOp>(op))
-    return lowerRmsNorm(norm);
-  if (auto addNorm = dyn_cast<AddRmsNormOp>(op))
-    return lowerAddRmsNorm(addNorm);
-  if (auto matmul = dyn_cast<MatmulOp>(op))
-    return lowerMatmul(matmul);
-  if (auto head = dyn_cast<LmHeadOp>(op))
-    return lowerLmHead(head);
-  if (auto rope = dyn_cast<RopeOp>(op))
-    return lowerRope(rope);
-  if (auto append = dyn_cast<KVAppendOp>(op))
-    return lowerKVAppend(append);
-  if (auto ropeAppend = dyn_cast<RopeKVAppendOp>(op))
-    return lowerRopeKVAppend(ropeAppend);
-  if (auto attention = dyn_cast<AttentionOp>(op))
-    return lowerAttention(attention);
-  if (auto siluMul = dyn_cast<SiluMulOp>(op))
-    return lowerElementwise(op, KernelFamily::SiluMul, siluMul.getGate(), siluMul.getUp());
-  if (auto add = dyn_cast<AddOp>(op))
-    return lowerElementwise(op, KernelFamily::Add, add.getLhs(), add.getRhs());
-  if (auto audit = dyn_cast<AuditOp>(op))
-    return lowerAudit(audit);
-  return op->emitOpError("has no kernel family in greta-lower-to-kernels (a phase function "
-                         "holds greta ops only)"),
-         failure();
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](EmbeddingOp o) { return lowerEmbedding(o); })
+      .Case([&](RmsNormOp o) { return lowerRmsNorm(o); })
+      .Case([&](AddRmsNormOp o) { return lowerAddRmsNorm(o); })
+      .Case([&](MatmulOp o) { return lowerMatmul(o); })
+      .Case([&](LmHeadOp o) { return lowerLmHead(o); })
+      .Case([&](RopeOp o) { return lowerRope(o); })
+      .Case([&](KVAppendOp o) { return lowerKVAppend(o); })
+      .Case([&](RopeKVAppendOp o) { return lowerRopeKVAppend(o); })
+      .Case([&](AttentionOp o) { return lowerAttention(o); })
+      .Case([&](SiluMulOp o) {
+        return lowerElementwise(op, KernelFamily::SiluMul, o.getGate(), o.getUp());
+      })
+      .Case([&](AddOp o) {
+        return lowerElementwise(op, KernelFamily::Add, o.getLhs(), o.getRhs());
+      })
+      .Case([&](AuditOp o) { return lowerAudit(o); })
+      .Default([](Operation *other) {
+        return other->emitOpError("has no kernel family in greta-lower-to-kernels (a phase "
+                                  "function holds greta ops only)"),
+               failure();
+      });
 }
 
 LogicalResult PhaseLowering::lowerEmbedding(EmbeddingOp op) {
