@@ -452,8 +452,7 @@ private:
   /// compute unit; at most kMaxStagesInFlight), at least two.
   LogicalResult stagesInFlightConstant(gk::TilesAttr tiles, int64_t weightRows) {
     int64_t perStage = (tiles.getTileM() + weightRows) * (tiles.getTileK() + 8) * 2;
-    int64_t plannedBlocks = llvm::divideCeil(kPlannedPromptRows, tiles.getTileM()) *
-                            llvm::divideCeil(ints_["kN"], tiles.getTileN());
+    int64_t plannedBlocks = plannedPromptBlocks(tiles.getTileM(), ints_["kN"], tiles.getTileN());
     int64_t budget = plannedBlocks <= target_.computeUnits ? target_.f16Gemm.soloStageBytes
                                                            : target_.f16Gemm.stageBytes;
     int64_t stages = std::min(kMaxStagesInFlight, budget / perStage);

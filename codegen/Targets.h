@@ -29,13 +29,19 @@ namespace greta::codegen {
 inline constexpr int64_t kPortableSharedMemoryBytes = 48 * 1024;
 /// Dynamic shared memory a kernel may ask for (manifest params.shared_bytes) on every GPU of the
 /// table: AMD CDNA's 64 KiB of LDS per workgroup; NVIDIA Hopper allows 227 KiB once a function
-/// opts in, which the runtime does (its f16Gemm.stageBytes may pass this: sm_90 kernels run on
-/// NVIDIA only).
+/// opts in, which the runtime does (its f16Gemm ring budgets may pass this: sm_90 kernels run
+/// on NVIDIA only).
 inline constexpr int64_t kPortableDynamicSharedMemoryBytes = 64 * 1024;
 
 /// The prompt length the prefill products' tiles are chosen for (their grids scale with the
 /// rows; the benchmark's pp512).
 inline constexpr int64_t kPlannedPromptRows = 512;
+
+/// Blocks of a prefill product's grid for a kPlannedPromptRows prompt: row tiles of `tileM`
+/// times column tiles of `tileN` over its `n` output columns.
+constexpr int64_t plannedPromptBlocks(int64_t tileM, int64_t n, int64_t tileN) {
+  return (kPlannedPromptRows + tileM - 1) / tileM * ((n + tileN - 1) / tileN);
+}
 
 /// The smallest block any template uses, and what every block size is a multiple of: two
 /// 32-wide warps or one 64-wide wavefront.

@@ -861,8 +861,7 @@ FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operatio
   // q, o and down (32 column tiles: 128 blocks of 128 rows on 132 SMs) 13.7 -> 13.1 ms with
   // 64-value stages (session 10; with the 32-value stages and two-stage ring of session 7 they
   // had lost, 20.1 -> 27.3 ms); the 1024-wide k and v (64 blocks) keep 64 rows.
-  int64_t doubledRowBlocks =
-      llvm::divideCeil(cg::kPlannedPromptRows, 2 * tileM) * llvm::divideCeil(n, tileN);
+  int64_t doubledRowBlocks = cg::plannedPromptBlocks(2 * tileM, n, tileN);
   if (f16Weights && !oneRow &&
       doubledRowBlocks * kWaveFraction.denominator >=
                         m_.target_.computeUnits * kWaveFraction.numerator)

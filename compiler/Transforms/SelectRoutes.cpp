@@ -2,8 +2,9 @@
 //
 // The route of a matrix product follows from how many rows it multiplies: decode's products and
 // every LM head multiply one row and are bound by reading the weights (vector ALUs, split-K),
-// prefill's other products multiply many and are bound by arithmetic (matrix units). The route is an attribute so that a suspicious one can be
-// forced from the command line (`--force-route lm_head=gemv`) and compared by the audits.
+// prefill's other products multiply many and are bound by arithmetic (matrix units). The route
+// is an attribute so that a suspicious one can be forced from the command line
+// (`--force-route lm_head=gemm`) and compared by the audits.
 //
 // The weights' device precision is chosen here too: it is part of the same decision (which
 // layout the kernel reads) and, like the route, must be visible in the IR.
