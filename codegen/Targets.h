@@ -99,6 +99,9 @@ struct GemvTiles {
   /// the size of a wave when a smaller tile would fill the last one better.
   int64_t residentBlocks;
   int64_t maxSplitK;
+  /// Rows of at least this many values make enough blocks by splitting K rather than by
+  /// fewer rows per block (LowerToKernels' matrixTiles).
+  int64_t splitFirstK;
   /// Shared memory a block stages its range of the input row in (f32); longer rows split K.
   int64_t maxStagedBytes;
 };

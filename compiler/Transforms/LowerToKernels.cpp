@@ -793,13 +793,17 @@ FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operatio
                  << " (the gemv kernels decode weights in chunks and pieces of that many values)",
              failure();
     // One row: enough blocks for a wave over the compute units, first by fewer weight rows per
-    // block (down to one per 32-wide warp), then by splitting K across blocks.
+    // block (down to one per 32-wide warp), then by splitting K across blocks. Rows of at least
+    // gemv.splitFirstK values split K first: every block stages its whole range of the input,
+    // so halving the rows per block doubles the launch's staging while halving the range keeps
+    // it, and a warp's rows share each staged input it reads.
     int64_t tileN = gemv.maxTileN;
     int64_t minTileN = gemv.threads / cg::kNarrowestWarp;
-    while (oneRow && static_cast<int64_t>(llvm::divideCeil(n, tileN)) < gemv.minBlocks &&
+    const bool narrowTiles = oneRow && k < gemv.splitFirstK;
+    while (narrowTiles && static_cast<int64_t>(llvm::divideCeil(n, tileN)) < gemv.minBlocks &&
            tileN / 2 >= minTileN && (tileN / 2) % minTileN == 0)
       tileN /= 2;
-    if (oneRow)
+    if (narrowTiles)
       tileN = fillLastWave(n, tileN, minTileN, gemv.residentBlocks);
     // Many waves of blocks (the LM head: 4008 of 32 rows for 264 resident on an H200): twice the
     // rows per block, where a warp's rows stay within a gate_up warp's eight, so each block stages

@@ -34,7 +34,7 @@ gk.kernel @add_rms_norm add_rms_norm(activation, activation, weight, activation,
 // CHECK: span_words(words, w.at +
 // CHECK: dotA = dot2_i16_i8<false>(x.a[2 * i], a, dotA);
 // CHECK-NOT: make_float4(prologue(
-// CHECK: stage_int16(input, f, v);
+// CHECK: stage_int16(input, f, v[i]);
 // CHECK: GRETA_KERNEL_BLOCKS(kBlock, 2) matmul_gemv(const Params p) {
 gk.kernel @matmul_gemv matmul(activation, weight, activation) route gemv quant q6_k
     tiles<tile_n = 8, tile_k = 256> params {block = 256 : i64, k = 256 : i64, n = 64 : i64}

@@ -89,9 +89,12 @@
 // CHECK: constexpr int kK = 4096;
 // CHECK: constexpr int kN = 14336;
 // CHECK: constexpr i64 kRowBytes = 2304;
-// The 14336-long down projection stages its input as int16 (2.4 bytes a value): one split.
+// The 14336-long down projection keeps 32 rows a block and splits K in two for a wave of
+// 256 blocks (a 4096-long product narrows its tiles instead: gate_up above keeps 32 rows, as
+// its 448 blocks are already a wave).
 // CHECK: gk.kernel @decode_matmul_q6_k_14336x4096_residual (
-// CHECK: constexpr int kSplitK = 1;
+// CHECK: constexpr int kTileN = 32;
+// CHECK-NEXT: constexpr int kSplitK = 2;
 // CHECK: gk.kernel @decode_audit_stats_final_rmsnorm (
 // CHECK: gk.kernel @decode_lm_head_q6_k_4096x128256 (
 // CHECK: constexpr int kN = 128256;

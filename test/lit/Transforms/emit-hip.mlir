@@ -51,8 +51,8 @@
 // CHECK: w.qs = block[1 + piece % kPiecesPerBlock];
 // CHECK: __device__ float g_partials[kSplitK * kPartRows];
 // CHECK: __device__ __forceinline__ void gemv_tile(const Params &p, int tile, float *staged) {
-// CHECK: make_float4(prologue(v.x, gamma.x, invRms)
-// CHECK: reinterpret_cast<float4 *>(staged)[staged_slot(f)] = v;
+// CHECK: make_float4(prologue(v[i].x, gamma.x, invRms)
+// CHECK: reinterpret_cast<float4 *>(staged)[staged_slot(f)] = v[i];
 // CHECK: isLast = atomicAdd(&g_arrivals[tile], 1u) == kSplitK - 1;
 // CHECK: } // namespace part0
 // CHECK-NOT: namespace part1
