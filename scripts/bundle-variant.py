@@ -5,7 +5,7 @@ device call beside the unchanged bundle, without recompiling the model.
 
     python3 scripts/bundle-variant.py SRC.greta DST.greta [--kernels GLOB]
         [--replace OLD NEW]... [--min-blocks N] [--grid KERNEL DIM FIELD=VALUE]...
-        [--param FIELD=VALUE]...
+        [--param FIELD=VALUE]... [--empty]
 
   --kernels GLOB          which kernels/*.hip the edits apply to (fnmatch on the kernel name,
                           e.g. 'decode_matmul_*'; default every kernel)
@@ -19,6 +19,11 @@ device call beside the unchanged bundle, without recompiling the model.
   --param FIELD=VALUE     set the integer manifest param FIELD of each selected kernel (e.g.
                           shared_bytes, for a tile or stage count changed with --replace); the
                           kernel must have the param already
+  --empty                 make each selected kernel return as soon as it starts (its launches
+                          stay in the plan, its outputs go stale): a run of the variant against
+                          the original gives the kernel's marginal cost in a replayed step, which
+                          an eager per-launch profile does not (it adds each launch's own latency
+                          and hides how launches overlap). For timing only: the results are wrong
 
 The runtime compiles kernels from their sources and keys its kernel cache on them, so an edited
 kernel is recompiled at load; ahead-of-time code objects of edited kernels are dropped (their
@@ -54,11 +59,19 @@ def parse_args(argv):
     parser.add_argument("--grid", nargs=3, action="append", default=[],
                         metavar=("KERNEL", "DIM", "FIELD=VALUE"))
     parser.add_argument("--param", action="append", default=[], metavar="FIELD=VALUE")
+    parser.add_argument("--empty", action="store_true")
     return parser.parse_args(argv)
 
 
-def edit_source(path: Path, replaces, min_blocks):
+def edit_source(path: Path, replaces, min_blocks, empty_entry=None):
     text = path.read_text()
+    if empty_entry is not None:
+        # The entry's definition: its declaration macro, name and parameter list, then the body.
+        definition = re.compile(r"(GRETA_KERNEL(?:_BLOCKS)?\(kBlock(?:, *\d+)?\) " +
+                                re.escape(empty_entry) + r"\([^)]*\) *\{)")
+        text, found = definition.subn(r"\1\n  return; // bundle-variant --empty", text)
+        if found != 1:
+            raise VariantError(f"{path}: no definition of entry '{empty_entry}' to --empty")
     for old, new in replaces:
         if old not in text:
             raise VariantError(f"{path}: --replace text not found: {old!r}")
@@ -121,8 +134,10 @@ def make_variant(args):
         raise VariantError(f"{src}: not a bundle (no manifest.json)")
     if dst.exists():
         raise VariantError(f"{dst}: exists (remove it first)")
-    if not args.replace and args.min_blocks is None and not args.grid and not args.param:
-        raise VariantError("nothing to change: give --replace, --min-blocks, --grid or --param")
+    if (not args.replace and args.min_blocks is None and not args.grid and not args.param and
+            not args.empty):
+        raise VariantError("nothing to change: give --replace, --min-blocks, --grid, --param or "
+                           "--empty")
     dst.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=dst.name + ".", dir=dst.parent))
     try:
@@ -130,12 +145,13 @@ def make_variant(args):
         shutil.copytree(src, staged)
         manifest = json.loads((staged / "manifest.json").read_text())
         edited = set()
-        if args.replace or args.min_blocks is not None or args.param:
+        if args.replace or args.min_blocks is not None or args.param or args.empty:
             for kernel in manifest.get("kernels", []):
                 if not fnmatch.fnmatch(kernel["name"], args.kernels):
                     continue
                 edit_params(kernel, args.param, manifest_path)
-                edit_source(staged / kernel["source"], args.replace, args.min_blocks)
+                edit_source(staged / kernel["source"], args.replace, args.min_blocks,
+                            kernel.get("entry", kernel["name"]) if args.empty else None)
                 edited.add(kernel["name"])
                 for code_object in (staged / "kernels").glob(kernel["name"] + ".*.co"):
                     code_object.unlink()

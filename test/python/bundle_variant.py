@@ -116,6 +116,25 @@ def main():
             old = next(k for k in manifest["kernels"] if k["name"] == kernel["name"])["params"]
             want = 12345 if kernel["name"] == target else old.get(param_name)
             check(kernel["params"].get(param_name) == want, f"--param: {kernel['name']}")
+        # --empty makes the selected kernel return at entry, and leaves the others as they are.
+        emptyable = tmp / "emptyable.greta"
+        subprocess.run(["cp", "-r", str(src), str(emptyable)], check=True)
+        entry = decode_kernels[0].get("entry", target)
+        (emptyable / decode_kernels[0]["source"]).write_text(
+            f"GRETA_KERNEL_BLOCKS(kBlock, 2) {entry}(const Params p) {{ body(); }}\n")
+        empty = tmp / "empty.greta"
+        result = variant(emptyable, empty, "--kernels", target, "--empty")
+        check(result.returncode == 0, f"--empty: exit {result.returncode}: {result.stderr}")
+        if result.returncode == 0:
+            before, after = files(emptyable), files(empty)
+            changed = {str(path) for path in before if before[path] != after.get(path)}
+            check(changed == {decode_kernels[0]["source"], "manifest.json"} or
+                  changed == {decode_kernels[0]["source"]},
+                  f"--empty changes the selected kernel only: {sorted(changed)}")
+            check((empty / decode_kernels[0]["source"]).read_text() ==
+                  f"GRETA_KERNEL_BLOCKS(kBlock, 2) {entry}(const Params p) {{\n"
+                  f"  return; // bundle-variant --empty body(); }}\n",
+                  "--empty returns at the entry's first statement")
         # A source with no declaration at all is refused (the variant would be the original).
         undeclared = tmp / "undeclared.greta"
         subprocess.run(["cp", "-r", str(src), str(undeclared)], check=True)
@@ -146,6 +165,11 @@ def main():
               f"--min-blocks without a declaration: exit {result.returncode}, message "
               f"{result.stderr.strip()!r}")
         check(not bad.exists(), f"--min-blocks without a declaration: left {bad} behind")
+        result = variant(undeclared, bad, "--kernels", decode_kernels[0]["name"], "--empty")
+        check(result.returncode == 1 and "to --empty" in result.stderr,
+              f"--empty without a definition: exit {result.returncode}, message "
+              f"{result.stderr.strip()!r}")
+        check(not bad.exists(), f"--empty without a definition: left {bad} behind")
         result = variant(src, dst, "--replace", marker, "x")
         check(result.returncode == 1 and "exists" in result.stderr, "an existing DST is refused")
         result = variant(tmp, bad, "--replace", marker, "x")
