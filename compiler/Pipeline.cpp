@@ -63,7 +63,15 @@ std::vector<Stage> buildStages(const PipelineOptions &options) {
                     }});
   gir::LowerToKernelsOptions lower;
   lower.target = target ? target->name.str() : unknown; // the pass reports an unknown name
-  stages.push_back({"05-lower-to-kernels", "greta-lower-to-kernels{target=" + lower.target + "}",
+  lower.gemvTiles = options.gemvTiles;
+  std::string lowerName = "greta-lower-to-kernels{target=";
+  lowerName += lower.target;
+  if (!options.gemvTiles.empty()) {
+    lowerName += " gemv-tiles=";
+    lowerName += joinList(options.gemvTiles);
+  }
+  lowerName += "}";
+  stages.push_back({"05-lower-to-kernels", lowerName,
                     [lower](mlir::OpPassManager &pm) {
                       pm.addPass(gir::createLowerToKernels(lower));
                     }});

@@ -10,7 +10,7 @@
 //   02-insert-audit        greta-insert-audit{audit=...}
 //   03-fuse                greta-fuse (no passes with --no-fuse; the stage keeps its number)
 //   04-select-routes       greta-select-routes{force-route=... fp16-weights=... kv-cache-dtype=...}
-//   05-lower-to-kernels    greta-lower-to-kernels
+//   05-lower-to-kernels    greta-lower-to-kernels{target=... gemv-tiles=...}
 //   06-emit-hip            greta-emit-hip{target=... output-dir=...} when kernelDir is set
 //
 // Thread-safety: runPipeline uses the module's context; one run per context at a time.
@@ -39,6 +39,9 @@ struct PipelineOptions {
   /// How the KV caches store keys and values: f32, f16, or auto (f16 when the kernels are
   /// lowered for a GPU target, f32 for a bundle for the CPU alone).
   std::string kvCacheDtype = "auto";
+  /// "KxN=TILE_N[:SPLIT_K]" each: gemv tiles in place of the tile policy's (greta-lower-to-kernels
+  /// gemv-tiles; for tile sweeps).
+  std::vector<std::string> gemvTiles;
   /// Where greta-emit-hip writes the kernel sources; empty: 06-emit-hip runs no passes (the
   /// bundle writer emits the kernels it packs).
   std::string kernelDir;

@@ -154,11 +154,43 @@ private:
   Location loc_;
 };
 
+/// Tiles asked for a gemv product by the pass's gemv-tiles option, in place of the policy's.
+struct GemvTileChoice {
+  int64_t tileN;
+  int64_t splitK;
+};
+/// Keyed by the weight's (K, N).
+using GemvTileChoices = std::map<std::pair<int64_t, int64_t>, GemvTileChoice>;
+
+/// Parses gemv-tiles entries ("KxN=TILE_N" or "KxN=TILE_N:SPLIT_K"); an error names the entry.
+static FailureOr<GemvTileChoices> parseGemvTiles(ModuleOp module,
+                                                 llvm::ArrayRef<std::string> entries) {
+  GemvTileChoices choices;
+  for (const std::string &entry : entries) {
+    auto [shape, tiles] = StringRef(entry).split('=');
+    auto [kText, nText] = shape.split('x');
+    auto [tileText, splitText] = tiles.split(':');
+    int64_t k = 0, n = 0, tileN = 0, splitK = 1;
+    if (kText.getAsInteger(10, k) || nText.getAsInteger(10, n) ||
+        tileText.getAsInteger(10, tileN) ||
+        (!splitText.empty() && splitText.getAsInteger(10, splitK)) || k <= 0 || n <= 0 ||
+        tileN <= 0 || splitK <= 0) {
+      module.emitError() << "greta-lower-to-kernels: gemv-tiles entry '" << entry
+                         << "': expected KxN=TILE_N or KxN=TILE_N:SPLIT_K with positive "
+                            "integers, e.g. 14336x4096=32:2";
+      return failure();
+    }
+    choices[{k, n}] = GemvTileChoice{tileN, splitK};
+  }
+  return choices;
+}
+
 /// Module-wide state: buffers and kernels are shared by the phases.
 class ModuleLowering {
 public:
-  ModuleLowering(ModuleOp module, const TargetDesc &target)
-      : module_(module), target_(target), builder_(module.getContext()), symbols_(module) {
+  ModuleLowering(ModuleOp module, const TargetDesc &target, GemvTileChoices gemvTiles)
+      : module_(module), target_(target), gemvTiles_(std::move(gemvTiles)),
+        builder_(module.getContext()), symbols_(module) {
     builder_.setInsertionPointToEnd(module.getBody());
   }
 
@@ -256,6 +288,7 @@ private:
 
   ModuleOp module_;
   const TargetDesc &target_;
+  GemvTileChoices gemvTiles_;
   OpBuilder builder_;
   SymbolTable symbols_;
   llvm::StringMap<gk::BufferOp> buffers_;
@@ -836,6 +869,18 @@ FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operatio
     while (oneRow && blocks * splitK < gemv.minBlocks && splitK * 2 <= gemv.maxSplitK &&
            splitK * 2 <= units)
       splitK *= 2;
+    if (auto chosen = m_.gemvTiles_.find({k, n}); chosen != m_.gemvTiles_.end()) {
+      // Whole warps of rows on every target (the narrowest warp included), K split into whole
+      // units, and a staged range that fits.
+      tileN = chosen->second.tileN;
+      splitK = chosen->second.splitK;
+      if (tileN % minTileN != 0 || splitK > units || stagedBytes(splitK) > gemv.maxStagedBytes)
+        return op->emitOpError("gemv-tiles ")
+                   << k << "x" << n << "=" << tileN << ":" << splitK << ": tile_n must be a "
+                   << "multiple of " << minTileN << " and split_k at most " << units
+                   << " with a staged range of at most " << gemv.maxStagedBytes << " bytes",
+               failure();
+    }
     int64_t tileK = std::max<int64_t>(kMinQuantTileK, format.blockElements);
     return std::make_pair(gk::TilesAttr::get(ctx(), 1, tileN, tileK, splitK), gemv.threads);
   }
@@ -1414,7 +1459,10 @@ struct LowerToKernelsPass final : mlir::greta::impl::LowerToKernelsBase<LowerToK
       phases.emplace_back(func, phase.getValue());
     }
     llvm::stable_sort(phases, [](auto a, auto b) { return a.second < b.second; });
-    ModuleLowering lowering(module, *target);
+    FailureOr<GemvTileChoices> gemvTiles = parseGemvTiles(module, this->gemvTiles);
+    if (failed(gemvTiles))
+      return signalPassFailure();
+    ModuleLowering lowering(module, *target, std::move(*gemvTiles));
     for (auto [func, phase] : phases)
       if (failed(lowering.lowerPhase(func, phase)))
         return signalPassFailure();

@@ -152,6 +152,9 @@ def LowerToKernels : Pass<"greta-lower-to-kernels", "::mlir::ModuleOp"> {
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"sm_90\"",
            "target whose row of the tile table shapes the kernels (sm_90, gfx942, gfx90a, cpu)">,
+    ListOption<"gemvTiles", "gemv-tiles", "std::string",
+               "KxN=TILE_N or KxN=TILE_N:SPLIT_K: the tiles of every gemv product over a K x N "
+               "weight instead of the tile policy's (for tile sweeps)">,
   ];
   let dependentDialects = ["::mlir::greta::GretaDialect", "::mlir::gk::GKDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];

@@ -2,6 +2,7 @@
 //
 //   greta-compile MODEL.gguf -o MODEL.greta [--target cpu,sm_90,gfx942] [--code-objects=false]
 //       [--audit none|default|all-layers] [--force-route OP=ROUTE,...] [--no-fuse]
+//       [--gemv-tiles KxN=TILE_N[:SPLIT_K],...]
 //       [--fp16-weights lm_head,...] [--weights embed|external] [--dump-ir DIR]
 //       [--stop-after-stage STAGE]
 //
@@ -75,6 +76,11 @@ cl::list<std::string> forceRoutes("force-route", cl::CommaSeparated,
                                            "prefill|decode"),
                                   cl::value_desc("OP=ROUTE,..."), cl::cat(category));
 cl::opt<bool> noFuse("no-fuse", cl::desc("skip greta-fuse"), cl::cat(category));
+cl::list<std::string> gemvTiles("gemv-tiles", cl::CommaSeparated,
+                                cl::desc("tiles of the gemv products over a K x N weight, in "
+                                         "place of the tile policy's (for tile sweeps), e.g. "
+                                         "14336x4096=32:2"),
+                                cl::value_desc("KxN=TILE_N[:SPLIT_K],..."), cl::cat(category));
 cl::list<std::string> fp16Weights("fp16-weights", cl::CommaSeparated,
                                   cl::desc("dequantize these weights to fp16 for the device: "
                                            "lm_head, embeddings, all"),
@@ -168,6 +174,7 @@ int run() {
   options.audit = auditName(audit).str();
   options.fuse = !noFuse;
   options.forceRoutes.assign(forceRoutes.begin(), forceRoutes.end());
+  options.gemvTiles.assign(gemvTiles.begin(), gemvTiles.end());
   options.fp16Weights.assign(fp16Weights.begin(), fp16Weights.end());
   options.targets = targetList;
   if (kvCacheDtype != "auto" && kvCacheDtype != "f32" && kvCacheDtype != "f16")
