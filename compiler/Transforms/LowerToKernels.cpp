@@ -870,15 +870,18 @@ FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operatio
            splitK * 2 <= units)
       splitK *= 2;
     if (auto chosen = m_.gemvTiles_.find({k, n}); chosen != m_.gemvTiles_.end()) {
-      // Whole warps of rows on every target (the narrowest warp included), K split into whole
-      // units, and a staged range that fits.
+      // Whole warps of rows on every target (the narrowest warp included), no more rows than
+      // threads (a split tile's last block sums one row per thread), K split into whole units,
+      // and a staged range that fits.
       tileN = chosen->second.tileN;
       splitK = chosen->second.splitK;
-      if (tileN % minTileN != 0 || splitK > units || stagedBytes(splitK) > gemv.maxStagedBytes)
+      if (tileN % minTileN != 0 || tileN > gemv.threads || splitK > units ||
+          stagedBytes(splitK) > gemv.maxStagedBytes)
         return op->emitOpError("gemv-tiles ")
                    << k << "x" << n << "=" << tileN << ":" << splitK << ": tile_n must be a "
-                   << "multiple of " << minTileN << " and split_k at most " << units
-                   << " with a staged range of at most " << gemv.maxStagedBytes << " bytes",
+                   << "multiple of " << minTileN << " up to " << gemv.threads
+                   << ", and split_k at most " << units << " with a staged range of at most "
+                   << gemv.maxStagedBytes << " bytes",
                failure();
     }
     int64_t tileK = std::max<int64_t>(kMinQuantTileK, format.blockElements);
