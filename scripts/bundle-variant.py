@@ -67,8 +67,8 @@ def edit_source(path: Path, replaces, min_blocks, empty_entry=None):
     text = path.read_text()
     if empty_entry is not None:
         # The entry's definition: its declaration macro, name and parameter list, then the body.
-        definition = re.compile(r"(GRETA_KERNEL(?:_BLOCKS)?\(kBlock(?:, *\d+)?\) " +
-                                re.escape(empty_entry) + r"\([^)]*\) *\{)")
+        definition = re.compile("(" + KERNEL_DECLARATION.pattern + re.escape(empty_entry) +
+                                r"\([^)]*\) *\{)")
         text, found = definition.subn(r"\1\n  return; // bundle-variant --empty", text)
         if found != 1:
             raise VariantError(f"{path}: no definition of entry '{empty_entry}' to --empty")
@@ -134,8 +134,8 @@ def make_variant(args):
         raise VariantError(f"{src}: not a bundle (no manifest.json)")
     if dst.exists():
         raise VariantError(f"{dst}: exists (remove it first)")
-    if (not args.replace and args.min_blocks is None and not args.grid and not args.param and
-            not args.empty):
+    kernel_edits = bool(args.replace or args.min_blocks is not None or args.param or args.empty)
+    if not kernel_edits and not args.grid:
         raise VariantError("nothing to change: give --replace, --min-blocks, --grid, --param or "
                            "--empty")
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -145,7 +145,7 @@ def make_variant(args):
         shutil.copytree(src, staged)
         manifest = json.loads((staged / "manifest.json").read_text())
         edited = set()
-        if args.replace or args.min_blocks is not None or args.param or args.empty:
+        if kernel_edits:
             for kernel in manifest.get("kernels", []):
                 if not fnmatch.fnmatch(kernel["name"], args.kernels):
                     continue
