@@ -59,12 +59,13 @@ constexpr GemmTiles kHopperF16GemmTiles{/*tileM=*/64, /*tileN=*/128, /*tileK=*/6
                                         /*soloStageBytes=*/200 * 1024};
 
 /// Flash attention: 32 query rows per block; K and V tiles share 32 KiB (the key count per tile
-/// follows from head_dim). Split-KV decode: 256 threads per (KV head, row, split), 16 splits:
-/// Llama-3-8B's 8 KV heads make 128 blocks, one wave over an H100's 132 SMs, so a long
-/// context's keys are read by the whole GPU rather than by a few SMs.
+/// follows from head_dim). Split-KV decode: 256 threads per (KV head, row, split), up to 32
+/// splits: at a long context Llama-3-8B's 8 KV heads make 256 blocks, one wave of two blocks
+/// an SM over an H100's 132 SMs (101 registers a thread), so its keys are read by the whole
+/// GPU rather than by a few SMs; a short context uses fewer (attention_split_kv.hip).
 constexpr AttentionTiles kAttentionTiles{/*flashTileM=*/32, /*flashKVBytes=*/32 * 1024,
                                          /*flashMaxKeys=*/64, /*flashThreads=*/256,
-                                         /*splitKVThreads=*/256, /*splitKVBlocks=*/16};
+                                         /*splitKVThreads=*/256, /*splitKVBlocks=*/32};
 
 /// On matrix units (attention_flash_mma): 64 query rows per block, 128 threads (four 32-wide
 /// warps of one 16-row instruction tile each, or two wavefronts of two), key tiles of at most
@@ -72,7 +73,7 @@ constexpr AttentionTiles kAttentionTiles{/*flashTileM=*/32, /*flashKVBytes=*/32 
 /// 29 KiB at 64).
 constexpr AttentionTiles kMatrixAttentionTiles{/*flashTileM=*/64, /*flashKVBytes=*/32 * 1024,
                                                /*flashMaxKeys=*/32, /*flashThreads=*/128,
-                                               /*splitKVThreads=*/256, /*splitKVBlocks=*/16};
+                                               /*splitKVThreads=*/256, /*splitKVBlocks=*/32};
 
 constexpr int64_t kRowThreads = 256;
 constexpr int64_t kElementwiseThreads = 256;

@@ -13,14 +13,17 @@ using namespace greta;
 // Causal, grouped-query: query row s attends to cache rows 0..positions[s]; head h reads KV
 // head h / (kHeads / kKVHeads); scores are scaled by kScale. Grid (kKVHeads, rows, kSplits).
 // A block serves the kQueriesPerKVHead query heads of one KV head (their keys and values are
-// read once for all of them) over split c of the row's keys: splits of equal length, so a
-// long context spreads over kKVHeads x kSplits blocks instead of queueing behind kHeads of
-// them. The block's warps take the split's keys in steps of kKeysPerStep (warp w the steps
-// w, w + kWarps, ...), each keeping a running softmax per query head (maximum, sum, weighted
-// values); the block combines its warps, then
+// read once for all of them) over split c of the row's keys, so a long context spreads over
+// kKVHeads x kSplits blocks instead of queueing behind kHeads of them. How many splits a row
+// uses follows from its key count (activeSplits): enough that each warp has a step of keys, at
+// most kSplits; the other blocks return at once. A short context then pays for one or a few
+// partial results, not kSplits of nearly empty ones, and a long one gets every split. The
+// block's warps take the split's keys in steps of kKeysPerStep (warp w the steps w, w + kWarps,
+// ...), each keeping a running softmax per query head (maximum, sum, weighted values); the
+// block combines its warps. A row of one split writes its output there; otherwise each block
 // writes its partial result to g_partials, and the last block of a (row, KV head) to arrive
-// combines the splits in split order (so the result does not depend on timing) and resets the
-// arrival counter for the next launch (a graph replay starts from zero). Rows from
+// combines the splits in a fixed order (so the result does not depend on timing) and resets
+// the arrival counter for the next launch (a graph replay starts from zero). Rows from
 // kScratchRows on (never in a decode step of one token) are not split: their split-0 block
 // takes every key and writes the output itself.
 // A position outside [0, ctx) writes a row of NaN (the CPU backend refuses it).
@@ -34,8 +37,12 @@ constexpr int kScratchRows = 4;
 // key (one key at a time left a decode step at 2k context waiting on each key's chain of loads,
 // shuffles and exponentials: 22.7 µs a layer on an H200).
 constexpr int kKeysPerStep = 4;
+// A split takes at least a step of keys for every warp: fewer keys would leave warps idle while
+// adding a partial result to combine (16 fixed splits cost a 2k-context decode step 10.8 µs a
+// layer on an H200: four steps a warp at 2k, 16 partials of a few keys each at 64).
+constexpr int kMinSplitKeys = kWarps * kKeysPerStep;
 static_assert(kHeads % kKVHeads == 0, "grouped-query attention");
-static_assert(kSplits >= 1, "at least one split");
+static_assert(kSplits >= 1 && kSplits <= kWarpSize, "the combine takes a lane per split");
 
 /// A lane's dimensions of a head: kDimsPerLane neighbours from lane · kDimsPerLane, so a key or
 /// value row is read in vector loads (four binary16 values in 8 bytes). Dimensions past the head
@@ -90,9 +97,6 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   const int split = blockIdx.z;
   if (s >= p.rows)
     return;
-  const bool splits = kSplits > 1 && s < kScratchRows;
-  if (!splits && split > 0)
-    return;
   const int position = p.positions[s];
   const int firstHead = g * kQueriesPerKVHead;
   float *out = p.out + static_cast<i64>(s) * kHeads * kHeadDim + firstHead * kHeadDim;
@@ -102,10 +106,16 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
         out[d] = __int_as_float(0x7fc00000);
     return;
   }
-  // Keys [begin, end) of this split: equal shares of the row's position + 1 keys.
+  // Keys [begin, end) of this split: equal shares of the row's position + 1 keys over the
+  // splits the row uses.
   const int keys = position + 1;
-  const int begin = splits ? static_cast<int>(static_cast<i64>(keys) * split / kSplits) : 0;
-  const int end = splits ? static_cast<int>(static_cast<i64>(keys) * (split + 1) / kSplits) : keys;
+  const int splits = kSplits > 1 && s < kScratchRows
+                         ? min(kSplits, (keys + kMinSplitKeys - 1) / kMinSplitKeys)
+                         : 1;
+  if (split >= splits)
+    return;
+  const int begin = static_cast<int>(static_cast<i64>(keys) * split / splits);
+  const int end = static_cast<int>(static_cast<i64>(keys) * (split + 1) / splits);
   const float *q = p.q + static_cast<i64>(s) * kHeads * kHeadDim + firstHead * kHeadDim;
   const int kvOffset = g * kHeadDim;
   const int lane = lane_id();
@@ -203,7 +213,7 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
       total += warpSum[w][h] * weight;
       sum += warpValues[w][h][d] * weight;
     }
-    if (!splits) {
+    if (splits == 1) {
       out[i] = sum / total;
       continue;
     }
@@ -214,32 +224,51 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
     }
     mine[2 + d] = sum;
   }
-  if (!splits)
+  if (splits == 1)
     return;
   __threadfence(); // this block's partials are visible before its arrival counts
   __syncthreads();
   unsigned int *arrivals = &g_arrivals[s * kKVHeads + g];
   if (threadIdx.x == 0)
-    isLast = atomicAdd(arrivals, 1u) == kSplits - 1;
+    isLast = atomicAdd(arrivals, 1u) == static_cast<unsigned int>(splits) - 1;
   __syncthreads();
   if (!isLast)
     return;
   __threadfence();
+  // The splits' weights against the row's maximum, and each head's total: a warp per query
+  // head, a lane per split. Every load of the combine is issued before its first use (a loop
+  // that used each partial as it loaded it waited for one L2 round trip per split).
   const volatile float *all = partials;
+  __shared__ float splitWeight[kQueriesPerKVHead][kSplits];
+  __shared__ float headTotal[kQueriesPerKVHead];
+  for (int h = warp_id(); h < kQueriesPerKVHead; h += kWarps) {
+    const int c = lane;
+    float max = -__int_as_float(0x7f800000), sum = 0.0f;
+    if (c < splits) {
+      max = all[(c * kQueriesPerKVHead + h) * kPartialFloats];
+      sum = all[(c * kQueriesPerKVHead + h) * kPartialFloats + 1];
+    }
+    const float rowMax = warp_reduce_max(max);
+    const float weight = c < splits ? rescale(max, rowMax) : 0.0f;
+    const float total = warp_reduce_sum(sum * weight);
+    if (c < kSplits)
+      splitWeight[h][c] = weight;
+    if (lane == 0)
+      headTotal[h] = total;
+  }
+  __syncthreads();
   for (int i = threadIdx.x; i < kQueriesPerKVHead * kHeadDim; i += kBlock) {
     const int h = i / kHeadDim;
     const int d = i % kHeadDim;
-    float totalMax = -__int_as_float(0x7f800000);
+    float parts[kSplits];
+#pragma unroll
     for (int c = 0; c < kSplits; ++c)
-      totalMax = fmaxf(totalMax, all[(c * kQueriesPerKVHead + h) * kPartialFloats]);
-    float total = 0.0f, sum = 0.0f;
-    for (int c = 0; c < kSplits; ++c) {
-      const volatile float *part = all + (c * kQueriesPerKVHead + h) * kPartialFloats;
-      const float weight = rescale(part[0], totalMax);
-      total += part[1] * weight;
-      sum += part[2 + d] * weight;
-    }
-    out[i] = sum / total;
+      parts[c] = c < splits ? all[(c * kQueriesPerKVHead + h) * kPartialFloats + 2 + d] : 0.0f;
+    float sum = 0.0f;
+#pragma unroll
+    for (int c = 0; c < kSplits; ++c)
+      sum += parts[c] * splitWeight[h][c];
+    out[i] = sum / headTotal[h];
   }
   if (threadIdx.x == 0)
     *arrivals = 0;
