@@ -102,7 +102,7 @@ gk.kernel @rope_kv_append rope_kv_append(activation, activation, activation, inp
 // CHECK: constexpr float kScale = 0.25f;
 // CHECK: constexpr int kSplits = 4;
 // CHECK: manifest param_fields: q,k_cache,v_cache,positions,out,rows,ctx
-// CHECK: isLast = atomicAdd(arrivals, 1u) == kSplits - 1;
+// CHECK: isLast = atomicAdd(arrivals, 1u) == static_cast<unsigned int>(splits) - 1;
 gk.kernel @attention_split_kv attention(activation, kv, kv, input, activation) route split_kv
     tiles<split_k = 4> params {block = 256 : i64, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f32}
 

@@ -31,7 +31,7 @@ module attributes {greta.model = #greta.model<layers = 1, dim = 64, heads = 4, k
   // CHECK-DAG: #[[GEMV128:map[0-9]*]] = affine_map<(d0) -> (16, d0, 2)>
   // CHECK-DAG: #[[GEMVDOWN:map[0-9]*]] = affine_map<(d0) -> (8, d0, 4)>
   // Split-KV decode attention: a block per (KV head, row, split of the keys).
-  // CHECK-DAG: #[[HEADS:map[0-9]*]] = affine_map<(d0) -> (2, d0, 16)>
+  // CHECK-DAG: #[[HEADS:map[0-9]*]] = affine_map<(d0) -> (2, d0, 32)>
   // CHECK-DAG: #[[LMHEAD:map[0-9]*]] = affine_map<(d0) -> (32, 1, 2)>
   // CHECK-DAG: #[[ONE:map[0-9]*]] = affine_map<(d0) -> (1)>
   // The phase function and the cache symbol are gone; the weights stay.
