@@ -83,7 +83,7 @@ constexpr TargetDesc kTargets[] = {
     // NVIDIA H100 / H200 (Hopper), through HIP-on-CUDA and NVRTC.
     {"sm_90",  Vendor::Nvidia, /*warpSize=*/32, MatrixUnit::TensorCore, {16, 8, 16}, 48 * 1024,
      /*computeUnits=*/132, gemvTiles(132), kMatrixGemmTiles, kHopperF16GemmTiles, kMatrixAttentionTiles, kRowThreads,
-     kElementwiseThreads},
+     kElementwiseThreads, /*warpgroupMma=*/true},
     // AMD MI300 (CDNA3), ROCm >= 6.
     {"gfx942", Vendor::Amd,    /*warpSize=*/64, MatrixUnit::Mfma,       {16, 16, 16}, 64 * 1024,
      /*computeUnits=*/304, gemvTiles(304), kMatrixGemmTiles, kF16GemmTiles, kMatrixAttentionTiles, kRowThreads,

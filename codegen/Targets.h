@@ -133,6 +133,9 @@ struct TargetDesc {
   AttentionTiles attention;
   int64_t rowThreads;         ///< threads per block of the one-row-per-block families
   int64_t elementwiseThreads; ///< threads per block of silu_mul / add
+  /// Hopper's warpgroup matrix instructions (wgmma, sm_90a): matmul_mma_f16 multiplies its
+  /// 128-row tiles with them (common/wgmma_tile.hip) instead of mma.sync.
+  bool warpgroupMma = false;
 };
 
 /// Every target, in the table's order.

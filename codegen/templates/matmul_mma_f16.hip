@@ -30,7 +30,12 @@ constexpr int kMatrices = 2; // gate rows [0, kTileN) and up rows [kTileN, 2 kTi
 constexpr int kMatrices = 1;
 {{/GATE_UP}}
 
+{{#WGMMA}}
+{{> common/wgmma_tile}}
+{{/WGMMA}}
+{{^WGMMA}}
 {{> common/mma_tile}}
+{{/WGMMA}}
 
 constexpr int kVectorsPerRow = kTileK / 8; // 16-byte vectors of a row per stage
 constexpr int kInputVectors = kTileM * kVectorsPerRow;
@@ -66,7 +71,7 @@ __device__ __forceinline__ void fetch_stage(const Params &p, u16 *xSlot, u16 *wS
       if (i < kInputVectors) {
         const int r = i / kVectorsPerRow, v = i % kVectorsPerRow;
         const u16 *row = p.x_f16 + static_cast<i64>(min(row0 + r, rows - 1)) * kK;
-        copy_async_16(xSlot + r * kStride + v * 8, row + k0 + v * 8);
+        copy_async_16(xSlot + slot_offset(r, v), row + k0 + v * 8);
       }
     }
 #pragma unroll
@@ -74,7 +79,7 @@ __device__ __forceinline__ void fetch_stage(const Params &p, u16 *xSlot, u16 *wS
       const int i = static_cast<int>(threadIdx.x) + t * kBlock;
       if (i < kWeightVectors) {
         const int r = i / kVectorsPerRow, v = i % kVectorsPerRow;
-        copy_async_16(wSlot + r * kStride + v * 8, weight_row(p, col0, r) + k0 + v * 8);
+        copy_async_16(wSlot + slot_offset(r, v), weight_row(p, col0, r) + k0 + v * 8);
       }
     }
   }
@@ -88,7 +93,15 @@ constexpr int kSlotValues = (kTileM + kWeightRows) * kStride;
 
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   wait_for_producers();
-  extern __shared__ __align__(16) u16 slots[]; // kStagesInFlight x (input tile, weight tile)
+  extern __shared__ __align__(16) u16 dynamicShared[];
+{{#WGMMA}}
+  // The swizzled tiles start on 1024-byte boundaries; the emitter asks for that much more.
+  u16 *slots = dynamicShared + (-static_cast<int>(__cvta_generic_to_shared(dynamicShared)) &
+                                (kSwizzleBytes - 1)) / 2;
+{{/WGMMA}}
+{{^WGMMA}}
+  u16 *slots = dynamicShared; // kStagesInFlight x (input tile, weight tile)
+{{/WGMMA}}
   auto xTile = [&](int slot) { return slots + slot * kSlotValues; };
   auto wTile = [&](int slot) { return slots + slot * kSlotValues + kTileM * kStride; };
   const int rows = p.rows;
@@ -105,9 +118,11 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
 
   TileAcc acc;
   for (int stage = 0; stage < kStages; ++stage) {
-    // This thread's copies of the stage are done; the barrier makes everyone's visible, and
+    // This thread's copies of the stage are done (and, with wgmma, its warpgroup's products of
+    // the stage before: stage_ready); the barrier makes everyone's visible, and
     // ends every warp's reads of the previous stage's slot.
     copy_async_wait<kStagesInFlight - 2>();
+    stage_ready();
     __syncthreads();
     const int ahead = stage + kStagesInFlight - 1;
     fetch_stage(p, xTile(ahead % kStagesInFlight), wTile(ahead % kStagesInFlight), row0, rows,
@@ -115,5 +130,6 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
     multiply_stage(acc, xTile(stage % kStagesInFlight), wTile(stage % kStagesInFlight));
   }
 
+  finish_products(acc);
   store_tile(p, acc, row0, col0, rows);
 }

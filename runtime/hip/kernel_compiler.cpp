@@ -32,6 +32,11 @@ bool archSuitsVendor(std::string_view arch, Vendor vendor) {
   return true;
 }
 
+/// The architecture NVRTC compiles an sm_XY target for: Hopper's arch-specific sm_90a, whose
+/// warpgroup matrix instructions (wgmma) the prefill products use; its CUBIN runs on compute
+/// capability 9.0 only, the GPU "sm_90" names. Others as they are.
+std::string nvrtcArchitecture(const std::string &arch) { return arch == "sm_90" ? "sm_90a" : arch; }
+
 /// Appends `field` with its length first, so no two field lists give the same bytes.
 void appendField(std::string &material, std::string_view field) {
   material += fmt::format("{}:", field.size());
@@ -92,8 +97,8 @@ KernelCompiler::KernelCompiler(RtcCompiler compiler, KernelTarget target,
 
   if (target_.vendor == Vendor::Nvidia) {
     // -default-device: helpers need no __device__; CUBIN for exactly this GPU, no PTX JIT.
-    baseOptions_ = {"--gpu-architecture=" + target_.arch, "-default-device", "-std=c++17",
-                    "-DGRETA_TARGET_NVIDIA=1"};
+    baseOptions_ = {"--gpu-architecture=" + nvrtcArchitecture(target_.arch), "-default-device",
+                    "-std=c++17", "-DGRETA_TARGET_NVIDIA=1"};
     if (options.fastMath)
       baseOptions_.emplace_back("--use_fast_math");
   } else {

@@ -29,6 +29,14 @@ struct TileAcc {
 {{/GATE_UP}}
 };
 
+/// Where vector v (8 values) of row r of a tile lives, in values from the tile's start.
+__device__ __forceinline__ int slot_offset(int r, int v) { return r * kStride + v * 8; }
+
+/// Nothing to wait for before a stage's barrier: multiply_stage's products are done when it
+/// returns.
+__device__ __forceinline__ void stage_ready() {}
+__device__ __forceinline__ void finish_products(TileAcc &) {}
+
 /// Adds one stage's products to `out`: x is the stage's binary16 input tile, w its weight tile
 /// (kWeightRows rows).
 __device__ __forceinline__ void multiply_stage(TileAcc &out, const u16 *xTile, const u16 *wTile) {

@@ -54,9 +54,12 @@ gk.kernel @cast_plain cast_f16(activation, activation) params {block = 256 : i64
 // CHECK: manifest param_fields: x,weight,out,norm,residual,x_f16,weight_f16,rows,ctx
 // CHECK: const u16 *x_f16;
 // CHECK: const u16 *weight_f16;
+// CHECK: constexpr int kStride = kTileK + 8;
+// CHECK: return r * kStride + v * 8;
+// CHECK: mma_load_a(a[i],
 // CHECK: const u16 *matrix = p.weight_f16;
-// CHECK: copy_async_16(xSlot + r * kStride + v * 8, row + k0 + v * 8);
-// CHECK: copy_async_16(wSlot + r * kStride + v * 8, weight_row(p, col0, r) + k0 + v * 8);
+// CHECK: copy_async_16(xSlot + slot_offset(r, v), row + k0 + v * 8);
+// CHECK: copy_async_16(wSlot + slot_offset(r, v), weight_row(p, col0, r) + k0 + v * 8);
 // CHECK: copy_async_wait<kStagesInFlight - 2>();
 // CHECK: store_tile(p, acc, row0, col0, rows);
 gk.kernel @matmul_f16 matmul(activation, weight, activation, weight, activation, activation, scratch)
@@ -88,3 +91,42 @@ gk.kernel @gate_up_f16 matmul_gate_up(activation, weight, weight, activation, ac
       %0 = arith.mulf %gate, %up : f32
       gk.yield %0 : f32
     }
+
+// On sm_90, 128-row tiles of 128 weight rows (a plain 128 x 128 tile, or gate_up's 128 x 64:
+// gate and up rows) are multiplied by wgmma: two warpgroups of 64 rows, both tiles in the
+// 128-byte swizzled layout (rows unpadded, vector v of row r at v ^ (r % 8), tiles aligned to
+// 1024 bytes in place, which the shared memory asks a period more for: 4 x 32 KiB + 1 KiB), the
+// products of a stage left running over the next stage's barrier. Other tiles (32-value stages
+// below) take the mma path, as every tile does on a target without wgmma.
+// CHECK-LABEL: // ===== gk.kernel @matmul_f16_wgmma (matmul_f16_wgmma.hip) =====
+// CHECK: constexpr int kStagesInFlight = 4;
+// CHECK: constexpr int kStride = kTileK; // the swizzle replaces the padding
+// CHECK: return r * kStride + ((v ^ (r % 8)) * 8);
+// CHECK: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16
+// CHECK: store_output(p, row, n, out.v[4 * j + e]);
+// CHECK: (kSwizzleBytes - 1)) / 2;
+// CHECK: stage_ready();
+// CHECK: finish_products(acc);
+gk.kernel @matmul_f16_wgmma matmul(activation, weight, activation, activation, scratch)
+    route gemm quant q4_k tiles<tile_m = 128, tile_n = 128, tile_k = 64>
+    params {block = 256 : i64, k = 512 : i64, n = 4096 : i64}
+
+// CHECK-LABEL: // ===== gk.kernel @gate_up_f16_wgmma (gate_up_f16_wgmma.hip) =====
+// CHECK: constexpr int kTileN = 64;
+// CHECK: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16
+// CHECK: store_output(p, row, n, out.v[4 * j + e], out.v[4 * (j + kTileN / 8) + e]);
+gk.kernel @gate_up_f16_wgmma matmul_gate_up(activation, weight, weight, activation, activation, scratch, scratch)
+    route gemm quant q4_k tiles<tile_m = 128, tile_n = 64, tile_k = 64>
+    params {block = 256 : i64, k = 512 : i64, n = 4096 : i64}
+    epilogue {
+    ^bb0(%gate: f32, %up: f32):
+      %0 = arith.mulf %gate, %up : f32
+      gk.yield %0 : f32
+    }
+
+// CHECK-LABEL: // ===== gk.kernel @matmul_f16_k32 (matmul_f16_k32.hip) =====
+// CHECK-NOT: wgmma.mma_async
+// CHECK: mma_load_a(a[i],
+gk.kernel @matmul_f16_k32 matmul(activation, weight, activation, activation, scratch)
+    route gemm quant q4_k tiles<tile_m = 128, tile_n = 128, tile_k = 32>
+    params {block = 256 : i64, k = 512 : i64, n = 4096 : i64}

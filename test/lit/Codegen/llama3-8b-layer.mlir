@@ -4,8 +4,9 @@
 // Tests that a Llama-3-8B layer (as greta-import writes it, with Llama-3.1 rope_freqs) goes
 // through the whole pipeline to HIP sources: GEMV kernels with RMSNorm prologues for decode,
 // GEMM kernels for prefill, the fused FFN and attention kernels of both phases, and the audit
-// kernels, each with the 8B constants baked in and no literal warp size anywhere.
-// NOWARP-NOT: {{warpSize|__shfl_|[%/&<>] *(31|32|63|64)([^0-9.x]|$)|== *(32|64)\b}}
+// kernels, each with the 8B constants baked in and no literal warp size anywhere (inline
+// assembly's operands, %31 and the like, are not one).
+// NOWARP-NOT: {{warpSize|__shfl_|([/&<>] *|% +)(31|32|63|64)([^0-9.x]|$)|== *(32|64)\b}}
 // CHECK: gk.kernel @prefill_embedding_q4_k_d4096 (
 // Prefill's products read binary16 operands, streamed through shared memory: the input rows
 // normalised and rounded once by a cast_f16 kernel, the weights decoded once per launch of the
@@ -18,7 +19,8 @@
 // CHECK: manifest param_fields: weight,out,rows,ctx
 // CHECK: dequant_chunk(p.weight + n * kRowBytes, c, values);
 // The 4096-wide products hold 128 blocks of 128 rows at pp512 (about a wave on an H100's 132
-// SMs): 128 x 128 tiles, 64-value stages, four (144 KiB: no second block shares the SM).
+// SMs): 128 x 128 tiles, 64-value stages, four (128 KiB of swizzled tiles and a 1 KiB period to
+// align them: no second block shares the SM), multiplied by Hopper's wgmma.
 // CHECK: gk.kernel @prefill_matmul_q4_k_4096x4096_norm (
 // CHECK: route gemm, weights Q4_K
 // CHECK: Made from codegen/templates/matmul_mma_f16.hip
@@ -27,8 +29,9 @@
 // CHECK: constexpr int kTileK = 64;
 // CHECK: constexpr int kStagesInFlight = 4;
 // CHECK: manifest param_fields: x,weight,out,norm,x_f16,weight_f16,rows,ctx
-// CHECK: extern __shared__ __align__(16) u16 slots[];
-// CHECK: copy_async_16(wSlot + r * kStride + v * 8,
+// CHECK: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16
+// CHECK: copy_async_16(wSlot + slot_offset(r, v),
+// CHECK: finish_products(acc);
 // CHECK: gk.kernel @prefill_dequant_f16_q6_k_4096x1024 (
 // The 1024-wide products (8 column tiles of 128, fewer than an eighth of an H100's SMs) take
 // half-width tiles; the 4096-wide ones above keep 128.
@@ -36,6 +39,8 @@
 // CHECK: constexpr int kTileM = 64;
 // CHECK: constexpr int kTileN = 64;
 // CHECK: constexpr int kStagesInFlight = 4;
+// CHECK-NOT: wgmma.mma_async
+// CHECK: mma_load_a(a[i],
 // CHECK: gk.kernel @prefill_rope_kv_append_h32kv8 (
 // CHECK: gk.kernel @prefill_attention_h32kv8d128 (
 // CHECK: constexpr int kTileN = 32;
@@ -48,6 +53,7 @@
 // CHECK: constexpr int kTileN = 64; // output columns per block
 // CHECK: constexpr int kStagesInFlight = 3;
 // CHECK: manifest param_fields: x,gate,up,out,norm,x_f16,gate_f16,up_f16,rows,ctx
+// CHECK: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16
 // CHECK: gk.kernel @prefill_cast_f16_k14336 (
 // CHECK: gk.kernel @prefill_dequant_f16_q6_k_14336x4096 (
 // CHECK: gk.kernel @prefill_matmul_q6_k_14336x4096_residual (

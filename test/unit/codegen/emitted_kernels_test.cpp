@@ -181,7 +181,7 @@ private:
           "NVRTC found at " + c.nvrtc->library + " but not CUDA's cuda_fp16.h (set CUDA_HOME)";
       c.nvrtc.reset();
     } else {
-      c.nvrtc->options = {"--gpu-architecture=sm_90", "-default-device",      "-std=c++17",
+      c.nvrtc->options = {"--gpu-architecture=sm_90a", "-default-device",     "-std=c++17",
                           "-DGRETA_TARGET_NVIDIA=1",  "-DGRETA_WARP_SIZE=32", "-I" + include};
       CompileResult canary = compile(*c.nvrtc, kCanary, "canary.hip");
       if (!canary.ok) {

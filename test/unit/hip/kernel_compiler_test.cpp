@@ -103,7 +103,7 @@ TEST_F(NvrtcCompilerTest, BaseOptions) {
   auto has = [&](std::string_view option) {
     return std::find(options.begin(), options.end(), option) != options.end();
   };
-  EXPECT_TRUE(has("--gpu-architecture=sm_90"));
+  EXPECT_TRUE(has("--gpu-architecture=sm_90a")); // Hopper's arch-specific variant: wgmma
   EXPECT_TRUE(has("-DGRETA_WARP_SIZE=32"));
   EXPECT_TRUE(has("-DGRETA_TARGET_NVIDIA=1"));
   EXPECT_TRUE(has("-std=c++17"));
