@@ -64,11 +64,15 @@ std::vector<Stage> buildStages(const PipelineOptions &options) {
   gir::LowerToKernelsOptions lower;
   lower.target = target ? target->name.str() : unknown; // the pass reports an unknown name
   lower.gemvTiles = options.gemvTiles;
+  lower.gemmTiles = options.gemmTiles;
   std::string lowerName = "greta-lower-to-kernels{target=";
   lowerName += lower.target;
-  if (!options.gemvTiles.empty()) {
-    lowerName += " gemv-tiles=";
-    lowerName += joinList(options.gemvTiles);
+  for (const auto &[name, entries] : {std::pair{" gemv-tiles=", &options.gemvTiles},
+                                      std::pair{" gemm-tiles=", &options.gemmTiles}}) {
+    if (!entries->empty()) {
+      lowerName += name;
+      lowerName += joinList(*entries);
+    }
   }
   lowerName += "}";
   stages.push_back({"05-lower-to-kernels", lowerName,

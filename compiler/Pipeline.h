@@ -10,7 +10,7 @@
 //   02-insert-audit        greta-insert-audit{audit=...}
 //   03-fuse                greta-fuse (no passes with --no-fuse; the stage keeps its number)
 //   04-select-routes       greta-select-routes{force-route=... fp16-weights=... kv-cache-dtype=...}
-//   05-lower-to-kernels    greta-lower-to-kernels{target=... gemv-tiles=...}
+//   05-lower-to-kernels    greta-lower-to-kernels{target=... gemv-tiles=... gemm-tiles=...}
 //   06-emit-hip            greta-emit-hip{target=... output-dir=...} when kernelDir is set
 //
 // Thread-safety: runPipeline uses the module's context; one run per context at a time.
@@ -42,6 +42,9 @@ struct PipelineOptions {
   /// "KxN=TILE_N[:SPLIT_K]" each: gemv tiles in place of the tile policy's (greta-lower-to-kernels
   /// gemv-tiles; for tile sweeps).
   std::vector<std::string> gemvTiles;
+  /// "KxN=TILE_MxTILE_N" each: gemm tiles in place of the tile policy's (gemm-tiles; for tile
+  /// sweeps and kernel tests of tiles a small model's products would not get).
+  std::vector<std::string> gemmTiles;
   /// Where greta-emit-hip writes the kernel sources; empty: 06-emit-hip runs no passes (the
   /// bundle writer emits the kernels it packs).
   std::string kernelDir;

@@ -20,6 +20,9 @@
 #   q4_k_m-d256-swapped
 #   q4_k_m-d256-kv32  f32 KV caches: the f32 forms of matmul_qkv's appends and both attentions
 #   q4_k_m-fp16-unfused  LM head and embeddings dequantised to fp16 rows, unfused Q4_K/Q6_K
+#   q4_k_m-d256-wgmma every prefill product on 128-row tiles of 128 weight rows (--gemm-tiles):
+#                     sm_90's wgmma path, which the tile policy gives only to products with about
+#                     a wave of such tiles at 512 tokens (Llama-3-8B's q, o, gate_up and down)
 # K-quant rows must be multiples of 256 and Q8_0's of 32 (greta-synth refuses others), so the
 # ragged dims are on the F32/F16 models and on N (vocab 601, ffn 352) elsewhere. The token
 # counts (1, 7, 64, 67) and positions are the test's. add_rms_norm is not emitted for Llama
@@ -64,6 +67,7 @@ bundle q4_k_m-d256 q4_k_m
 bundle q4_k_m-d256-swapped q4_k_m "$swapped"
 bundle q4_k_m-d256-kv32 q4_k_m --kv-cache-dtype=f32
 bundle q4_k_m-fp16-unfused q4_k_m --fp16-weights=lm_head,embeddings --no-fuse
+bundle q4_k_m-d256-wgmma q4_k_m --gemm-tiles=256x256=128x128,256x128=128x128,256x768=128x64,768x256=128x128
 # The bundles hold their weights; the GGUFs need not travel.
 rm -rf "$out/gguf"
 du -sh "$out"

@@ -79,6 +79,10 @@ constexpr int64_t kScratchBuffers = 3;
 /// The narrowest column tile of the gemm route on binary16 weights: gate_up's half of the
 /// target's 128, which every matmul_mma_f16 warp layout tiles.
 constexpr int64_t kMinF16GemmTileN = 64;
+/// gemm-tiles' bounds: whole 16 x 16 instruction tiles (the widest of the targets' matrix
+/// units), at most 256 rows or columns a block.
+constexpr int64_t kGemmTileGranule = 16;
+constexpr int64_t kMaxGemmTile = 256;
 
 /// How many rows a buffer has: the phase's sequence length, or a fixed count.
 struct RowForm {
@@ -159,37 +163,77 @@ struct GemvTileChoice {
   int64_t tileN;
   int64_t splitK;
 };
+/// Tiles asked for a gemm product by the pass's gemm-tiles option.
+struct GemmTileChoice {
+  int64_t tileM;
+  int64_t tileN;
+};
 /// Keyed by the weight's (K, N).
-using GemvTileChoices = std::map<std::pair<int64_t, int64_t>, GemvTileChoice>;
+template <typename Choice> using TileChoices = std::map<std::pair<int64_t, int64_t>, Choice>;
+using GemvTileChoices = TileChoices<GemvTileChoice>;
+using GemmTileChoices = TileChoices<GemmTileChoice>;
 
-/// Parses gemv-tiles entries ("KxN=TILE_N" or "KxN=TILE_N:SPLIT_K"); an error names the entry.
-static FailureOr<GemvTileChoices> parseGemvTiles(ModuleOp module,
-                                                 llvm::ArrayRef<std::string> entries) {
-  GemvTileChoices choices;
+/// Parses the entries of a tile option ("KxN=TILES"): `parseTiles` reads TILES into a choice and
+/// says whether it parsed; an error names the option, the entry and the expected `form`.
+template <typename Choice, typename ParseTiles>
+static FailureOr<TileChoices<Choice>> parseTileOption(ModuleOp module, StringRef option,
+                                                      StringRef form,
+                                                      llvm::ArrayRef<std::string> entries,
+                                                      ParseTiles parseTiles) {
+  TileChoices<Choice> choices;
   for (const std::string &entry : entries) {
     auto [shape, tiles] = StringRef(entry).split('=');
     auto [kText, nText] = shape.split('x');
-    auto [tileText, splitText] = tiles.split(':');
-    int64_t k = 0, n = 0, tileN = 0, splitK = 1;
-    if (kText.getAsInteger(10, k) || nText.getAsInteger(10, n) ||
-        tileText.getAsInteger(10, tileN) ||
-        (!splitText.empty() && splitText.getAsInteger(10, splitK)) || k <= 0 || n <= 0 ||
-        tileN <= 0 || splitK <= 0) {
-      module.emitError() << "greta-lower-to-kernels: gemv-tiles entry '" << entry
-                         << "': expected KxN=TILE_N or KxN=TILE_N:SPLIT_K with positive "
-                            "integers, e.g. 14336x4096=32:2";
+    int64_t k = 0, n = 0;
+    Choice choice{};
+    if (kText.getAsInteger(10, k) || nText.getAsInteger(10, n) || k <= 0 || n <= 0 ||
+        !parseTiles(tiles, choice)) {
+      module.emitError() << "greta-lower-to-kernels: " << option << " entry '" << entry
+                         << "': expected " << form;
       return failure();
     }
-    choices[{k, n}] = GemvTileChoice{tileN, splitK};
+    choices[{k, n}] = choice;
   }
   return choices;
+}
+
+/// A positive integer, all of `text`.
+static bool parsePositive(StringRef text, int64_t &value) {
+  return !text.getAsInteger(10, value) && value > 0;
+}
+
+/// gemv-tiles entries: "KxN=TILE_N" or "KxN=TILE_N:SPLIT_K".
+static FailureOr<GemvTileChoices> parseGemvTiles(ModuleOp module,
+                                                 llvm::ArrayRef<std::string> entries) {
+  return parseTileOption<GemvTileChoice>(
+      module, "gemv-tiles",
+      "KxN=TILE_N or KxN=TILE_N:SPLIT_K with positive integers, e.g. 14336x4096=32:2", entries,
+      [](StringRef tiles, GemvTileChoice &choice) {
+        auto [tileText, splitText] = tiles.split(':');
+        choice.splitK = 1;
+        return parsePositive(tileText, choice.tileN) &&
+               (splitText.empty() || parsePositive(splitText, choice.splitK));
+      });
+}
+
+/// gemm-tiles entries: "KxN=TILE_MxTILE_N".
+static FailureOr<GemmTileChoices> parseGemmTiles(ModuleOp module,
+                                                 llvm::ArrayRef<std::string> entries) {
+  return parseTileOption<GemmTileChoice>(
+      module, "gemm-tiles", "KxN=TILE_MxTILE_N with positive integers, e.g. 4096x1024=128x64",
+      entries, [](StringRef tiles, GemmTileChoice &choice) {
+        auto [mText, nText] = tiles.split('x');
+        return parsePositive(mText, choice.tileM) && parsePositive(nText, choice.tileN);
+      });
 }
 
 /// Module-wide state: buffers and kernels are shared by the phases.
 class ModuleLowering {
 public:
-  ModuleLowering(ModuleOp module, const TargetDesc &target, GemvTileChoices gemvTiles)
+  ModuleLowering(ModuleOp module, const TargetDesc &target, GemvTileChoices gemvTiles,
+                 GemmTileChoices gemmTiles)
       : module_(module), target_(target), gemvTiles_(std::move(gemvTiles)),
+        gemmTiles_(std::move(gemmTiles)),
         builder_(module.getContext()), symbols_(module) {
     builder_.setInsertionPointToEnd(module.getBody());
   }
@@ -289,6 +333,7 @@ private:
   ModuleOp module_;
   const TargetDesc &target_;
   GemvTileChoices gemvTiles_;
+  GemmTileChoices gemmTiles_;
   OpBuilder builder_;
   SymbolTable symbols_;
   llvm::StringMap<gk::BufferOp> buffers_;
@@ -918,6 +963,18 @@ FailureOr<std::pair<gk::TilesAttr, int64_t>> PhaseLowering::matrixTiles(Operatio
       doubledRowBlocks * kWaveFraction.denominator >=
                         m_.target_.computeUnits * kWaveFraction.numerator)
     tileM *= 2;
+  if (auto chosen = m_.gemmTiles_.find({k, n}); chosen != m_.gemmTiles_.end()) {
+    // Whole instruction tiles of the widest matrix unit (16 x 16) up to 256; the emitter checks
+    // what the target's template makes of them (warps, shared memory).
+    tileM = chosen->second.tileM;
+    tileN = chosen->second.tileN;
+    if (tileM % kGemmTileGranule != 0 || tileN % kGemmTileGranule != 0 ||
+        tileM > kMaxGemmTile || tileN > kMaxGemmTile)
+      return op->emitOpError("gemm-tiles ")
+                 << k << "x" << n << "=" << tileM << "x" << tileN << ": tile_m and tile_n must "
+                 << "be multiples of " << kGemmTileGranule << " up to " << kMaxGemmTile,
+             failure();
+  }
   return std::make_pair(gk::TilesAttr::get(ctx(), tileM, tileN, tileK, 1), gemm.threads);
 }
 
@@ -1463,9 +1520,10 @@ struct LowerToKernelsPass final : mlir::greta::impl::LowerToKernelsBase<LowerToK
     }
     llvm::stable_sort(phases, [](auto a, auto b) { return a.second < b.second; });
     FailureOr<GemvTileChoices> gemvTiles = parseGemvTiles(module, this->gemvTiles);
-    if (failed(gemvTiles))
+    FailureOr<GemmTileChoices> gemmTiles = parseGemmTiles(module, this->gemmTiles);
+    if (failed(gemvTiles) || failed(gemmTiles))
       return signalPassFailure();
-    ModuleLowering lowering(module, *target, std::move(*gemvTiles));
+    ModuleLowering lowering(module, *target, std::move(*gemvTiles), std::move(*gemmTiles));
     for (auto [func, phase] : phases)
       if (failed(lowering.lowerPhase(func, phase)))
         return signalPassFailure();

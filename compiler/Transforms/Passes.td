@@ -155,6 +155,9 @@ def LowerToKernels : Pass<"greta-lower-to-kernels", "::mlir::ModuleOp"> {
     ListOption<"gemvTiles", "gemv-tiles", "std::string",
                "KxN=TILE_N or KxN=TILE_N:SPLIT_K: the tiles of every gemv product over a K x N "
                "weight instead of the tile policy's (for tile sweeps)">,
+    ListOption<"gemmTiles", "gemm-tiles", "std::string",
+               "KxN=TILE_MxTILE_N: the tiles of every gemm product over a K x N weight instead "
+               "of the tile policy's (for tile sweeps and kernel tests)">,
   ];
   let dependentDialects = ["::mlir::greta::GretaDialect", "::mlir::gk::GKDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];

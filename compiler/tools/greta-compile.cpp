@@ -2,7 +2,7 @@
 //
 //   greta-compile MODEL.gguf -o MODEL.greta [--target cpu,sm_90,gfx942] [--code-objects=false]
 //       [--audit none|default|all-layers] [--force-route OP=ROUTE,...] [--no-fuse]
-//       [--gemv-tiles KxN=TILE_N[:SPLIT_K],...]
+//       [--gemv-tiles KxN=TILE_N[:SPLIT_K],...] [--gemm-tiles KxN=TILE_MxTILE_N,...]
 //       [--fp16-weights lm_head,...] [--weights embed|external] [--dump-ir DIR]
 //       [--stop-after-stage STAGE]
 //
@@ -81,6 +81,11 @@ cl::list<std::string> gemvTiles("gemv-tiles", cl::CommaSeparated,
                                          "place of the tile policy's (for tile sweeps), e.g. "
                                          "14336x4096=32:2"),
                                 cl::value_desc("KxN=TILE_N[:SPLIT_K],..."), cl::cat(category));
+cl::list<std::string> gemmTiles("gemm-tiles", cl::CommaSeparated,
+                                cl::desc("tiles of the gemm products over a K x N weight, in "
+                                         "place of the tile policy's (for tile sweeps and "
+                                         "kernel tests), e.g. 4096x1024=128x64"),
+                                cl::value_desc("KxN=TILE_MxTILE_N,..."), cl::cat(category));
 cl::list<std::string> fp16Weights("fp16-weights", cl::CommaSeparated,
                                   cl::desc("dequantize these weights to fp16 for the device: "
                                            "lm_head, embeddings, all"),
@@ -175,6 +180,7 @@ int run() {
   options.fuse = !noFuse;
   options.forceRoutes.assign(forceRoutes.begin(), forceRoutes.end());
   options.gemvTiles.assign(gemvTiles.begin(), gemvTiles.end());
+  options.gemmTiles.assign(gemmTiles.begin(), gemmTiles.end());
   options.fp16Weights.assign(fp16Weights.begin(), fp16Weights.end());
   options.targets = targetList;
   if (kvCacheDtype != "auto" && kvCacheDtype != "f32" && kvCacheDtype != "f16")

@@ -8,6 +8,7 @@
 // RUN: greta-compile %t.gguf --force-route lm_head.prefill=gemv,matmul.decode=gemm --stop-after-stage 04-select-routes | FileCheck %s --check-prefix=PHASED
 // RUN: greta-compile %t.gguf --fp16-weights lm_head --stop-after-stage select-routes | FileCheck %s --check-prefix=FP16
 // RUN: greta-compile %t.gguf --gemv-tiles 512x256=16:1,256x512=32 --stop-after-stage lower-to-kernels | FileCheck %s --check-prefix=GEMVTILES
+// RUN: greta-compile %t.gguf --gemm-tiles 256x512=128x64 --stop-after-stage lower-to-kernels | FileCheck %s --check-prefix=GEMMTILES
 // RUN: greta-compile %t.gguf --stop-after-stage fuse --mlir-print-ir-after-all 2>&1 > /dev/null | FileCheck %s --check-prefix=PRINT
 // RUN: greta-compile %t.gguf --stop-after-stage specialize-phases -o %t.spec.mlir
 // RUN: greta-opt %t.spec.mlir --greta-insert-audit | FileCheck %s --check-prefix=ROUNDTRIP
@@ -16,6 +17,10 @@
 // rows without a split (the policy's: 8 rows in two halves), gate_up (256 x 512) at 32 rows.
 // GEMVTILES: gk.kernel @decode_matmul_gate_up_q4_k_256x512_norm {{.*}} tiles<tile_n = 32, tile_k = 256>
 // GEMVTILES: gk.kernel @decode_matmul_q4_k_512x256_residual {{.*}} tiles<tile_n = 16, tile_k = 256>
+
+// Tests that --gemm-tiles reaches greta-lower-to-kernels: prefill's gate_up (256 x 512) at 128 x
+// 64 (the policy's: 64 x 64 for a grid this small).
+// GEMMTILES: gk.kernel @prefill_matmul_gate_up_q4_k_256x512_norm {{.*}} tiles<tile_m = 128, tile_n = 64,
 
 // Tests that --no-fuse skips greta-fuse: the layer ops stay separate, and are still routed.
 // NOFUSE-LABEL: func.func @prefill
