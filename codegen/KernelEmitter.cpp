@@ -68,8 +68,6 @@ std::string formatDoubleLiteral(double value) {
 
 /// Stages of binary16 tiles in flight in matmul_mma_f16 at most.
 constexpr int64_t kMaxStagesInFlight = 4;
-/// The period of wgmma's 128-byte swizzle (eight rows): where its tiles start.
-constexpr int64_t kWgmmaSwizzleBytes = 1024;
 
 bool usesWeightMatrix(KernelFamily family) {
   return family == KernelFamily::Matmul || family == KernelFamily::MatmulGateUp ||
@@ -454,17 +452,16 @@ private:
   /// compute unit; at most kMaxStagesInFlight), at least two.
   LogicalResult stagesInFlightConstant(gk::TilesAttr tiles, int64_t weightRows) {
     // wgmma's tiles (common/wgmma_tile.hip): two warpgroups of 64 rows, one m64n128k16 over the
-    // weight rows, 128-byte rows swizzled instead of padded, on 1024-byte boundaries (the slots
-    // are aligned in place: a period more).
-    bool wgmma = target_.warpgroupMma && tiles.getTileM() == 128 && weightRows == 128 &&
-                 tiles.getTileK() == 64 && ints_["kBlock"] == 256;
-    values_.flags["WGMMA"] = wgmma;
-    int64_t alignment = wgmma ? kWgmmaSwizzleBytes : 0;
-    int64_t perStage = (tiles.getTileM() + weightRows) * (tiles.getTileK() + (wgmma ? 0 : 8)) * 2;
+    // weight rows. The source keeps the mma path for a GPU without sm_90a's wgmma, so the slots
+    // are sized for its padded rows, which hold the swizzled ones and their 1 KiB alignment.
+    values_.flags["WGMMA"] = target_.warpgroupMma && tiles.getTileM() == 128 &&
+                             weightRows == 128 && tiles.getTileK() == 64 &&
+                             ints_["kBlock"] == 256;
+    int64_t perStage = (tiles.getTileM() + weightRows) * (tiles.getTileK() + 8) * 2;
     int64_t plannedBlocks = plannedPromptBlocks(tiles.getTileM(), ints_["kN"], tiles.getTileN());
     int64_t budget = plannedBlocks <= target_.computeUnits ? target_.f16Gemm.soloStageBytes
                                                            : target_.f16Gemm.stageBytes;
-    int64_t stages = std::min(kMaxStagesInFlight, (budget - alignment) / perStage);
+    int64_t stages = std::min(kMaxStagesInFlight, budget / perStage);
     if (stages < 2)
       return kernel_.emitOpError("gemm tiles need ")
                  << 2 * perStage
@@ -473,7 +470,7 @@ private:
              failure();
     constant("int", "kStagesInFlight", std::to_string(stages),
              "stages of binary16 tiles in flight (shared slots)");
-    dynamicSharedBytes_ = stages * perStage + alignment;
+    dynamicSharedBytes_ = stages * perStage;
     return success();
   }
 

@@ -31,7 +31,11 @@ constexpr int kMatrices = 1;
 {{/GATE_UP}}
 
 {{#WGMMA}}
+#if defined(GRETA_TARGET_NVIDIA) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 {{> common/wgmma_tile}}
+#else // compiled for a GPU without sm_90a's wgmma: the same tiles on the mma path
+{{> common/mma_tile}}
+#endif
 {{/WGMMA}}
 {{^WGMMA}}
 {{> common/mma_tile}}
@@ -42,7 +46,8 @@ constexpr int kInputVectors = kTileM * kVectorsPerRow;
 constexpr int kWeightVectors = kWeightRows * kVectorsPerRow;
 constexpr int kInputVectorsPerThread = (kInputVectors + kBlock - 1) / kBlock;
 constexpr int kWeightVectorsPerThread = (kWeightVectors + kBlock - 1) / kBlock;
-static_assert(kStagesInFlight >= 2, "a stage's copies are in flight while another is multiplied");
+static_assert(kStagesInFlight - kProductsInFlight >= 1,
+              "a stage's copies are in flight while another is multiplied");
 
 /// Row r of the block's weight tile (gate_up: gate rows, then up rows) at columns col0 ..,
 /// clamped to the last row (whose products are not stored).
@@ -94,14 +99,13 @@ constexpr int kSlotValues = (kTileM + kWeightRows) * kStride;
 GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   wait_for_producers();
   extern __shared__ __align__(16) u16 dynamicShared[];
-{{#WGMMA}}
-  // The swizzled tiles start on 1024-byte boundaries; the emitter asks for that much more.
+#if defined(GRETA_WGMMA_TILES)
+  // The swizzled tiles start on 1024-byte boundaries (wgmma_tile.hip checks the room for it).
   u16 *slots = dynamicShared + (-static_cast<int>(__cvta_generic_to_shared(dynamicShared)) &
                                 (kSwizzleBytes - 1)) / 2;
-{{/WGMMA}}
-{{^WGMMA}}
+#else
   u16 *slots = dynamicShared; // kStagesInFlight x (input tile, weight tile)
-{{/WGMMA}}
+#endif
   auto xTile = [&](int slot) { return slots + slot * kSlotValues; };
   auto wTile = [&](int slot) { return slots + slot * kSlotValues + kTileM * kStride; };
   const int rows = p.rows;
@@ -112,19 +116,22 @@ GRETA_KERNEL(kBlock) {{ENTRY}}(const Params p) {
   if (row0 >= rows)
     return;
 
+  // Stages in flight: kFetchAhead of copies ahead of the one multiplied, and the products of
+  // kProductsInFlight (the one multiplied and, with wgmma, maybe one before it).
+  constexpr int kFetchAhead = kStagesInFlight - kProductsInFlight;
 #pragma unroll
-  for (int stage = 0; stage < kStagesInFlight - 1; ++stage)
+  for (int stage = 0; stage < kFetchAhead; ++stage)
     fetch_stage(p, xTile(stage), wTile(stage), row0, rows, col0, stage);
 
   TileAcc acc;
   for (int stage = 0; stage < kStages; ++stage) {
     // This thread's copies of the stage are done (and, with wgmma, its warpgroup's products of
-    // the stage before: stage_ready); the barrier makes everyone's visible, and
-    // ends every warp's reads of the previous stage's slot.
-    copy_async_wait<kStagesInFlight - 2>();
+    // the stage kProductsInFlight back: stage_ready); the barrier makes everyone's visible, and
+    // ends every warp's reads of the slot that stage used, which the fetch below fills.
+    copy_async_wait<kFetchAhead - 1>();
     stage_ready();
     __syncthreads();
-    const int ahead = stage + kStagesInFlight - 1;
+    const int ahead = stage + kFetchAhead;
     fetch_stage(p, xTile(ahead % kStagesInFlight), wTile(ahead % kStagesInFlight), row0, rows,
                 col0, ahead);
     multiply_stage(acc, xTile(stage % kStagesInFlight), wTile(stage % kStagesInFlight));

@@ -34,6 +34,7 @@ __device__ __forceinline__ int slot_offset(int r, int v) { return r * kStride + 
 
 /// Nothing to wait for before a stage's barrier: multiply_stage's products are done when it
 /// returns.
+constexpr int kProductsInFlight = 1;
 __device__ __forceinline__ void stage_ready() {}
 __device__ __forceinline__ void finish_products(TileAcc &) {}
 

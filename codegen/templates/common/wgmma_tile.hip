@@ -11,6 +11,7 @@
 // layout the instruction's descriptors name: the 16-byte vector v of row r sits at vector
 // v ^ (r % 8) of its row (so the eight rows of a core matrix hit distinct banks), and a tile
 // starts on a 1024-byte boundary (the swizzle's period: eight rows).
+#define GRETA_WGMMA_TILES 1
 constexpr int kWeightRows = kMatrices * kTileN;
 constexpr int kStride = kTileK; // the swizzle replaces the padding
 constexpr int kStages = kK / kTileK;
@@ -19,6 +20,10 @@ constexpr int kWarpgroupThreads = 128;             // four warps
 constexpr int kWgmmaK = 16;                        // reduction values of one wgmma (k16)
 constexpr int kSwizzleBytes = 1024;                // eight 128-byte rows
 constexpr int kAccRegisters = kWeightRows / 2;     // f32 accumulators per thread (m64nN: N/2)
+// Stages whose products may still run when the next stage's copies start: two where the ring
+// has four slots (a block alone on its SM: the matrix units then never wait for a barrier),
+// else one (two blocks share the SM and cover each other's barriers).
+constexpr int kProductsInFlight = kStagesInFlight >= 4 ? 2 : 1;
 constexpr int kDescriptorStrideBit = 32;           // stride byte offset's field in a descriptor
 constexpr int kDescriptorSwizzleBit = 62;          // swizzle mode's field
 static_assert(kTileK * 2 == 128, "a shared row is one 128-byte swizzle line");
@@ -26,6 +31,11 @@ static_assert(kTileM == 2 * kWarpgroupRows && kBlock == 2 * kWarpgroupThreads,
               "two warpgroups of 64 rows each");
 static_assert(kWeightRows == 128, "one m64n128k16 instruction covers the weight tile");
 static_assert(kK % kTileK == 0, "K is whole stages");
+// The emitter sizes the slots (params.shared_bytes) for the mma path's rows, padded by eight
+// values: room for these unpadded ones and the alignment.
+static_assert(kStagesInFlight * (kTileM + kWeightRows) * kStride * 2 + kSwizzleBytes <=
+                  kStagesInFlight * (kTileM + kWeightRows) * (kStride + 8) * 2,
+              "the padded slots hold the swizzled tiles and their alignment");
 static_assert((kTileM * kStride * 2) % kSwizzleBytes == 0 &&
                   (kWeightRows * kStride * 2) % kSwizzleBytes == 0,
               "every tile starts on a swizzle period");
@@ -49,12 +59,12 @@ __device__ __forceinline__ u64 wgmma_descriptor(const u16 *tile) {
          (u64{kSwizzleBytes >> 4} << kDescriptorStrideBit) | (u64{1} << kDescriptorSwizzleBit);
 }
 
-/// Waits for this thread's copies of the stage (done by the caller's copy_async_wait) to be
-/// visible to the instructions' asynchronous reads, and for the warpgroup's products of the
-/// stage before, so the barrier that follows frees the slot they read.
+/// Makes this thread's copies of the stage (done by the caller's copy_async_wait) visible to
+/// the instructions' asynchronous reads, and waits for the warpgroup's products of all but the
+/// kProductsInFlight - 1 stages before, so the barrier that follows frees the slot they read.
 __device__ __forceinline__ void stage_ready() {
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kProductsInFlight - 1) : "memory");
 }
 
 /// acc += X (64 rows at descriptor a) · W (128 rows at descriptor b)ᵀ over 16 values of K.

@@ -60,7 +60,7 @@ gk.kernel @cast_plain cast_f16(activation, activation) params {block = 256 : i64
 // CHECK: const u16 *matrix = p.weight_f16;
 // CHECK: copy_async_16(xSlot + slot_offset(r, v), row + k0 + v * 8);
 // CHECK: copy_async_16(wSlot + slot_offset(r, v), weight_row(p, col0, r) + k0 + v * 8);
-// CHECK: copy_async_wait<kStagesInFlight - 2>();
+// CHECK: copy_async_wait<kFetchAhead - 1>();
 // CHECK: store_tile(p, acc, row0, col0, rows);
 gk.kernel @matmul_f16 matmul(activation, weight, activation, weight, activation, activation, scratch)
     route gemm quant q4_k tiles<tile_m = 64, tile_n = 128, tile_k = 32>
@@ -95,13 +95,16 @@ gk.kernel @gate_up_f16 matmul_gate_up(activation, weight, weight, activation, ac
 // On sm_90, 128-row tiles of 128 weight rows (a plain 128 x 128 tile, or gate_up's 128 x 64:
 // gate and up rows) are multiplied by wgmma: two warpgroups of 64 rows, both tiles in the
 // 128-byte swizzled layout (rows unpadded, vector v of row r at v ^ (r % 8), tiles aligned to
-// 1024 bytes in place, which the shared memory asks a period more for: 4 x 32 KiB + 1 KiB), the
-// products of a stage left running over the next stage's barrier. Other tiles (32-value stages
-// below) take the mma path, as every tile does on a target without wgmma.
+// 1024 bytes in place, within the slots sized for the padded rows of the mma path, which the
+// source keeps for a GPU without sm_90a's wgmma), the products of up to two stages left running
+// over the next stages' barriers. Other tiles (32-value stages below) take the mma path, as
+// every tile does on a target without wgmma.
 // CHECK-LABEL: // ===== gk.kernel @matmul_f16_wgmma (matmul_f16_wgmma.hip) =====
 // CHECK: constexpr int kStagesInFlight = 4;
 // CHECK: constexpr int kStride = kTileK; // the swizzle replaces the padding
+// CHECK: constexpr int kProductsInFlight = kStagesInFlight >= 4 ? 2 : 1;
 // CHECK: return r * kStride + ((v ^ (r % 8)) * 8);
+// CHECK: wgmma.wait_group.sync.aligned %0;
 // CHECK: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16
 // CHECK: store_output(p, row, n, out.v[4 * j + e]);
 // CHECK: (kSwizzleBytes - 1)) / 2;

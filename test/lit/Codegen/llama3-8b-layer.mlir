@@ -19,8 +19,8 @@
 // CHECK: manifest param_fields: weight,out,rows,ctx
 // CHECK: dequant_chunk(p.weight + n * kRowBytes, c, values);
 // The 4096-wide products hold 128 blocks of 128 rows at pp512 (about a wave on an H100's 132
-// SMs): 128 x 128 tiles, 64-value stages, four (128 KiB of swizzled tiles and a 1 KiB period to
-// align them: no second block shares the SM), multiplied by Hopper's wgmma.
+// SMs): 128 x 128 tiles, 64-value stages, four (144 KiB: no second block shares the SM),
+// multiplied by Hopper's wgmma (the mma path kept for a GPU without it).
 // CHECK: gk.kernel @prefill_matmul_q4_k_4096x4096_norm (
 // CHECK: route gemm, weights Q4_K
 // CHECK: Made from codegen/templates/matmul_mma_f16.hip
