@@ -7,7 +7,8 @@
 // options, prelude and source, so a second load of a model compiles nothing.
 //
 // Options on NVIDIA: --gpu-architecture=sm_XY -default-device -std=c++17 -I<CUDA include>
-// (fast math off unless asked); on AMD: --offload-arch=gfx… -std=c++17. Both:
+// (fast math off unless asked; sm_90 compiles as its arch-specific sm_90a, whose wgmma the
+// prefill products use); on AMD: --offload-arch=gfx… -std=c++17. Both:
 // -DGRETA_TARGET_{NVIDIA,AMD}=1 -DGRETA_WARP_SIZE=N, then the source's own options.
 //
 // Thread-safety: compile() may be called from several threads at once.
