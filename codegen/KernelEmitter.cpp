@@ -66,8 +66,10 @@ std::string formatDoubleLiteral(double value) {
   return literal;
 }
 
-/// Stages of binary16 tiles in flight in matmul_mma_f16 at most.
+/// Stages of binary16 tiles in flight in matmul_mma_f16 at most: on wgmma, whose products run
+/// across the barriers (two stages' at once in a ring of four or more), six.
 constexpr int64_t kMaxStagesInFlight = 4;
+constexpr int64_t kMaxWgmmaStagesInFlight = 6;
 
 bool usesWeightMatrix(KernelFamily family) {
   return family == KernelFamily::Matmul || family == KernelFamily::MatmulGateUp ||
@@ -449,19 +451,20 @@ private:
   /// matmul_mma_f16's shared slots, in dynamic shared memory: as many stages of binary16 input
   /// and weight tiles (rows padded by 8 values) as fit the target's ring (f16Gemm.stageBytes, or
   /// soloStageBytes where the grid for a kPlannedPromptRows prompt holds at most a block per
-  /// compute unit; at most kMaxStagesInFlight), at least two.
+  /// compute unit; at most kMaxStagesInFlight, or kMaxWgmmaStagesInFlight), at least two.
   LogicalResult stagesInFlightConstant(gk::TilesAttr tiles, int64_t weightRows) {
     // wgmma's tiles (common/wgmma_tile.hip): two warpgroups of 64 rows, one m64n128k16 over the
     // weight rows. The source keeps the mma path for a GPU without sm_90a's wgmma, so the slots
     // are sized for its padded rows, which hold the swizzled ones and their 1 KiB alignment.
-    values_.flags["WGMMA"] = target_.warpgroupMma && tiles.getTileM() == 128 &&
-                             weightRows == 128 && tiles.getTileK() == 64 &&
-                             ints_["kBlock"] == 256;
+    bool wgmma = target_.warpgroupMma && tiles.getTileM() == 128 && weightRows == 128 &&
+                 tiles.getTileK() == 64 && ints_["kBlock"] == 256;
+    values_.flags["WGMMA"] = wgmma;
     int64_t perStage = (tiles.getTileM() + weightRows) * (tiles.getTileK() + 8) * 2;
     int64_t plannedBlocks = plannedPromptBlocks(tiles.getTileM(), ints_["kN"], tiles.getTileN());
     int64_t budget = plannedBlocks <= target_.computeUnits ? target_.f16Gemm.soloStageBytes
                                                            : target_.f16Gemm.stageBytes;
-    int64_t stages = std::min(kMaxStagesInFlight, budget / perStage);
+    int64_t stages =
+        std::min(wgmma ? kMaxWgmmaStagesInFlight : kMaxStagesInFlight, budget / perStage);
     if (stages < 2)
       return kernel_.emitOpError("gemm tiles need ")
                  << 2 * perStage

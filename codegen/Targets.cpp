@@ -50,13 +50,15 @@ constexpr GemmTiles kF16GemmTiles{/*tileM=*/64, /*tileN=*/128, /*tileK=*/32, /*t
 /// The same on Hopper, which gives a block up to 227 KiB once it opts in: 64-value stages (four
 /// instruction steps between barriers, not two) in a ring of up to 112 KiB, so two blocks still
 /// fit an SM; a product with a block per SM at most (Llama-3-8B's 4096-wide ones at pp512) fills
-/// up to 200 KiB, four stages of 128 x 128 tiles. Measured at pp512 on an H200 (session 10, same
-/// calls): the 4096- and 14336-deep products 12,112 -> 12,776 tok/s, gate_up too 13,485; four
-/// 64-value stages of gate_up's tiles (144 KiB, one block an SM) no gain (12,103); four for the
-/// 4096-wide products at 128 rows (one block an SM anyway) 14,342 -> 14,774.
+/// up to 216 KiB, four stages of 128 x 128 tiles (six on wgmma). Measured at pp512 on an H200
+/// (session 10, same calls): the 4096- and 14336-deep products 12,112 -> 12,776 tok/s, gate_up
+/// too 13,485; four 64-value stages of gate_up's tiles (144 KiB, one block an SM) no gain
+/// (12,103); four for the 4096-wide products at 128 rows (one block an SM anyway) 14,342 ->
+/// 14,774. On wgmma (session 12) such a block takes six stages (216 KiB): pp512 20,498 / 20,318
+/// -> 20,928 / 20,771.
 constexpr GemmTiles kHopperF16GemmTiles{/*tileM=*/64, /*tileN=*/128, /*tileK=*/64,
                                         /*threads=*/256, /*stageBytes=*/112 * 1024,
-                                        /*soloStageBytes=*/200 * 1024};
+                                        /*soloStageBytes=*/216 * 1024};
 
 /// Flash attention: 32 query rows per block; K and V tiles share 32 KiB (the key count per tile
 /// follows from head_dim). Split-KV decode: 256 threads per (KV head, row, split), up to 32

@@ -96,11 +96,11 @@ gk.kernel @gate_up_f16 matmul_gate_up(activation, weight, weight, activation, ac
 // gate and up rows) are multiplied by wgmma: two warpgroups of 64 rows, both tiles in the
 // 128-byte swizzled layout (rows unpadded, vector v of row r at v ^ (r % 8), tiles aligned to
 // 1024 bytes in place, within the slots sized for the padded rows of the mma path, which the
-// source keeps for a GPU without sm_90a's wgmma), the products of up to two stages left running
-// over the next stages' barriers. Other tiles (32-value stages below) take the mma path, as
+// source keeps for a GPU without sm_90a's wgmma; six stages where the block is alone on its SM),
+// the products of up to two stages left running over the next stages' barriers. Other tiles (32-value stages below) take the mma path, as
 // every tile does on a target without wgmma.
 // CHECK-LABEL: // ===== gk.kernel @matmul_f16_wgmma (matmul_f16_wgmma.hip) =====
-// CHECK: constexpr int kStagesInFlight = 4;
+// CHECK: constexpr int kStagesInFlight = 6;
 // CHECK: constexpr int kStride = kTileK; // the swizzle replaces the padding
 // CHECK: constexpr int kProductsInFlight = kStagesInFlight >= 4 ? 2 : 1;
 // CHECK: return r * kStride + ((v ^ (r % 8)) * 8);

@@ -19,7 +19,7 @@
 // CHECK: manifest param_fields: weight,out,rows,ctx
 // CHECK: dequant_chunk(p.weight + n * kRowBytes, c, values);
 // The 4096-wide products hold 128 blocks of 128 rows at pp512 (about a wave on an H100's 132
-// SMs): 128 x 128 tiles, 64-value stages, four (144 KiB: no second block shares the SM),
+// SMs): 128 x 128 tiles, 64-value stages, six (216 KiB: no second block shares the SM),
 // multiplied by Hopper's wgmma (the mma path kept for a GPU without it).
 // CHECK: gk.kernel @prefill_matmul_q4_k_4096x4096_norm (
 // CHECK: route gemm, weights Q4_K
@@ -27,7 +27,7 @@
 // CHECK: constexpr int kTileM = 128;
 // CHECK: constexpr int kTileN = 128;
 // CHECK: constexpr int kTileK = 64;
-// CHECK: constexpr int kStagesInFlight = 4;
+// CHECK: constexpr int kStagesInFlight = 6;
 // CHECK: manifest param_fields: x,weight,out,norm,x_f16,weight_f16,rows,ctx
 // CHECK: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16
 // CHECK: copy_async_16(wSlot + slot_offset(r, v),
