@@ -21,8 +21,8 @@ constexpr int kWgmmaK = 16;                        // reduction values of one wg
 constexpr int kSwizzleBytes = 1024;                // eight 128-byte rows
 constexpr int kAccRegisters = kWeightRows / 2;     // f32 accumulators per thread (m64nN: N/2)
 // Stages whose products may still run when the next stage's copies start: two where the ring
-// has four slots (a block alone on its SM: the matrix units then never wait for a barrier),
-// else one (two blocks share the SM and cover each other's barriers).
+// has four slots or more (a block alone on its SM: the matrix units then need not wait for a
+// barrier), else one (two blocks share the SM and cover each other's barriers).
 constexpr int kProductsInFlight = kStagesInFlight >= 4 ? 2 : 1;
 constexpr int kDescriptorStrideBit = 32;           // stride byte offset's field in a descriptor
 constexpr int kDescriptorSwizzleBit = 62;          // swizzle mode's field
@@ -47,7 +47,9 @@ struct TileAcc {
 };
 
 /// Where vector v (8 values) of row r of a tile lives, in values from the tile's start.
-__device__ __forceinline__ int slot_offset(int r, int v) { return r * kStride + ((v ^ (r % 8)) * 8); }
+__device__ __forceinline__ int slot_offset(int r, int v) {
+  return r * kStride + ((v ^ (r % 8)) * 8);
+}
 
 /// The matrix descriptor of a K-major tile in the 128-byte swizzled layout starting at `tile`:
 /// start address / 16 (bits 0-13), leading byte offset (unused by swizzled K-major layouts: 1),
