@@ -15,7 +15,7 @@ using namespace greta;
 // A block serves the kQueriesPerKVHead query heads of one KV head (their keys and values are
 // read once for all of them) over split c of the row's keys, so a long context spreads over
 // kKVHeads x kSplits blocks instead of queueing behind kHeads of them. How many splits a row
-// uses follows from its key count (activeSplits): enough that each warp has a step of keys, at
+// uses (`splits`) follows from its key count: enough that each warp has a step of keys, at
 // most kSplits; the other blocks return at once. A short context then pays for one or a few
 // partial results, not kSplits of nearly empty ones, and a long one gets every split. The
 // block's warps take the split's keys in steps of kKeysPerStep (warp w the steps w, w + kWarps,

@@ -33,13 +33,11 @@ constexpr int kMatrices = 1;
 {{#WGMMA}}
 #if defined(GRETA_TARGET_NVIDIA) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 {{> common/wgmma_tile}}
-#else // compiled for a GPU without sm_90a's wgmma: the same tiles on the mma path
-{{> common/mma_tile}}
 #endif
 {{/WGMMA}}
-{{^WGMMA}}
+#if !defined(GRETA_WGMMA_TILES) // no wgmma tiles, or a GPU without sm_90a: the mma path
 {{> common/mma_tile}}
-{{/WGMMA}}
+#endif
 
 constexpr int kVectorsPerRow = kTileK / 8; // 16-byte vectors of a row per stage
 constexpr int kInputVectors = kTileM * kVectorsPerRow;

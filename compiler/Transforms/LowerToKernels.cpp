@@ -173,6 +173,11 @@ template <typename Choice> using TileChoices = std::map<std::pair<int64_t, int64
 using GemvTileChoices = TileChoices<GemvTileChoice>;
 using GemmTileChoices = TileChoices<GemmTileChoice>;
 
+/// A positive integer, all of `text`.
+static bool parsePositive(StringRef text, int64_t &value) {
+  return !text.getAsInteger(10, value) && value > 0;
+}
+
 /// Parses the entries of a tile option ("KxN=TILES"): `parseTiles` reads TILES into a choice and
 /// says whether it parsed; an error names the option, the entry and the expected `form`.
 template <typename Choice, typename ParseTiles>
@@ -186,8 +191,7 @@ static FailureOr<TileChoices<Choice>> parseTileOption(ModuleOp module, StringRef
     auto [kText, nText] = shape.split('x');
     int64_t k = 0, n = 0;
     Choice choice{};
-    if (kText.getAsInteger(10, k) || nText.getAsInteger(10, n) || k <= 0 || n <= 0 ||
-        !parseTiles(tiles, choice)) {
+    if (!parsePositive(kText, k) || !parsePositive(nText, n) || !parseTiles(tiles, choice)) {
       module.emitError() << "greta-lower-to-kernels: " << option << " entry '" << entry
                          << "': expected " << form;
       return failure();
@@ -195,11 +199,6 @@ static FailureOr<TileChoices<Choice>> parseTileOption(ModuleOp module, StringRef
     choices[{k, n}] = choice;
   }
   return choices;
-}
-
-/// A positive integer, all of `text`.
-static bool parsePositive(StringRef text, int64_t &value) {
-  return !text.getAsInteger(10, value) && value > 0;
 }
 
 /// gemv-tiles entries: "KxN=TILE_N" or "KxN=TILE_N:SPLIT_K".

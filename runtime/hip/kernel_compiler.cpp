@@ -35,7 +35,9 @@ bool archSuitsVendor(std::string_view arch, Vendor vendor) {
 /// The architecture NVRTC compiles an sm_XY target for: Hopper's arch-specific sm_90a, whose
 /// warpgroup matrix instructions (wgmma) the prefill products use; its CUBIN runs on compute
 /// capability 9.0 only, the GPU "sm_90" names. Others as they are.
-std::string nvrtcArchitecture(const std::string &arch) { return arch == "sm_90" ? "sm_90a" : arch; }
+std::string nvrtcArchitecture(const std::string &arch) {
+  return arch == "sm_90" ? "sm_90a" : arch;
+}
 
 /// Appends `field` with its length first, so no two field lists give the same bytes.
 void appendField(std::string &material, std::string_view field) {
